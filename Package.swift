@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers (dependencies point down only), as in docs/architecture:
+//   gpt (executable) → GPTTraining → GPTModel → GPTFormats, GPTTokenizer → GPTTensor → CBLAS, CKernels
+let package = Package(
+    name: "swift-gpt",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "gpt", targets: ["gpt"]),
+        .library(name: "GPTTensor", targets: ["GPTTensor"]),
+        .library(name: "GPTFormats", targets: ["GPTFormats"]),
+        .library(name: "GPTTokenizer", targets: ["GPTTokenizer"]),
+        .library(name: "GPTModel", targets: ["GPTModel"]),
+        .library(name: "GPTTraining", targets: ["GPTTraining"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // OpenBLAS from Debian's libopenblas-dev (Linux); macOS uses Accelerate instead.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "pkg-config"])]
+        ),
+        // Fused elementwise kernels in C, compiled for AVX-512 / AVX2 / baseline and
+        // dispatched at load time (function multi-versioning): no unsafe flags.
+        .target(name: "CKernels"),
+        .target(
+            name: "GPTTensor",
+            dependencies: [
+                "CKernels",
+                .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+            ]
+        ),
+        .target(name: "GPTFormats", dependencies: ["GPTTensor"]),
+        .target(name: "GPTTokenizer"),
+        .target(name: "GPTModel", dependencies: ["GPTTensor", "GPTFormats", "GPTTokenizer"]),
+        .target(name: "GPTTraining", dependencies: ["GPTModel"]),
+        .executableTarget(
+            name: "gpt",
+            dependencies: [
+                "GPTTraining",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "GPTTestSupport", dependencies: ["GPTTensor", "GPTModel"]),
+        .testTarget(name: "GPTTensorTests", dependencies: ["GPTTensor", "GPTTestSupport"]),
+        .testTarget(name: "GPTFormatsTests", dependencies: ["GPTFormats", "GPTTestSupport"]),
+        .testTarget(name: "GPTTokenizerTests", dependencies: ["GPTTokenizer"]),
+        .testTarget(name: "GPTModelTests", dependencies: ["GPTModel", "GPTTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "GPTTrainingTests", dependencies: ["GPTTraining", "GPTTestSupport"]),
+        .testTarget(name: "GPTCommandTests", dependencies: ["GPTTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,77 @@
+// Fused elementwise kernels over contiguous Float buffers.
+//
+// Each function works on a range of rows (or elements) so that Swift can split
+// the work across threads; every reduction inside a row is done by one thread,
+// so results depend only on the binary and the thread count, never on timing.
+// Backward kernels that take a `d…` input gradient ACCUMULATE into it (+=),
+// except where a comment says "writes".
+#ifndef SWIFT_GPT_CKERNELS_H
+#define SWIFT_GPT_CKERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// LayerNorm over `rows` rows of width `C`; stores mean and 1/std per row for the backward.
+/// `bias` may be NULL.
+void gpt_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                           const float *weight, const float *bias, long rows, long C, float epsilon);
+/// Accumulates into dinp, dweight and dbias (dbias may be NULL).
+void gpt_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                            const float *inp, const float *weight, const float *mean,
+                            const float *rstd, long rows, long C);
+
+/// GELU with GPT-2's tanh approximation.
+void gpt_gelu_forward(float *out, const float *inp, long count);
+void gpt_gelu_backward(float *dinp, const float *inp, const float *dout, long count);
+void gpt_relu_forward(float *out, const float *inp, long count);
+void gpt_relu_backward(float *dinp, const float *inp, const float *dout, long count);
+
+/// out = a + b (writes).
+void gpt_add(float *out, const float *a, const float *b, long count);
+/// out += a.
+void gpt_accumulate(float *out, const float *a, long count);
+/// x *= scale.
+void gpt_scale(float *x, long count, float scale);
+/// Sum of squares, accumulated in double.
+double gpt_sum_of_squares(const float *x, long count);
+
+/// One causal attention row (writes): probs[j] = softmax(scale * scores)[j] for j < valid,
+/// probs[j] = 0 for valid <= j < length. `probs` may alias `scores`.
+void gpt_causal_softmax_row(float *probs, const float *scores, long valid, long length, float scale);
+/// Backward of one attention softmax row (writes): dscores = scale * p * (dp - <p, dp>),
+/// zero for j >= valid. `dscores` may alias `dprobs`.
+void gpt_causal_softmax_backward_row(float *dscores, const float *probs, const float *dprobs,
+                                     long valid, long length, float scale);
+
+/// Cross-entropy over `rows` rows of `V` logits (writes losses and log-sum-exp per row).
+void gpt_cross_entropy_forward(float *losses, float *logsumexp, const float *logits,
+                               const int32_t *targets, long rows, long V);
+/// Writes dlogits = dloss * (softmax(logits) - onehot(target)).
+void gpt_cross_entropy_backward(float *dlogits, const float *logits, const float *logsumexp,
+                                const int32_t *targets, float dloss, long rows, long V);
+/// Softmax of one row with temperature (writes); returns nothing. Subtracts the max first.
+void gpt_softmax(float *probs, const float *logits, long count, float inverse_temperature);
+
+/// Inverted dropout with a counter-based mask (writes): element i is kept when
+/// hash(seed, offset + i) >= probability, and scaled by 1 / (1 - probability).
+/// The same (seed, offset) always gives the same mask, whatever the thread split.
+void gpt_dropout(float *out, const float *inp, long count, uint64_t seed, uint64_t offset,
+                 float probability);
+
+/// AdamW (decoupled weight decay) on `count` parameters.
+/// bias_correction1 = 1 - beta1^t, bias_correction2 = 1 - beta2^t.
+void gpt_adamw_update(float *params, const float *grads, float *m, float *v, long count,
+                      float learning_rate, float beta1, float beta2, float epsilon,
+                      float weight_decay, float bias_correction1, float bias_correction2);
+
+/// The instruction set chosen at load time: "avx512", "avx2" or "baseline".
+const char *gpt_kernels_isa(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

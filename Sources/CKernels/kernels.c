@@ -1,0 +1,279 @@
+// Fused elementwise kernels (see CKernels.h for the contracts).
+//
+// Each exported kernel is compiled three times (AVX-512, AVX2+FMA, baseline) with
+// clang's target_clones; the loader picks the best one for the CPU. No unsafe
+// build flags are needed, and the binary still runs on older x86-64 machines.
+// Loops are written plainly so that clang vectorises them; reductions allow
+// reassociation (`#pragma clang fp reassociate(on)`), which is deterministic for a
+// given binary and CPU.
+#include "CKernels.h"
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
+#define MULTIVERSION __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#else
+#define MULTIVERSION
+#endif
+
+// exp(x) to about 1 ulp on [-87, 88] (Cephes-style range reduction + polynomial),
+// written branch-free so loops that call it vectorise.
+static inline float fast_exp(float x) {
+    x = fminf(fmaxf(x, -87.0f), 88.0f);
+    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float r2 = r * r;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r2 + r + 1.0f;
+    union { uint32_t bits; float value; } scale;
+    scale.bits = (uint32_t)((int32_t)n + 127) << 23;
+    return p * scale.value;
+}
+
+static inline float fast_tanh(float x) {
+    return 1.0f - 2.0f / (fast_exp(2.0f * x) + 1.0f);
+}
+
+// ---------------------------------------------------------------- LayerNorm
+
+MULTIVERSION
+void gpt_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                           const float *weight, const float *bias, long rows, long C, float epsilon) {
+#pragma clang fp reassociate(on)
+    for (long row = 0; row < rows; row++) {
+        const float *x = inp + row * C;
+        float *y = out + row * C;
+        float sum = 0.0f;
+        for (long i = 0; i < C; i++) sum += x[i];
+        float m = sum / (float)C;
+        float variance = 0.0f;
+        for (long i = 0; i < C; i++) { float d = x[i] - m; variance += d * d; }
+        float s = 1.0f / sqrtf(variance / (float)C + epsilon);
+        if (bias) {
+            for (long i = 0; i < C; i++) y[i] = (x[i] - m) * s * weight[i] + bias[i];
+        } else {
+            for (long i = 0; i < C; i++) y[i] = (x[i] - m) * s * weight[i];
+        }
+        mean[row] = m;
+        rstd[row] = s;
+    }
+}
+
+MULTIVERSION
+void gpt_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                            const float *inp, const float *weight, const float *mean,
+                            const float *rstd, long rows, long C) {
+#pragma clang fp reassociate(on)
+    for (long row = 0; row < rows; row++) {
+        const float *x = inp + row * C;
+        const float *dy = dout + row * C;
+        float *dx = dinp + row * C;
+        float m = mean[row], s = rstd[row];
+        // Two reductions: mean of (dy * w) and mean of (dy * w * xhat).
+        float dnormMean = 0.0f, dnormNormMean = 0.0f;
+        for (long i = 0; i < C; i++) {
+            float xhat = (x[i] - m) * s;
+            float dnorm = weight[i] * dy[i];
+            dnormMean += dnorm;
+            dnormNormMean += dnorm * xhat;
+        }
+        dnormMean /= (float)C;
+        dnormNormMean /= (float)C;
+        for (long i = 0; i < C; i++) {
+            float xhat = (x[i] - m) * s;
+            float dnorm = weight[i] * dy[i];
+            dweight[i] += xhat * dy[i];
+            dx[i] += (dnorm - dnormMean - xhat * dnormNormMean) * s;
+        }
+        if (dbias) {
+            for (long i = 0; i < C; i++) dbias[i] += dy[i];
+        }
+    }
+}
+
+// ---------------------------------------------------------------- activations
+
+#define GELU_SCALE 0.7978845608028654f   // sqrt(2 / pi)
+#define GELU_CUBIC 0.044715f
+
+MULTIVERSION
+void gpt_gelu_forward(float *out, const float *inp, long count) {
+    for (long i = 0; i < count; i++) {
+        float x = inp[i];
+        float u = GELU_SCALE * (x + GELU_CUBIC * x * x * x);
+        out[i] = 0.5f * x * (1.0f + fast_tanh(u));
+    }
+}
+
+MULTIVERSION
+void gpt_gelu_backward(float *dinp, const float *inp, const float *dout, long count) {
+    for (long i = 0; i < count; i++) {
+        float x = inp[i];
+        float u = GELU_SCALE * (x + GELU_CUBIC * x * x * x);
+        float t = fast_tanh(u);
+        float du = GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * x * x);
+        float local = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
+        dinp[i] += local * dout[i];
+    }
+}
+
+MULTIVERSION
+void gpt_relu_forward(float *out, const float *inp, long count) {
+    for (long i = 0; i < count; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+}
+
+MULTIVERSION
+void gpt_relu_backward(float *dinp, const float *inp, const float *dout, long count) {
+    for (long i = 0; i < count; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+// ---------------------------------------------------------------- vector helpers
+
+MULTIVERSION
+void gpt_add(float *out, const float *a, const float *b, long count) {
+    for (long i = 0; i < count; i++) out[i] = a[i] + b[i];
+}
+
+MULTIVERSION
+void gpt_accumulate(float *out, const float *a, long count) {
+    for (long i = 0; i < count; i++) out[i] += a[i];
+}
+
+MULTIVERSION
+void gpt_scale(float *x, long count, float scale) {
+    for (long i = 0; i < count; i++) x[i] *= scale;
+}
+
+MULTIVERSION
+double gpt_sum_of_squares(const float *x, long count) {
+#pragma clang fp reassociate(on)
+    double sum = 0.0;
+    for (long i = 0; i < count; i++) sum += (double)x[i] * (double)x[i];
+    return sum;
+}
+
+// ---------------------------------------------------------------- softmax
+
+MULTIVERSION
+void gpt_causal_softmax_row(float *probs, const float *scores, long valid, long length, float scale) {
+#pragma clang fp reassociate(on)
+    float maximum = -INFINITY;
+    for (long j = 0; j < valid; j++) maximum = fmaxf(maximum, scores[j]);
+    float sum = 0.0f;
+    for (long j = 0; j < valid; j++) {
+        float e = fast_exp(scale * (scores[j] - maximum));
+        probs[j] = e;
+        sum += e;
+    }
+    float inverse = 1.0f / sum;
+    for (long j = 0; j < valid; j++) probs[j] *= inverse;
+    for (long j = valid; j < length; j++) probs[j] = 0.0f;
+}
+
+MULTIVERSION
+void gpt_causal_softmax_backward_row(float *dscores, const float *probs, const float *dprobs,
+                                     long valid, long length, float scale) {
+#pragma clang fp reassociate(on)
+    float dot = 0.0f;
+    for (long j = 0; j < valid; j++) dot += probs[j] * dprobs[j];
+    for (long j = 0; j < valid; j++) dscores[j] = scale * probs[j] * (dprobs[j] - dot);
+    for (long j = valid; j < length; j++) dscores[j] = 0.0f;
+}
+
+MULTIVERSION
+void gpt_softmax(float *probs, const float *logits, long count, float inverse_temperature) {
+#pragma clang fp reassociate(on)
+    float maximum = -INFINITY;
+    for (long j = 0; j < count; j++) maximum = fmaxf(maximum, logits[j]);
+    float sum = 0.0f;
+    for (long j = 0; j < count; j++) {
+        float e = fast_exp((logits[j] - maximum) * inverse_temperature);
+        probs[j] = e;
+        sum += e;
+    }
+    float inverse = 1.0f / sum;
+    for (long j = 0; j < count; j++) probs[j] *= inverse;
+}
+
+// ---------------------------------------------------------------- cross-entropy
+
+MULTIVERSION
+void gpt_cross_entropy_forward(float *losses, float *logsumexp, const float *logits,
+                               const int32_t *targets, long rows, long V) {
+#pragma clang fp reassociate(on)
+    for (long row = 0; row < rows; row++) {
+        const float *z = logits + row * V;
+        float maximum = -INFINITY;
+        for (long j = 0; j < V; j++) maximum = fmaxf(maximum, z[j]);
+        float sum = 0.0f;
+        for (long j = 0; j < V; j++) sum += fast_exp(z[j] - maximum);
+        float lse = maximum + logf(sum);
+        logsumexp[row] = lse;
+        losses[row] = lse - z[targets[row]];
+    }
+}
+
+MULTIVERSION
+void gpt_cross_entropy_backward(float *dlogits, const float *logits, const float *logsumexp,
+                                const int32_t *targets, float dloss, long rows, long V) {
+    for (long row = 0; row < rows; row++) {
+        const float *z = logits + row * V;
+        float *dz = dlogits + row * V;
+        float lse = logsumexp[row];
+        for (long j = 0; j < V; j++) dz[j] = dloss * fast_exp(z[j] - lse);
+        dz[targets[row]] -= dloss;
+    }
+}
+
+// ---------------------------------------------------------------- dropout
+
+static inline uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+MULTIVERSION
+void gpt_dropout(float *out, const float *inp, long count, uint64_t seed, uint64_t offset,
+                 float probability) {
+    uint32_t threshold = (uint32_t)(probability * 16777216.0f);  // p * 2^24
+    float keepScale = 1.0f / (1.0f - probability);
+    uint64_t key = mix64(seed);
+    for (long i = 0; i < count; i++) {
+        uint32_t draw = (uint32_t)(mix64(key + (offset + (uint64_t)i) * 0x9E3779B97F4A7C15ULL) >> 40);
+        out[i] = draw >= threshold ? inp[i] * keepScale : 0.0f;
+    }
+}
+
+// ---------------------------------------------------------------- AdamW
+
+MULTIVERSION
+void gpt_adamw_update(float *params, const float *grads, float *m, float *v, long count,
+                      float learning_rate, float beta1, float beta2, float epsilon,
+                      float weight_decay, float bias_correction1, float bias_correction2) {
+    float decay = 1.0f - learning_rate * weight_decay;
+    for (long i = 0; i < count; i++) {
+        float g = grads[i];
+        float mi = beta1 * m[i] + (1.0f - beta1) * g;
+        float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        float mhat = mi / bias_correction1;
+        float vhat = vi / bias_correction2;
+        params[i] = params[i] * decay - learning_rate * mhat / (sqrtf(vhat) + epsilon);
+    }
+}
+
+const char *gpt_kernels_isa(void) {
+#if defined(__x86_64__) && defined(__clang__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return "avx512";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2";
+#endif
+    return "baseline";
+}

@@ -1,0 +1,172 @@
+import Foundation
+
+/// A safetensors file: an 8-byte little-endian header length, a JSON header
+/// `{name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {…}}`,
+/// then the raw little-endian tensor bytes. Read through a memory map.
+public struct SafetensorsFile {
+    public struct Tensor: Sendable, Equatable {
+        public let dataType: String
+        public let shape: [Int]
+        /// Byte range within the data section.
+        public let byteRange: Range<Int>
+
+        public var elementCount: Int { shape.reduce(1, *) }
+    }
+
+    public let url: URL
+    public let tensors: [String: Tensor]
+    public let metadata: [String: String]
+    private let data: Data
+    private let dataStart: Int
+
+    public init(contentsOf url: URL) throws {
+        let name = url.path
+        guard FileManager.default.fileExists(atPath: name) else {
+            throw FileFormatError("\(name) not found; check the model directory path")
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: url, options: .alwaysMapped)
+        } catch {
+            throw FileFormatError("cannot read \(name); check its permissions")
+        }
+        guard data.count >= 8 else {
+            throw FileFormatError("\(name) is truncated (\(data.count) bytes): not a safetensors file; re-save the model")
+        }
+        var headerLength: UInt64 = 0
+        for index in 0..<8 { headerLength |= UInt64(data[data.startIndex + index]) << (8 * UInt64(index)) }
+        guard headerLength > 1, headerLength <= UInt64(data.count - 8), headerLength < 100_000_000 else {
+            throw FileFormatError("\(name) has a corrupt safetensors header (length \(headerLength)); re-save the model")
+        }
+        let headerBytes = data.subdata(in: (data.startIndex + 8)..<(data.startIndex + 8 + Int(headerLength)))
+        guard let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any] else {
+            throw FileFormatError("\(name) has a corrupt safetensors header (not a JSON object); re-save the model")
+        }
+        let dataStart = 8 + Int(headerLength)
+        let dataSize = data.count - dataStart
+        var tensors: [String: Tensor] = [:]
+        var metadata: [String: String] = [:]
+        for (key, value) in header {
+            if key == "__metadata__" {
+                metadata = (value as? [String: String]) ?? [:]
+                continue
+            }
+            guard let entry = value as? [String: Any],
+                let dataType = entry["dtype"] as? String,
+                let shape = (entry["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                let offsets = (entry["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                offsets.count == 2, shape.allSatisfy({ $0 >= 0 })
+            else {
+                throw FileFormatError("\(name): tensor '\(key)' has a malformed header entry; re-save the model")
+            }
+            guard let width = Self.byteWidth(of: dataType) else {
+                throw FileFormatError("\(name): tensor '\(key)' has unsupported dtype \(dataType) (F32, F16, BF16 are read)")
+            }
+            let tensor = Tensor(dataType: dataType, shape: shape, byteRange: offsets[0]..<max(offsets[0], offsets[1]))
+            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= dataSize else {
+                throw FileFormatError(
+                    "\(name) is truncated or corrupt: tensor '\(key)' lies outside the file's \(dataSize) data bytes; re-save the model")
+            }
+            guard tensor.byteRange.count == tensor.elementCount * width else {
+                throw FileFormatError(
+                    "\(name): tensor '\(key)' has \(tensor.byteRange.count) bytes for shape \(shape); the file is corrupt")
+            }
+            tensors[key] = tensor
+        }
+        self.url = url
+        self.tensors = tensors
+        self.metadata = metadata
+        self.data = data
+        self.dataStart = dataStart
+    }
+
+    private static func byteWidth(of dataType: String) -> Int? {
+        switch dataType {
+        case "F32": 4
+        case "F16", "BF16": 2
+        default: nil
+        }
+    }
+
+    /// Copies tensor `name` as Floats into `destination` (which holds `elementCount` values).
+    public func read(_ name: String, into destination: UnsafeMutablePointer<Float>) throws {
+        guard let tensor = tensors[name] else {
+            throw FileFormatError("\(url.path) has no tensor '\(name)'; the weights do not match config.json")
+        }
+        let count = tensor.elementCount
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            let base = raw.baseAddress! + dataStart + tensor.byteRange.lowerBound
+            switch tensor.dataType {
+            case "F32":
+                UnsafeMutableRawPointer(destination).copyMemory(from: base, byteCount: count * 4)
+            case "F16":
+                for index in 0..<count {
+                    let bits = base.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self)
+                    destination[index] = Float(Float16(bitPattern: UInt16(littleEndian: bits)))
+                }
+            default:  // BF16
+                for index in 0..<count {
+                    let bits = base.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self)
+                    destination[index] = Float(bitPattern: UInt32(UInt16(littleEndian: bits)) << 16)
+                }
+            }
+        }
+    }
+
+    /// Tensor `name` as an array of Floats.
+    public func floats(_ name: String) throws -> [Float] {
+        guard let tensor = tensors[name] else {
+            throw FileFormatError("\(url.path) has no tensor '\(name)'")
+        }
+        var values = [Float](repeating: 0, count: tensor.elementCount)
+        try values.withUnsafeMutableBufferPointer { try read(name, into: $0.baseAddress!) }
+        return values
+    }
+}
+
+/// One tensor to write: its name, shape and Float32 values.
+public struct TensorRecord {
+    public let name: String
+    public let shape: [Int]
+    public let values: UnsafeBufferPointer<Float>
+
+    public init(name: String, shape: [Int], values: UnsafeBufferPointer<Float>) {
+        precondition(shape.reduce(1, *) == values.count, "TensorRecord \(name): shape and value count differ")
+        self.name = name
+        self.shape = shape
+        self.values = values
+    }
+}
+
+extension SafetensorsFile {
+    /// Writes `tensors` (Float32, in the order given) atomically to `url`.
+    public static func write(_ tensors: [TensorRecord], metadata: [String: String] = ["format": "pt"], to url: URL) throws {
+        var header = "{\"__metadata__\":" + jsonObject(metadata)
+        var offset = 0
+        for tensor in tensors {
+            let bytes = tensor.values.count * 4
+            header += ",\(jsonString(tensor.name)):{\"dtype\":\"F32\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}"
+            offset += bytes
+        }
+        header += "}"
+        while (header.utf8.count % 8) != 0 { header += " " }
+        var length = UInt64(header.utf8.count).littleEndian
+        try AtomicFile.write(to: url) { write in
+            try withUnsafeBytes(of: &length) { try write($0) }
+            try Array(header.utf8).withUnsafeBytes { try write($0) }
+            for tensor in tensors {
+                try write(UnsafeRawBufferPointer(tensor.values))
+            }
+        }
+    }
+
+    private static func jsonObject(_ dictionary: [String: String]) -> String {
+        "{" + dictionary.keys.sorted().map { "\(jsonString($0)):\(jsonString(dictionary[$0]!))" }.joined(separator: ",") + "}"
+    }
+
+    private static func jsonString(_ string: String) -> String {
+        let data = try! JSONSerialization.data(withJSONObject: [string], options: [.fragmentsAllowed])
+        let array = String(decoding: data, as: UTF8.self)
+        return String(array.dropFirst().dropLast())
+    }
+}

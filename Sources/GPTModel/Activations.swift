@@ -1,0 +1,119 @@
+import GPTTensor
+
+/// Pointers to one block's saved activations (rows = B·T).
+struct BlockActivations {
+    var firstNorm: UnsafeMutablePointer<Float>          // (rows, C)
+    var firstMean: UnsafeMutablePointer<Float>          // (rows)
+    var firstReciprocalStd: UnsafeMutablePointer<Float> // (rows)
+    var qkv: UnsafeMutablePointer<Float>                // (rows, 3C)
+    var attention: UnsafeMutablePointer<Float>          // (B, NH, T, T)
+    var attentionOutput: UnsafeMutablePointer<Float>    // (rows, C) heads concatenated
+    var attentionProjection: UnsafeMutablePointer<Float> // (rows, C) after dropout
+    var firstResidual: UnsafeMutablePointer<Float>      // (rows, C)
+    var secondNorm: UnsafeMutablePointer<Float>         // (rows, C)
+    var secondMean: UnsafeMutablePointer<Float>
+    var secondReciprocalStd: UnsafeMutablePointer<Float>
+    var mlpUp: UnsafeMutablePointer<Float>              // (rows, 4C) before the activation
+    var mlpActivated: UnsafeMutablePointer<Float>       // (rows, 4C)
+    var mlpDown: UnsafeMutablePointer<Float>            // (rows, C) after dropout
+    var secondResidual: UnsafeMutablePointer<Float>     // (rows, C)
+}
+
+/// Everything a forward pass saves for its backward, plus the backward's scratch,
+/// allocated once for at most `batch` × `length` positions and reused.
+final class Activations {
+    let batch: Int
+    let length: Int
+    let storage: FloatBuffer
+    let gradientStorage: FloatBuffer?
+    let tokens: UnsafeMutablePointer<Int32>
+    let targets: UnsafeMutablePointer<Int32>
+
+    var embedded: UnsafeMutablePointer<Float>   // (rows, C)
+    var blocks: [BlockActivations] = []
+    var finalNorm: UnsafeMutablePointer<Float>  // (rows, C)
+    var finalMean: UnsafeMutablePointer<Float>
+    var finalReciprocalStd: UnsafeMutablePointer<Float>
+    var logits: UnsafeMutablePointer<Float>     // (rows, V)
+    var losses: UnsafeMutablePointer<Float>     // (rows)
+    var logSumExp: UnsafeMutablePointer<Float>  // (rows)
+
+    // Backward scratch (only when training): gradients flowing through one block at a time.
+    var streamGradient: UnsafeMutablePointer<Float>! = nil      // (rows, C)
+    var otherStreamGradient: UnsafeMutablePointer<Float>! = nil // (rows, C)
+    var normGradient: UnsafeMutablePointer<Float>! = nil        // (rows, C)
+    var projectionGradient: UnsafeMutablePointer<Float>! = nil  // (rows, C)
+    var attentionOutputGradient: UnsafeMutablePointer<Float>! = nil // (rows, C)
+    var qkvGradient: UnsafeMutablePointer<Float>! = nil         // (rows, 3C)
+    var mlpUpGradient: UnsafeMutablePointer<Float>! = nil       // (rows, 4C)
+    var mlpActivatedGradient: UnsafeMutablePointer<Float>! = nil // (rows, 4C)
+    var logitsGradient: UnsafeMutablePointer<Float>! = nil      // (rows, V)
+    var ones: UnsafeMutablePointer<Float>! = nil                // (rows)
+
+    init(configuration: GPTConfiguration, batch: Int, length: Int, training: Bool) {
+        self.batch = batch
+        self.length = length
+        let rows = batch * length
+        let C = configuration.embeddingSize
+        let V = configuration.vocabularySize
+        let NH = configuration.heads
+        let perBlock = rows * (C * 10 + 4 * C * 2 + 4) + batch * NH * length * length
+        let total = rows * C + configuration.layers * perBlock + rows * (C + 2) + rows * V + 2 * rows
+        storage = FloatBuffer(count: total)
+        tokens = .allocate(capacity: rows)
+        tokens.initialize(repeating: 0, count: rows)
+        targets = .allocate(capacity: rows)
+        targets.initialize(repeating: 0, count: rows)
+
+        var cursor = storage.pointer
+        func take(_ count: Int) -> UnsafeMutablePointer<Float> {
+            defer { cursor += count }
+            return cursor
+        }
+        embedded = take(rows * C)
+        for _ in 0..<configuration.layers {
+            blocks.append(
+                BlockActivations(
+                    firstNorm: take(rows * C), firstMean: take(rows), firstReciprocalStd: take(rows),
+                    qkv: take(rows * 3 * C), attention: take(batch * NH * length * length),
+                    attentionOutput: take(rows * C), attentionProjection: take(rows * C),
+                    firstResidual: take(rows * C), secondNorm: take(rows * C), secondMean: take(rows),
+                    secondReciprocalStd: take(rows), mlpUp: take(rows * 4 * C), mlpActivated: take(rows * 4 * C),
+                    mlpDown: take(rows * C), secondResidual: take(rows * C)))
+        }
+        finalNorm = take(rows * C)
+        finalMean = take(rows)
+        finalReciprocalStd = take(rows)
+        logits = take(rows * V)
+        losses = take(rows)
+        logSumExp = take(rows)
+        precondition(cursor <= storage.pointer + storage.count, "Activations: layout exceeds storage")
+
+        guard training else {
+            gradientStorage = nil
+            return
+        }
+        let gradientTotal = rows * (C * 5 + 3 * C + 8 * C + V + 1)
+        let gradients = FloatBuffer(count: gradientTotal)
+        gradientStorage = gradients
+        cursor = gradients.pointer
+        streamGradient = take(rows * C)
+        otherStreamGradient = take(rows * C)
+        normGradient = take(rows * C)
+        projectionGradient = take(rows * C)
+        attentionOutputGradient = take(rows * C)
+        qkvGradient = take(rows * 3 * C)
+        mlpUpGradient = take(rows * 4 * C)
+        mlpActivatedGradient = take(rows * 4 * C)
+        logitsGradient = take(rows * V)
+        ones = take(rows)
+        ones.update(repeating: 1, count: rows)
+    }
+
+    deinit {
+        tokens.deallocate()
+        targets.deallocate()
+    }
+
+    var isTraining: Bool { gradientStorage != nil }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import GPTFormats
+import GPTTensor
+import GPTTokenizer
+
+/// A model on disk: a directory with `config.json` (Hugging Face GPT-2 keys),
+/// `model.safetensors` (GPT-2 tensor names and layouts) and the tokenizer file.
+/// Every file is written atomically.
+public enum ModelDirectory {
+    public static let configurationFile = "config.json"
+    public static let weightsFile = "model.safetensors"
+
+    /// Whether `directory` already holds a model.
+    public static func containsModel(_ directory: URL) -> Bool {
+        let files = [configurationFile, weightsFile]
+        return files.contains { FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }
+    }
+
+    /// Writes configuration, tokenizer and weights.
+    public static func save(_ model: GPTModel, tokenizer: any Tokenizer, to directory: URL) throws {
+        try AtomicFile.createDirectory(directory)
+        try AtomicFile.write(
+            model.configuration.huggingFaceJSON(), to: directory.appendingPathComponent(configurationFile))
+        try AtomicFile.write(
+            tokenizer.description.encoded(), to: directory.appendingPathComponent(TokenizerDescription.fileName))
+        try saveWeights(model, to: directory)
+    }
+
+    /// Rewrites only `model.safetensors` (the configuration and tokenizer do not change during training).
+    /// A model without biases is written with zero biases so that GPT-2 readers load it.
+    public static func saveWeights(_ model: GPTModel, to directory: URL) throws {
+        let configuration = model.configuration
+        let pointer = UnsafePointer(model.parameters.pointer)
+        var records = model.layout.tensors.map {
+            TensorRecord(name: $0.name, shape: $0.shape, values: UnsafeBufferPointer(start: pointer + $0.offset, count: $0.count))
+        }
+        var zeros: FloatBuffer?
+        if !configuration.bias && configuration.isGPT2Compatible {
+            let C = configuration.embeddingSize
+            let buffer = FloatBuffer(count: 4 * C)
+            zeros = buffer
+            let zeroPointer = UnsafePointer(buffer.pointer)
+            func zero(_ name: String, _ size: Int) -> TensorRecord {
+                TensorRecord(name: name, shape: [size], values: UnsafeBufferPointer(start: zeroPointer, count: size))
+            }
+            for layer in 0..<configuration.layers {
+                let prefix = "h.\(layer)."
+                records += [
+                    zero(prefix + "ln_1.bias", C), zero(prefix + "attn.c_attn.bias", 3 * C),
+                    zero(prefix + "attn.c_proj.bias", C), zero(prefix + "ln_2.bias", C),
+                    zero(prefix + "mlp.c_fc.bias", 4 * C), zero(prefix + "mlp.c_proj.bias", C),
+                ]
+            }
+            records.append(zero("ln_f.bias", C))
+        }
+        try withExtendedLifetime(zeros) {
+            try SafetensorsFile.write(records, to: directory.appendingPathComponent(weightsFile))
+        }
+    }
+
+    /// Reads the configuration of the model in `directory`.
+    public static func loadConfiguration(_ directory: URL) throws -> GPTConfiguration {
+        let url = directory.appendingPathComponent(configurationFile)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ModelError(
+                "no model in \(directory.path): \(configurationFile) is missing; train one with `gpt train --out \(directory.path)`")
+        }
+        return try GPTConfiguration(huggingFaceJSON: data, source: url.path)
+    }
+
+    /// Reads the tokenizer saved in `directory`.
+    public static func loadTokenizer(_ directory: URL) throws -> any Tokenizer {
+        let url = directory.appendingPathComponent(TokenizerDescription.fileName)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ModelError("\(url.path) is missing; the model directory has no tokenizer")
+        }
+        return try TokenizerDescription(data: data, source: url.path).makeTokenizer()
+    }
+
+    /// Loads configuration and weights, checking every tensor's presence and shape.
+    public static func loadModel(_ directory: URL) throws -> GPTModel {
+        let configuration = try loadConfiguration(directory)
+        let model = try GPTModel(configuration: configuration)
+        try loadWeights(into: model, from: directory.appendingPathComponent(weightsFile))
+        return model
+    }
+
+    /// Fills `model` from a safetensors file with GPT-2 names (optionally `transformer.`-prefixed).
+    public static func loadWeights(into model: GPTModel, from url: URL) throws {
+        let file = try SafetensorsFile(contentsOf: url)
+        let configuration = model.configuration
+        var expected = Set<String>()
+        for tensor in model.layout.tensors {
+            let name = file.tensors[tensor.name] != nil ? tensor.name : "transformer." + tensor.name
+            guard let stored = file.tensors[name] else {
+                throw ModelError(
+                    "\(url.path) lacks tensor \(tensor.name) \(tensor.shape) that config.json implies; the weights do not match the configuration")
+            }
+            guard stored.shape == tensor.shape else {
+                throw ModelError(
+                    "\(url.path): tensor \(tensor.name) has shape \(stored.shape) but config.json implies \(tensor.shape); the weights do not match the configuration")
+            }
+            try file.read(name, into: model.parameters.pointer + tensor.offset)
+            expected.insert(name)
+        }
+        for name in file.tensors.keys where !expected.contains(name) {
+            let plain = name.hasPrefix("transformer.") ? String(name.dropFirst("transformer.".count)) : name
+            let ignorable =
+                plain.hasSuffix("attn.bias") && !plain.hasSuffix("c_attn.bias") || plain.hasSuffix("attn.masked_bias")
+                || (plain == "lm_head.weight" && configuration.tieEmbeddings)
+                || (!configuration.bias && plain.hasSuffix(".bias"))
+            if !ignorable {
+                throw ModelError(
+                    "\(url.path) has tensor \(name) that config.json does not describe; the weights do not match the configuration")
+            }
+        }
+        for index in 0..<model.parameters.count where !model.parameters[index].isFinite {
+            throw ModelError("\(url.path) contains NaN or infinite weights; the model is corrupt")
+        }
+    }
+}

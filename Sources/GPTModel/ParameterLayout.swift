@@ -1,0 +1,79 @@
+/// One named parameter tensor inside the flat parameter buffer.
+public struct ParameterTensor: Sendable, Equatable {
+    /// The tensor's name in GPT-2 checkpoints (`h.0.attn.c_attn.weight`, …).
+    public let name: String
+    /// GPT-2's layout: Conv1D weights are [in, out]; embeddings and `lm_head` are [rows, C].
+    public let shape: [Int]
+    public let offset: Int
+    public var count: Int { shape.reduce(1, *) }
+    /// Matrices (2-D) get weight decay; biases and LayerNorm gains do not.
+    public var decays: Bool { shape.count == 2 }
+}
+
+/// Offsets of one transformer block's parameters in the flat buffer.
+/// "first" and "second" LayerNorm are GPT-2's ln_1 and ln_2: before attention and
+/// before the MLP with pre-norm, after each residual addition with post-norm.
+public struct BlockParameters: Sendable, Equatable {
+    public var firstNormWeight = 0, firstNormBias: Int?
+    public var qkvWeight = 0, qkvBias: Int?
+    public var attentionProjectionWeight = 0, attentionProjectionBias: Int?
+    public var secondNormWeight = 0, secondNormBias: Int?
+    public var mlpUpWeight = 0, mlpUpBias: Int?
+    public var mlpDownWeight = 0, mlpDownBias: Int?
+}
+
+/// The single table of (name, shape, offset) that drives the parameter buffer, the
+/// gradient buffer, the optimizer moments, clipping, checkpoint IO and test comparisons.
+public struct ParameterLayout: Sendable, Equatable {
+    public private(set) var tensors: [ParameterTensor] = []
+    public private(set) var count = 0
+    public private(set) var tokenEmbedding = 0
+    public private(set) var positionEmbedding: Int?
+    public private(set) var blocks: [BlockParameters] = []
+    public private(set) var finalNormWeight = 0
+    public private(set) var finalNormBias: Int?
+    /// The unembedding (V, C): the token embedding itself when tied.
+    public private(set) var outputWeight = 0
+
+    public init(_ configuration: GPTConfiguration) {
+        let C = configuration.embeddingSize
+        let V = configuration.vocabularySize
+        let bias = configuration.bias
+        tokenEmbedding = add("wte.weight", [V, C])
+        if configuration.position == .learned {
+            positionEmbedding = add("wpe.weight", [configuration.contextLength, C])
+        }
+        for layer in 0..<configuration.layers {
+            let prefix = "h.\(layer)."
+            var block = BlockParameters()
+            block.firstNormWeight = add(prefix + "ln_1.weight", [C])
+            block.firstNormBias = bias ? add(prefix + "ln_1.bias", [C]) : nil
+            block.qkvWeight = add(prefix + "attn.c_attn.weight", [C, 3 * C])
+            block.qkvBias = bias ? add(prefix + "attn.c_attn.bias", [3 * C]) : nil
+            block.attentionProjectionWeight = add(prefix + "attn.c_proj.weight", [C, C])
+            block.attentionProjectionBias = bias ? add(prefix + "attn.c_proj.bias", [C]) : nil
+            block.secondNormWeight = add(prefix + "ln_2.weight", [C])
+            block.secondNormBias = bias ? add(prefix + "ln_2.bias", [C]) : nil
+            block.mlpUpWeight = add(prefix + "mlp.c_fc.weight", [C, 4 * C])
+            block.mlpUpBias = bias ? add(prefix + "mlp.c_fc.bias", [4 * C]) : nil
+            block.mlpDownWeight = add(prefix + "mlp.c_proj.weight", [4 * C, C])
+            block.mlpDownBias = bias ? add(prefix + "mlp.c_proj.bias", [C]) : nil
+            blocks.append(block)
+        }
+        finalNormWeight = add("ln_f.weight", [C])
+        finalNormBias = bias ? add("ln_f.bias", [C]) : nil
+        outputWeight = configuration.tieEmbeddings ? tokenEmbedding : add("lm_head.weight", [V, C])
+    }
+
+    private mutating func add(_ name: String, _ shape: [Int]) -> Int {
+        let tensor = ParameterTensor(name: name, shape: shape, offset: count)
+        tensors.append(tensor)
+        count += tensor.count
+        return tensor.offset
+    }
+
+    /// The tensor called `name`, if the layout has one.
+    public func tensor(named name: String) -> ParameterTensor? {
+        tensors.first { $0.name == name }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import GPTFormats
+import GPTModel
+import GPTTensor
+import GPTTestSupport
+import Testing
+
+/// The model against Hugging Face transformers on the same weights and batch
+/// (fixture written by Scripts/make_hf_fixture.py).
+@Suite struct HuggingFaceParityTests {
+    let fixture: HuggingFaceFixture
+    let expected: SafetensorsFile
+
+    init() throws {
+        fixture = try HuggingFaceFixture()
+        expected = try SafetensorsFile(contentsOf: fixture.directory.appendingPathComponent("expected.safetensors"))
+    }
+
+    func forwardBackward(_ model: GPTModel, threads: Int = 2) throws -> Float {
+        let context = KernelContext(parallelism: Parallelism(threads: threads))
+        let loss = try model.forward(
+            tokens: fixture.inputIds, targets: fixture.targets, batch: fixture.batch, length: fixture.length,
+            training: true, context: context)!
+        model.zeroGradients()
+        try model.backward(context: context)
+        return loss
+    }
+
+    @Test func logitsLossAndEveryGradientMatchTransformers() throws {
+        // save_pretrained's file: `transformer.`-prefixed names, no lm_head (tied).
+        let model = try ModelDirectory.loadModel(fixture.directory)
+        #expect(model.configuration.isGPT2Compatible)
+        let loss = try forwardBackward(model)
+        #expect(abs(loss - fixture.loss) < 1e-5)
+        let V = model.configuration.vocabularySize
+        var logits: [Float] = []
+        for b in 0..<fixture.batch {
+            for t in 0..<fixture.length { logits += Array(model.logits(batchIndex: b, position: t)) }
+        }
+        expectClose(logits, try expected.floats("logits"), absolute: 1e-4, relative: 1e-4, "logits")
+        #expect(logits.count == fixture.batch * fixture.length * V)
+        let gradients = model.gradients!.array
+        for tensor in model.layout.tensors {
+            let reference = try expected.floats("grad." + tensor.name)
+            let ours = Array(gradients[tensor.offset..<(tensor.offset + tensor.count)])
+            expectClose(ours, reference, absolute: 2e-6, relative: 1e-3, "grad.\(tensor.name)")
+        }
+    }
+
+    @Test func plainAndPrefixedNamesLoadTheSameWeights() throws {
+        let prefixed = try ModelDirectory.loadModel(fixture.directory)
+        let plain = try GPTModel(configuration: prefixed.configuration)
+        try ModelDirectory.loadWeights(into: plain, from: fixture.directory.appendingPathComponent("plain.safetensors"))
+        #expect(plain.parameters.array == prefixed.parameters.array)
+    }
+
+    @Test func resultsDoNotDependOnTheThreadCount() throws {
+        let one = try ModelDirectory.loadModel(fixture.directory)
+        let two = try ModelDirectory.loadModel(fixture.directory)
+        let lossOne = try forwardBackward(one, threads: 1)
+        let lossTwo = try forwardBackward(two, threads: 2)
+        #expect(abs(lossOne - lossTwo) < 1e-6)
+        expectClose(one.gradients!.array, two.gradients!.array, absolute: 1e-7, relative: 1e-4, "gradients")
+    }
+}
