@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (dependencies point down only), as in docs/architecture:
-//   gpt (executable) → GPTTraining → GPTModel → GPTFormats, GPTTokenizer → GPTTensor → CBLAS, CKernels
+//   gpt (executable) → GPTTraining, GPTGeneration → GPTModel → GPTFormats, GPTTokenizer → GPTTensor → CBLAS, CKernels
 let package = Package(
     name: "swift-gpt",
     platforms: [.macOS(.v14)],
@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "GPTTokenizer", targets: ["GPTTokenizer"]),
         .library(name: "GPTModel", targets: ["GPTModel"]),
         .library(name: "GPTTraining", targets: ["GPTTraining"]),
+        .library(name: "GPTGeneration", targets: ["GPTGeneration"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,11 +38,13 @@ let package = Package(
         .target(name: "GPTFormats", dependencies: ["GPTTensor"]),
         .target(name: "GPTTokenizer"),
         .target(name: "GPTModel", dependencies: ["GPTTensor", "GPTFormats", "GPTTokenizer"]),
+        .target(name: "GPTGeneration", dependencies: ["GPTModel"]),
         .target(name: "GPTTraining", dependencies: ["GPTModel"]),
         .executableTarget(
             name: "gpt",
             dependencies: [
                 "GPTTraining",
+                "GPTGeneration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,6 +54,7 @@ let package = Package(
         .testTarget(name: "GPTTokenizerTests", dependencies: ["GPTTokenizer"]),
         .testTarget(name: "GPTModelTests", dependencies: ["GPTModel", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTTrainingTests", dependencies: ["GPTTraining", "GPTTestSupport"]),
+        .testTarget(name: "GPTGenerationTests", dependencies: ["GPTGeneration", "GPTTestSupport"]),
         .testTarget(name: "GPTCommandTests", dependencies: ["GPTTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,12 +1,12 @@
 import Foundation
 
-/// A tokenizer as stored in a model directory (`tokenizer.json`).
+/// A tokenizer as stored in a model directory (`gpt-tokenizer.json`, named so that it never collides with a Hugging Face `tokenizer.json`).
 ///
 /// `{"type": "character", "vocabulary": ["\n", " ", "!", …]}` — the list position is the id.
 public enum TokenizerDescription: Equatable, Sendable {
     case character([String])
 
-    public static let fileName = "tokenizer.json"
+    public static let fileName = "gpt-tokenizer.json"
 
     /// The working tokenizer this description stands for.
     public func makeTokenizer() -> any Tokenizer {

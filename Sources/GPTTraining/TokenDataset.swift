@@ -1,0 +1,58 @@
+import GPTTensor
+
+/// A token stream split into training and validation parts, sampled into batches
+/// of random windows (x = ids[i ..< i+T], y = ids[i+1 ... i+T]) as nanoGPT's `get_batch`.
+public struct TokenDataset: Sendable {
+    public let training: [Int32]
+    public let validation: [Int32]
+
+    public enum Split: String, Sendable { case training = "train", validation = "val" }
+
+    /// The first 90% of `tokens` for training and the rest for validation (nanoGPT's split).
+    public init(tokens: [Int32], validationFraction: Double = 0.1) {
+        let cut = Int(Double(tokens.count) * (1 - validationFraction))
+        training = Array(tokens[..<cut])
+        validation = Array(tokens[cut...])
+    }
+
+    public init(training: [Int32], validation: [Int32]) {
+        self.training = training
+        self.validation = validation
+    }
+
+    /// Checks that both splits hold at least one window of `contextLength` + 1 tokens.
+    public func validate(contextLength: Int) throws {
+        for (name, tokens) in [("training", training), ("validation", validation)] where tokens.count <= contextLength {
+            throw TrainingError(
+                "the \(name) text has \(tokens.count) tokens, fewer than the context length \(contextLength) + 1; use more text or a smaller --context-length")
+        }
+    }
+
+    /// Fills `inputs` and `targets` (each batch × length) with random windows of `split`.
+    public func sampleBatch(
+        _ split: Split, batch: Int, length: Int, inputs: inout [Int32], targets: inout [Int32],
+        generator: inout Generator
+    ) {
+        let tokens = split == .training ? training : validation
+        inputs.removeAll(keepingCapacity: true)
+        targets.removeAll(keepingCapacity: true)
+        tokens.withUnsafeBufferPointer { source in
+            for _ in 0..<batch {
+                let start = generator.nextInt(below: tokens.count - length)
+                inputs.append(contentsOf: source[start..<(start + length)])
+                targets.append(contentsOf: source[(start + 1)...(start + length)])
+            }
+        }
+    }
+}
+
+/// A problem with a training run, phrased for the user.
+public struct TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}

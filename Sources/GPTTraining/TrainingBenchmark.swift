@@ -1,0 +1,88 @@
+import Foundation
+import GPTModel
+import GPTTensor
+
+/// Measures training speed on random tokens: tokens/s, a forward / backward / optimizer
+/// breakdown, achieved GFLOP/s, and the BLAS's own sgemm GFLOP/s on the model's largest
+/// matrix product with the same threads, measured in the same run.
+public struct TrainingBenchmark: Sendable {
+    public struct Result: Sendable {
+        public let steps: Int
+        public let tokensPerSecond: Double
+        public let timing: StepTiming
+        public let flopsPerStep: Double
+        public let achievedGigaflops: Double
+        public let sgemmGigaflops: Double
+        /// (rows, inner, columns) of the product sgemm was measured on.
+        public let sgemmShape: (Int, Int, Int)
+        public let parameterCount: Int
+        public let finalLoss: Float
+    }
+
+    public let configuration: TrainingConfiguration
+    public let vocabularySize: Int
+    public let parallelism: Parallelism
+
+    public init(configuration: TrainingConfiguration, vocabularySize: Int, parallelism: Parallelism) {
+        self.configuration = configuration
+        self.vocabularySize = vocabularySize
+        self.parallelism = parallelism
+    }
+
+    public func run(steps: Int, warmupSteps: Int) throws -> Result {
+        var generator = Generator(seed: configuration.seed)
+        let model = try GPTModel(
+            configuration: configuration.modelConfiguration(vocabularySize: vocabularySize), generator: &generator)
+        let (B, T) = (configuration.batchSize, configuration.contextLength)
+        let tokens = (0..<(B * T * 4 + T + 1)).map { _ in Int32(generator.nextInt(below: vocabularySize)) }
+        let dataset = TokenDataset(training: tokens, validation: tokens)
+        let trainer = Trainer(model: model, dataset: dataset, configuration: configuration, parallelism: parallelism)
+        var timing = StepTiming()
+        for iteration in 0..<warmupSteps { _ = try trainer.step(iteration: iteration, timing: &timing) }
+        timing = StepTiming()
+        var loss: Float = 0
+        for iteration in 0..<steps { loss = try trainer.step(iteration: warmupSteps + iteration, timing: &timing) }
+        let perStep = StepTiming(
+            forward: timing.forward / Double(steps), backward: timing.backward / Double(steps),
+            optimizer: timing.optimizer / Double(steps))
+        let c = model.configuration
+        // nanoGPT's estimate: 6·N per token (N without position embeddings) + 12·L·C·T for attention.
+        let positionCount = c.position == .learned ? c.contextLength * c.embeddingSize : 0
+        let perToken = 6 * Double(model.parameterCount - positionCount) + 12 * Double(c.layers * c.embeddingSize * T)
+        let flopsPerStep = perToken * Double(B * T)
+        let shape = largestProduct(rows: B * T, channels: c.embeddingSize, vocabulary: vocabularySize)
+        return Result(
+            steps: steps, tokensPerSecond: Double(B * T) / perStep.total, timing: perStep, flopsPerStep: flopsPerStep,
+            achievedGigaflops: flopsPerStep / perStep.total / 1e9,
+            sgemmGigaflops: Self.measureSgemm(rows: shape.0, inner: shape.1, columns: shape.2, parallelism: parallelism),
+            sgemmShape: shape, parameterCount: model.parameterCount, finalLoss: loss)
+    }
+
+    /// The forward product with the most work: C→3C, C→4C, 4C→C or the unembedding C→V.
+    func largestProduct(rows: Int, channels: Int, vocabulary: Int) -> (Int, Int, Int) {
+        let candidates = [(rows, channels, 4 * channels), (rows, 4 * channels, channels), (rows, channels, vocabulary)]
+        return candidates.max { $0.1 * $0.2 < $1.1 * $1.2 }!
+    }
+
+    /// Best-of sgemm GFLOP/s for C (rows × columns) = A (rows × inner) · B (inner × columns).
+    public static func measureSgemm(rows: Int, inner: Int, columns: Int, parallelism: Parallelism) -> Double {
+        BLAS.setThreads(parallelism.threads)
+        let a = FloatBuffer(count: rows * inner)
+        let b = FloatBuffer(count: inner * columns)
+        let c = FloatBuffer(count: rows * columns)
+        for index in 0..<a.count { a[index] = Float(index % 7) * 0.1 }
+        for index in 0..<b.count { b[index] = Float(index % 5) * 0.1 }
+        var best = Double.infinity
+        let deadline = Double(DispatchTime.now().uptimeNanoseconds) / 1e9 + 0.5
+        var runs = 0
+        while runs < 3 || (Double(DispatchTime.now().uptimeNanoseconds) / 1e9 < deadline && runs < 1000) {
+            let start = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+            BLAS.multiply(
+                rows: rows, columns: columns, inner: inner, a.pointer, leadingA: inner, b.pointer, leadingB: columns,
+                c.pointer, leadingC: columns)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds) / 1e9 - start)
+            runs += 1
+        }
+        return 2 * Double(rows) * Double(inner) * Double(columns) / best / 1e9
+    }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import CKernels
+import Foundation
+import GPTTensor
+import GPTTraining
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks.", subcommands: [BenchTrain.self])
+}
+
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Training speed on random tokens: tokens/s, breakdown, GFLOP/s against sgemm, peak memory.",
+        discussion: """
+            --preset takes the training presets and gpt2-small (12 layers, 12 heads, 768 dims, vocabulary \
+            50,257; batch 4, context 64 unless overridden). Model and batch flags override the preset.
+            """)
+
+    @Option(help: "shakespeare-char-cpu (default), shakespeare-char or gpt2-small.") var preset = "shakespeare-char-cpu"
+    @Option(help: "Vocabulary size (default: 65 for the character presets, 50,257 for gpt2-small).")
+    var vocabularySize: Int?
+    @Option(help: "Timed steps.") var steps = 50
+    @Option(help: "Untimed warmup steps.") var warmup = 5
+    @Flag(help: "Print one JSON object.") var json = false
+    @OptionGroup(title: "Model") var model: ModelOptions
+    @Option(help: "Sequences per step.") var batchSize: Int?
+    @OptionGroup var threads: ThreadOptions
+
+    func validate() throws {
+        if steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if warmup < 0 { throw ValidationError("--warmup must be non-negative") }
+        if let vocabularySize, vocabularySize < 2 { throw ValidationError("--vocabulary-size must be at least 2") }
+    }
+
+    func run() throws {
+        var configuration: TrainingConfiguration
+        var vocabulary = 65
+        var reference: (String, Double)?
+        if preset == "gpt2-small" {
+            configuration = TrainingConfiguration()
+            configuration.layers = 12
+            configuration.heads = 12
+            configuration.embeddingSize = 768
+            configuration.contextLength = 64
+            configuration.batchSize = 4
+            configuration.dropout = 0
+            vocabulary = 50257
+        } else {
+            configuration = try TrainingConfiguration.preset(named: preset)
+        }
+        for (key, value) in model.overrides { try configuration.set(key, to: value, source: "--\(key)") }
+        if let batchSize { configuration.batchSize = batchSize }
+        configuration.maxIterations = max(configuration.maxIterations, steps + warmup)
+        try configuration.validate()
+        vocabulary = vocabularySize ?? vocabulary
+        let unchangedPreset = try TrainingConfiguration.preset(named: "shakespeare-char-cpu")
+            .with(maxIterations: configuration.maxIterations)
+        if preset == "shakespeare-char-cpu" && configuration == unchangedPreset {
+            reference = ("nanoGPT (PyTorch 2.13, 2 threads)", 23_000)
+        } else if preset == "gpt2-small" && configuration.contextLength == 64 && configuration.batchSize == 4 {
+            reference = ("llm.c CPU trainer", 81)
+        }
+
+        let benchmark = TrainingBenchmark(
+            configuration: configuration, vocabularySize: vocabulary, parallelism: threads.parallelism)
+        let result = try benchmark.run(steps: steps, warmupSteps: warmup)
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let peakMiB = Double(usage.ru_maxrss) / 1024
+        let ratio = result.achievedGigaflops / result.sgemmGigaflops
+        let (m, k, n) = result.sgemmShape
+        if json {
+            var object: [String: Any] = [
+                "preset": preset, "threads": threads.parallelism.threads, "blas": BLAS.description,
+                "tokens_per_second": result.tokensPerSecond, "ms_per_step": result.timing.total * 1000,
+                "forward_ms": result.timing.forward * 1000, "backward_ms": result.timing.backward * 1000,
+                "optimizer_ms": result.timing.optimizer * 1000, "achieved_gflops": result.achievedGigaflops,
+                "sgemm_gflops": result.sgemmGigaflops, "sgemm_fraction": ratio, "peak_memory_mib": peakMiB,
+                "parameters": result.parameterCount,
+            ]
+            if let reference { object["reference_ratio"] = result.tokensPerSecond / reference.1 }
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        let c = configuration
+        print("benchmark:   train \(preset): \(c.layers) layers, \(c.heads) heads, \(c.embeddingSize) dims, context \(c.contextLength), batch \(c.batchSize), vocabulary \(vocabulary), \(Terminal.grouped(Double(result.parameterCount))) parameters")
+        print("machine:     \(threads.parallelism.threads) threads, \(BLAS.description), elementwise kernels \(String(cString: gpt_kernels_isa()))")
+        print("steps:       \(result.steps) timed after \(warmup) warmup")
+        var line = "tokens/s:    \(Terminal.grouped(result.tokensPerSecond))"
+        if let reference {
+            line += String(format: "  (%.2f× %@: %@ tokens/s)", result.tokensPerSecond / reference.1, reference.0, Terminal.grouped(reference.1))
+        }
+        print(line)
+        print(String(format: "step:        %.2f ms = forward %.2f + backward %.2f + optimizer %.2f", result.timing.total * 1000, result.timing.forward * 1000, result.timing.backward * 1000, result.timing.optimizer * 1000))
+        print(String(format: "achieved:    %.1f GFLOP/s (6·parameters·tokens + attention)", result.achievedGigaflops))
+        print(String(format: "sgemm:       %.1f GFLOP/s on %d×%d×%d (the model's largest product, same threads) → %.0f%% of sgemm", result.sgemmGigaflops, m, k, n, ratio * 100))
+        print(String(format: "peak memory: %.0f MiB", peakMiB))
+    }
+}
+
+extension TrainingConfiguration {
+    func with(maxIterations: Int) -> TrainingConfiguration {
+        var copy = self
+        copy.maxIterations = maxIterations
+        return copy
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import GPTFormats
+import GPTModel
+import GPTTraining
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Score a model on a text file: mean loss, perplexity and bits per byte.",
+        discussion: """
+            The text is cut into windows of the context length T starting at 0, T, 2T, …; each window \
+            predicts its next tokens, so every token after the first is scored exactly once.
+            """)
+
+    @Option(help: "Model directory.") var model: String
+    @Option(help: "Text to score (UTF-8).") var data: String
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+    @OptionGroup var threads: ThreadOptions
+
+    func run() throws {
+        let directory = URL(fileURLWithPath: model)
+        let gpt = try ModelDirectory.loadModel(directory)
+        let tokenizer = try ModelDirectory.loadTokenizer(directory)
+        let text = try TextFile.read(data)
+        let ids = try tokenizer.encode(text)
+        let result = try SequenceEvaluation.evaluate(
+            model: gpt, tokens: ids.map(Int32.init), parallelism: threads.parallelism)
+        // Bytes covered by the scored targets: everything but the first token.
+        let scoredBytes = text.utf8.count - tokenizer.decodeBytes([ids[0]]).count
+        let bitsPerByte = result.bitsPerByte(scoredBytes: scoredBytes)
+        let tokensPerSecond = Double(result.tokens) / max(result.seconds, 1e-9)
+        if json {
+            let object: [String: Any] = [
+                "loss": result.loss, "perplexity": result.perplexity, "bits_per_byte": bitsPerByte,
+                "tokens": result.tokens, "tokens_per_second": tokensPerSecond,
+            ]
+            let encoded = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: encoded, as: UTF8.self))
+        } else {
+            print(String(format: "loss:          %.4f", result.loss))
+            print(String(format: "perplexity:    %.4f", result.perplexity))
+            print(String(format: "bits per byte: %.4f", bitsPerByte))
+            print("tokens scored: \(result.tokens) (\(Terminal.grouped(tokensPerSecond)) tokens/s)")
+        }
+    }
+}

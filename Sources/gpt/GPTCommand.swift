@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+
+/// `gpt`: train, run and inspect GPT models.
+struct GPTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gpt",
+        abstract: "Train, sample from, evaluate and benchmark GPT models on the CPU.",
+        subcommands: [Train.self, Sample.self, Evaluate.self, Info.self, Bench.self]
+    )
+}
+
+@main
+enum Main {
+    static func main() {
+        do {
+            var command = try GPTCommand.parseAsRoot()
+            try command.run()
+        } catch {
+            // Help and version requests print as usual; every other error is one line.
+            if GPTCommand.exitCode(for: error) == .success || error is CleanExit {
+                GPTCommand.exit(withError: error)
+            }
+            let message = error is ValidationError || error is ExitCode
+                ? GPTCommand.message(for: error) : String(describing: error)
+            if !message.isEmpty {
+                Terminal.error(message)
+            }
+            let code = GPTCommand.exitCode(for: error)
+            exit(code == .success ? 1 : code.rawValue)
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import GPTModel
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show a model's configuration, size and tokenizer.")
+
+    @Option(help: "Model directory.") var model: String
+
+    func run() throws {
+        let directory = URL(fileURLWithPath: model)
+        let gpt = try ModelDirectory.loadModel(directory)
+        let tokenizer = try ModelDirectory.loadTokenizer(directory)
+        let c = gpt.configuration
+        print("model:          \(directory.path)")
+        print("type:           \(c.isGPT2Compatible ? "gpt2 (loads in Hugging Face transformers)" : "swift-gpt")")
+        print("parameters:     \(Terminal.grouped(Double(gpt.parameterCount)))")
+        print("layers:         \(c.layers)")
+        print("heads:          \(c.heads)")
+        print("embedding size: \(c.embeddingSize)")
+        print("context length: \(c.contextLength)")
+        print("vocabulary:     \(c.vocabularySize)")
+        print("positions:      \(c.position.rawValue)")
+        print("normalization:  \(c.normalization.rawValue)-norm")
+        print("activation:     \(c.activation.rawValue)")
+        print("biases:         \(c.bias ? "on" : "off")")
+        print("unembedding:    \(c.tieEmbeddings ? "tied to the token embedding" : "separate")")
+        print("dropout:        \(c.residualDropout) (training only)")
+        print("tokenizer:      \(tokenizer.kind)")
+    }
+}
