@@ -11,7 +11,9 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
-#define MULTIVERSION __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+// Feature names (not "arch=…", which matches CPU models and so never picks AMD cores).
+// In LLVM avx512f implies avx2, fma and f16c.
+#define MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define MULTIVERSION
 #endif
@@ -20,7 +22,10 @@
 // written branch-free so loops that call it vectorise.
 static inline float fast_exp(float x) {
     x = fminf(fmaxf(x, -87.0f), 88.0f);
-    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    // n = round(x / ln 2), through an integer conversion that vectorises on every ISA.
+    float t = x * 1.44269504088896341f + 0.5f;
+    float n = (float)(int32_t)t;
+    n -= (n > t) ? 1.0f : 0.0f;
     float r = x - n * 0.693359375f + n * 2.12194440e-4f;
     float r2 = r * r;
     float p = 1.9875691500e-4f;
@@ -265,7 +270,8 @@ void gpt_adamw_update(float *params, const float *grads, float *m, float *v, lon
         v[i] = vi;
         float mhat = mi / bias_correction1;
         float vhat = vi / bias_correction2;
-        params[i] = params[i] * decay - learning_rate * mhat / (sqrtf(vhat) + epsilon);
+        // __builtin_elementwise_sqrt has no errno side effect, so the loop vectorises.
+        params[i] = params[i] * decay - learning_rate * mhat / (__builtin_elementwise_sqrt(vhat) + epsilon);
     }
 }
 

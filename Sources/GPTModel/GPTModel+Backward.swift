@@ -27,7 +27,7 @@ extension GPTModel {
         Kernels.linearBackward(
             inputGradient: act.normGradient, weightGradient: grads + layout.outputWeight, biasGradient: nil,
             outputGradient: act.logitsGradient, input: act.finalNorm, weight: weight(layout.outputWeight),
-            ones: act.ones, rows: rows, inputSize: C, outputSize: V, weightIsOutputMajor: true)
+            ones: act.ones, rows: rows, inputSize: C, outputSize: V, weightIsOutputMajor: true, context: context)
 
         // Final LayerNorm: its input is the last block's output.
         let lastBlock = act.blocks[config.layers - 1]
@@ -72,7 +72,7 @@ extension GPTModel {
             Kernels.linearBackward(
                 inputGradient: act.mlpActivatedGradient, weightGradient: grads + p.mlpDownWeight,
                 biasGradient: gradient(p.mlpDownBias), outputGradient: mlpDownGradient, input: a.mlpActivated,
-                weight: weight(p.mlpDownWeight), ones: act.ones, rows: rows, inputSize: 4 * C, outputSize: C)
+                weight: weight(p.mlpDownWeight), ones: act.ones, rows: rows, inputSize: 4 * C, outputSize: C, context: context)
             zero(act.mlpUpGradient, rows * 4 * C)
             Kernels.activationBackward(
                 inputGradient: act.mlpUpGradient, outputGradient: act.mlpActivatedGradient, input: a.mlpUp,
@@ -81,7 +81,7 @@ extension GPTModel {
             Kernels.linearBackward(
                 inputGradient: act.normGradient, weightGradient: grads + p.mlpUpWeight,
                 biasGradient: gradient(p.mlpUpBias), outputGradient: act.mlpUpGradient, input: mlpInput,
-                weight: weight(p.mlpUpWeight), ones: act.ones, rows: rows, inputSize: C, outputSize: 4 * C)
+                weight: weight(p.mlpUpWeight), ones: act.ones, rows: rows, inputSize: C, outputSize: 4 * C, context: context)
             if config.normalization == .pre {
                 // secondNorm = LN₂(firstResidual): add its gradient to the residual stream.
                 Kernels.layerNormBackward(
@@ -114,7 +114,7 @@ extension GPTModel {
                 inputGradient: act.attentionOutputGradient, weightGradient: grads + p.attentionProjectionWeight,
                 biasGradient: gradient(p.attentionProjectionBias), outputGradient: projectionGradient,
                 input: a.attentionOutput, weight: weight(p.attentionProjectionWeight), ones: act.ones,
-                rows: rows, inputSize: C, outputSize: C)
+                rows: rows, inputSize: C, outputSize: C, context: context)
             zero(act.qkvGradient, rows * 3 * C)
             Kernels.attentionBackward(
                 qkvGradient: act.qkvGradient, outputGradient: act.attentionOutputGradient, attention: a.attention,
@@ -125,7 +125,7 @@ extension GPTModel {
                 Kernels.linearBackward(
                     inputGradient: act.normGradient, weightGradient: grads + p.qkvWeight,
                     biasGradient: gradient(p.qkvBias), outputGradient: act.qkvGradient, input: a.firstNorm,
-                    weight: weight(p.qkvWeight), ones: act.ones, rows: rows, inputSize: C, outputSize: 3 * C)
+                    weight: weight(p.qkvWeight), ones: act.ones, rows: rows, inputSize: C, outputSize: 3 * C, context: context)
                 Kernels.layerNormBackward(
                     inputGradient: stream, weightGradient: grads + p.firstNormWeight,
                     biasGradient: gradient(p.firstNormBias), outputGradient: act.normGradient, input: input,
@@ -135,7 +135,7 @@ extension GPTModel {
                 Kernels.linearBackward(
                     inputGradient: stream, weightGradient: grads + p.qkvWeight, biasGradient: gradient(p.qkvBias),
                     outputGradient: act.qkvGradient, input: input, weight: weight(p.qkvWeight), ones: act.ones,
-                    rows: rows, inputSize: C, outputSize: 3 * C)
+                    rows: rows, inputSize: C, outputSize: 3 * C, context: context)
             }
             // `stream` is now d (this block's input).
         }

@@ -69,7 +69,7 @@ extension GPTModel {
             }
             Kernels.linearForward(
                 output: a.qkv, input: attentionInput, weight: weight(p.qkvWeight), bias: bias(p.qkvBias),
-                rows: rows, inputSize: C, outputSize: 3 * C)
+                rows: rows, inputSize: C, outputSize: 3 * C, context: context)
             Kernels.attentionForward(
                 output: a.attentionOutput, attention: a.attention, qkv: a.qkv,
                 batch: B, length: T, channels: C, heads: NH, dropout: dropout.attentionDropout,
@@ -77,7 +77,7 @@ extension GPTModel {
             Kernels.linearForward(
                 output: a.attentionProjection, input: a.attentionOutput,
                 weight: weight(p.attentionProjectionWeight), bias: bias(p.attentionProjectionBias),
-                rows: rows, inputSize: C, outputSize: C)
+                rows: rows, inputSize: C, outputSize: C, context: context)
             if dropout.residualDropout > 0 {
                 Kernels.dropout(
                     output: a.attentionProjection, input: a.attentionProjection, count: rows * C,
@@ -103,13 +103,13 @@ extension GPTModel {
             }
             Kernels.linearForward(
                 output: a.mlpUp, input: mlpInput, weight: weight(p.mlpUpWeight), bias: bias(p.mlpUpBias),
-                rows: rows, inputSize: C, outputSize: 4 * C)
+                rows: rows, inputSize: C, outputSize: 4 * C, context: context)
             Kernels.activationForward(
                 output: a.mlpActivated, input: a.mlpUp, count: rows * 4 * C, activation: config.activation,
                 context: context)
             Kernels.linearForward(
                 output: a.mlpDown, input: a.mlpActivated, weight: weight(p.mlpDownWeight), bias: bias(p.mlpDownBias),
-                rows: rows, inputSize: 4 * C, outputSize: C)
+                rows: rows, inputSize: 4 * C, outputSize: C, context: context)
             if dropout.residualDropout > 0 {
                 Kernels.dropout(
                     output: a.mlpDown, input: a.mlpDown, count: rows * C, probability: dropout.residualDropout,
@@ -137,12 +137,12 @@ extension GPTModel {
                 let row = b * T + T - 1
                 Kernels.linearForward(
                     output: act.logits + row * V, input: act.finalNorm + row * C, weight: weights + layout.outputWeight,
-                    bias: nil, rows: 1, inputSize: C, outputSize: V, weightIsOutputMajor: true)
+                    bias: nil, rows: 1, inputSize: C, outputSize: V, weightIsOutputMajor: true, context: context)
             }
         } else {
             Kernels.linearForward(
                 output: act.logits, input: act.finalNorm, weight: weights + layout.outputWeight, bias: nil,
-                rows: rows, inputSize: C, outputSize: V, weightIsOutputMajor: true)
+                rows: rows, inputSize: C, outputSize: V, weightIsOutputMajor: true, context: context)
         }
 
         // Cross-entropy loss, averaged over every position.

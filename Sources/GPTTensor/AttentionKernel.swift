@@ -18,7 +18,7 @@ extension Kernels {
         let HS = C / NH
         let scale = 1 / Float(HS).squareRoot()
         let dropped = context.scratch(count: dropout > 0 ? context.parallelism.threads * T * T : 1)
-        context.withSingleThreadedBLAS {
+        do {
             context.parallelism.forEachChunk(of: B * NH) { chunk, range in
                 for item in range {
                     let (b, h) = (item / NH, item % NH)
@@ -62,7 +62,7 @@ extension Kernels {
         let scale = 1 / Float(HS).squareRoot()
         let perThread = dropout > 0 ? 2 * T * T : T * T
         let scratch = context.scratch(count: context.parallelism.threads * perThread)
-        context.withSingleThreadedBLAS {
+        do {
             context.parallelism.forEachChunk(of: B * NH) { chunk, range in
                 let probabilityGradient = scratch + chunk * perThread
                 for item in range {

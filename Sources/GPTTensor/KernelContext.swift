@@ -10,7 +10,8 @@ public final class KernelContext: @unchecked Sendable {
         self.parallelism = parallelism
         scratchCount = 0
         scratch = .allocate(capacity: 1)
-        BLAS.setThreads(parallelism.threads)
+        // Kernels split their own work across threads; the BLAS itself runs single-threaded.
+        BLAS.setThreads(1)
     }
 
     deinit {
@@ -28,11 +29,4 @@ public final class KernelContext: @unchecked Sendable {
         return scratch
     }
 
-    /// Runs `body` with the BLAS restricted to one thread, for regions that
-    /// parallelise around many small BLAS calls themselves.
-    public func withSingleThreadedBLAS(_ body: () -> Void) {
-        if parallelism.threads > 1 { BLAS.setThreads(1) }
-        body()
-        if parallelism.threads > 1 { BLAS.setThreads(parallelism.threads) }
-    }
 }

@@ -1,5 +1,9 @@
 import CKernels
 
+// The BLAS runs single-threaded; each product is split into `threads` independent
+// row blocks here, so the whole program has one set of worker threads (no BLAS
+// threads spinning while our own kernels run) and every split is deterministic.
+
 extension Kernels {
     /// out (rows, OC) = input (rows, C) · weight + bias, where `weight` is stored
     /// (C, OC) as GPT-2's Conv1D does, or (OC, C) when `weightIsOutputMajor`
@@ -9,20 +13,21 @@ extension Kernels {
         input: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         rows: Int, inputSize: Int, outputSize: Int,
-        weightIsOutputMajor: Bool = false
+        weightIsOutputMajor: Bool = false, context: KernelContext
     ) {
-        var beta: Float = 0
-        if let bias {
-            for row in 0..<rows {
-                (output + row * outputSize).update(from: bias, count: outputSize)
+        context.parallelism.forEachChunk(of: rows, minimumChunk: 16) { _, range in
+            let out = output + range.lowerBound * outputSize
+            var beta: Float = 0
+            if let bias {
+                for row in 0..<range.count { (out + row * outputSize).update(from: bias, count: outputSize) }
+                beta = 1
             }
-            beta = 1
+            BLAS.multiply(
+                transposeB: weightIsOutputMajor, rows: range.count, columns: outputSize, inner: inputSize,
+                input + range.lowerBound * inputSize, leadingA: inputSize,
+                weight, leadingB: weightIsOutputMajor ? inputSize : outputSize,
+                beta: beta, out, leadingC: outputSize)
         }
-        BLAS.multiply(
-            transposeB: weightIsOutputMajor, rows: rows, columns: outputSize, inner: inputSize,
-            input, leadingA: inputSize,
-            weight, leadingB: weightIsOutputMajor ? inputSize : outputSize,
-            beta: beta, output, leadingC: outputSize)
     }
 
     /// Accumulates d input += d out · weightᵀ, d weight += inputᵀ · d out, d bias += Σ_rows d out.
@@ -36,27 +41,39 @@ extension Kernels {
         weight: UnsafePointer<Float>,
         ones: UnsafePointer<Float>,
         rows: Int, inputSize: Int, outputSize: Int,
-        weightIsOutputMajor: Bool = false
+        weightIsOutputMajor: Bool = false, context: KernelContext
     ) {
         if let inputGradient {
-            BLAS.multiply(
-                transposeB: !weightIsOutputMajor, rows: rows, columns: inputSize, inner: outputSize,
-                outputGradient, leadingA: outputSize,
-                weight, leadingB: weightIsOutputMajor ? inputSize : outputSize,
-                beta: 1, inputGradient, leadingC: inputSize)
+            context.parallelism.forEachChunk(of: rows, minimumChunk: 16) { _, range in
+                BLAS.multiply(
+                    transposeB: !weightIsOutputMajor, rows: range.count, columns: inputSize, inner: outputSize,
+                    outputGradient + range.lowerBound * outputSize, leadingA: outputSize,
+                    weight, leadingB: weightIsOutputMajor ? inputSize : outputSize,
+                    beta: 1, inputGradient + range.lowerBound * inputSize, leadingC: inputSize)
+            }
         }
         if weightIsOutputMajor {
-            // d weight (OC, C) += d outᵀ (OC, rows) · input (rows, C)
-            BLAS.multiply(
-                transposeA: true, rows: outputSize, columns: inputSize, inner: rows,
-                outputGradient, leadingA: outputSize, input, leadingB: inputSize,
-                beta: 1, weightGradient, leadingC: inputSize)
+            // d weight (OC, C) += d outᵀ (OC, rows) · input (rows, C), split over OC.
+            context.parallelism.forEachChunk(of: outputSize, minimumChunk: 16) { _, range in
+                BLAS.multiply(
+                    transposeA: true, rows: range.count, columns: inputSize, inner: rows,
+                    outputGradient + range.lowerBound, leadingA: outputSize, input, leadingB: inputSize,
+                    beta: 1, weightGradient + range.lowerBound * inputSize, leadingC: inputSize)
+            }
         } else {
-            // d weight (C, OC) += inputᵀ (C, rows) · d out (rows, OC)
-            BLAS.multiply(
-                transposeA: true, rows: inputSize, columns: outputSize, inner: rows,
-                input, leadingA: inputSize, outputGradient, leadingB: outputSize,
-                beta: 1, weightGradient, leadingC: outputSize)
+            // d weight (C, OC) += inputᵀ (C, rows) · d out (rows, OC), split over OC columns.
+            context.parallelism.forEachChunk(of: outputSize, minimumChunk: 16) { _, range in
+                BLAS.multiply(
+                    transposeA: true, rows: inputSize, columns: range.count, inner: rows,
+                    input, leadingA: inputSize, outputGradient + range.lowerBound, leadingB: outputSize,
+                    beta: 1, weightGradient + range.lowerBound, leadingC: outputSize)
+                if let biasGradient {
+                    BLAS.multiplyVector(
+                        transpose: true, rows: rows, columns: range.count, outputGradient + range.lowerBound,
+                        leading: outputSize, ones, beta: 1, biasGradient + range.lowerBound)
+                }
+            }
+            return
         }
         if let biasGradient {
             BLAS.multiplyVector(

@@ -26,11 +26,21 @@ public final class AdamW {
     public let secondMoment: FloatBuffer
     /// Steps taken so far.
     public private(set) var step = 0
-    private let layout: ParameterLayout
+    /// Runs of parameters that share a weight-decay setting, as (range, decays).
+    private let segments: [(range: Range<Int>, decays: Bool)]
 
     public init(layout: ParameterLayout, settings: Settings) {
         self.settings = settings
-        self.layout = layout
+        var segments: [(range: Range<Int>, decays: Bool)] = []
+        for tensor in layout.tensors {
+            let range = tensor.offset..<(tensor.offset + tensor.count)
+            if let last = segments.last, last.decays == tensor.decays, last.range.upperBound == range.lowerBound {
+                segments[segments.count - 1].range = last.range.lowerBound..<range.upperBound
+            } else {
+                segments.append((range, tensor.decays))
+            }
+        }
+        self.segments = segments
         firstMoment = FloatBuffer(count: layout.count)
         secondMoment = FloatBuffer(count: layout.count)
     }
@@ -40,14 +50,15 @@ public final class AdamW {
         step += 1
         let correction1 = 1 - pow(settings.beta1, Float(step))
         let correction2 = 1 - pow(settings.beta2, Float(step))
-        let tensors = layout.tensors
-        context.parallelism.forEachChunk(of: tensors.count) { _, range in
-            for tensor in tensors[range] {
-                let offset = tensor.offset
+        // Split all parameters evenly across threads; each chunk walks the segments it overlaps.
+        context.parallelism.forEachChunk(of: parameters.count, minimumChunk: 16_384) { _, chunk in
+            for segment in segments where segment.range.overlaps(chunk) {
+                let range = segment.range.clamped(to: chunk)
+                let offset = range.lowerBound
                 gpt_adamw_update(
                     parameters.pointer + offset, gradients.pointer + offset, firstMoment.pointer + offset,
-                    secondMoment.pointer + offset, tensor.count, learningRate, settings.beta1, settings.beta2,
-                    settings.epsilon, tensor.decays ? settings.weightDecay : 0, correction1, correction2)
+                    secondMoment.pointer + offset, range.count, learningRate, settings.beta1, settings.beta2,
+                    settings.epsilon, segment.decays ? settings.weightDecay : 0, correction1, correction2)
             }
         }
     }
@@ -55,10 +66,20 @@ public final class AdamW {
 
 /// Scales `gradients` so their global L2 norm is at most `maximumNorm`; returns the norm before clipping.
 @discardableResult
-public func clipGradientNorm(_ gradients: FloatBuffer, maximumNorm: Float) -> Float {
-    let norm = Float(gpt_sum_of_squares(gradients.pointer, gradients.count).squareRoot())
+public func clipGradientNorm(_ gradients: FloatBuffer, maximumNorm: Float, context: KernelContext) -> Float {
+    let threads = context.parallelism.threads
+    var partials = [Double](repeating: 0, count: threads)
+    partials.withUnsafeMutableBufferPointer { partials in
+        context.parallelism.forEachChunk(of: gradients.count, minimumChunk: 16_384) { chunk, range in
+            partials[chunk] = gpt_sum_of_squares(gradients.pointer + range.lowerBound, range.count)
+        }
+    }
+    let norm = Float(partials.reduce(0, +).squareRoot())
     if maximumNorm > 0, norm > maximumNorm, norm.isFinite {
-        gpt_scale(gradients.pointer, gradients.count, maximumNorm / (norm + 1e-6))
+        let scale = maximumNorm / (norm + 1e-6)
+        context.parallelism.forEachChunk(of: gradients.count, minimumChunk: 16_384) { _, range in
+            gpt_scale(gradients.pointer + range.lowerBound, range.count, scale)
+        }
     }
     return norm
 }

@@ -73,7 +73,7 @@ public final class Trainer {
         timing.backward += now() - start
         start = now()
         let gradients = model.gradients!
-        clipGradientNorm(gradients, maximumNorm: configuration.gradientClip)
+        clipGradientNorm(gradients, maximumNorm: configuration.gradientClip, context: context)
         optimizer.update(
             parameters: model.parameters, gradients: gradients,
             learningRate: configuration.schedule.learningRate(at: iteration), context: context)
