@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "GPTFormatsTests", dependencies: ["GPTFormats", "GPTTestSupport"]),
         .testTarget(name: "GPTTokenizerTests", dependencies: ["GPTTokenizer"]),
         .testTarget(name: "GPTModelTests", dependencies: ["GPTModel", "GPTTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "GPTTrainingTests", dependencies: ["GPTTraining", "GPTTestSupport"]),
+        .testTarget(name: "GPTTrainingTests", dependencies: ["GPTTraining", "GPTTokenizer", "GPTTestSupport"]),
         .testTarget(name: "GPTGenerationTests", dependencies: ["GPTGeneration", "GPTTestSupport"]),
         .testTarget(name: "GPTCommandTests", dependencies: ["GPTTestSupport"]),
     ],

@@ -20,6 +20,12 @@ public struct StepTiming: Sendable {
     public var backward = 0.0
     public var optimizer = 0.0
     public var total: Double { forward + backward + optimizer }
+
+    public init(forward: Double = 0, backward: Double = 0, optimizer: Double = 0) {
+        self.forward = forward
+        self.backward = backward
+        self.optimizer = optimizer
+    }
 }
 
 /// How a run ended.

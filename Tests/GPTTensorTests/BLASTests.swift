@@ -1,0 +1,76 @@
+import GPTTensor
+import GPTTestSupport
+import Testing
+
+@Suite struct BLASTests {
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func matchesTheReferenceLoop(transposes: (Bool, Bool)) {
+        let (transposeA, transposeB) = transposes
+        for (rows, columns, inner) in [(1, 1, 1), (7, 65, 13), (33, 17, 129)] {
+            let a = FloatBuffer(randomValues(rows * inner, seed: 1))
+            let b = FloatBuffer(randomValues(inner * columns, seed: 2))
+            let fast = FloatBuffer(count: rows * columns)
+            let slow = FloatBuffer(count: rows * columns)
+            let leadingA = transposeA ? rows : inner
+            let leadingB = transposeB ? inner : columns
+            BLAS.multiply(
+                transposeA: transposeA, transposeB: transposeB, rows: rows, columns: columns, inner: inner,
+                a.pointer, leadingA: leadingA, b.pointer, leadingB: leadingB, fast.pointer, leadingC: columns)
+            BLAS.referenceMultiply(
+                transposeA: transposeA, transposeB: transposeB, rows: rows, columns: columns, inner: inner,
+                a.pointer, leadingA: leadingA, b.pointer, leadingB: leadingB, slow.pointer, leadingC: columns)
+            expectClose(fast.array, slow.array, absolute: 1e-5, relative: 1e-5, "\(rows)×\(inner)×\(columns)")
+        }
+    }
+
+    @Test func threadedLinearMatchesSingleThreaded() {
+        let (rows, inputSize, outputSize) = (37, 24, 50)
+        let input = FloatBuffer(randomValues(rows * inputSize, seed: 3))
+        let weight = FloatBuffer(randomValues(inputSize * outputSize, seed: 4))
+        let bias = FloatBuffer(randomValues(outputSize, seed: 5))
+        var results: [[Float]] = []
+        for threads in [1, 2, 3] {
+            let output = FloatBuffer(count: rows * outputSize)
+            Kernels.linearForward(
+                output: output.pointer, input: input.pointer, weight: weight.pointer, bias: bias.pointer, rows: rows,
+                inputSize: inputSize, outputSize: outputSize, context: KernelContext(parallelism: Parallelism(threads: threads)))
+            results.append(output.array)
+        }
+        // Row blocks of different sizes may take different BLAS code paths: equal up to rounding.
+        expectClose(results[1], results[0], absolute: 1e-6, relative: 1e-6, "2 threads")
+        expectClose(results[2], results[0], absolute: 1e-6, relative: 1e-6, "3 threads")
+    }
+}
+
+@Suite struct ParallelismAndRandomTests {
+    @Test func chunksCoverEveryIndexOnce() {
+        for threads in [1, 2, 5] {
+            for count in [0, 1, 7, 100] {
+                var seen = [Int](repeating: 0, count: count)
+                seen.withUnsafeMutableBufferPointer { seen in
+                    Parallelism(threads: threads).forEachChunk(of: count) { _, range in
+                        for index in range { seen[index] += 1 }
+                    }
+                }
+                #expect(seen.allSatisfy { $0 == 1 })
+            }
+        }
+    }
+
+    @Test func generatorIsDeterministicAndUniform() {
+        var first = Generator(seed: 42)
+        var second = Generator(seed: 42)
+        var other = Generator(seed: 43)
+        let a = (0..<100).map { _ in first.next() }
+        #expect(a == (0..<100).map { _ in second.next() })
+        #expect(a != (0..<100).map { _ in other.next() })
+        var generator = Generator(seed: 1)
+        let samples = (0..<20_000).map { _ in generator.nextFloat() }
+        let mean = samples.reduce(0, +) / Float(samples.count)
+        #expect(abs(mean - 0.5) < 0.01)
+        #expect(samples.allSatisfy { $0 >= 0 && $0 < 1 })
+        let normals = (0..<20_000).map { _ in generator.nextNormal() }
+        let variance = normals.map { $0 * $0 }.reduce(0, +) / Float(normals.count)
+        #expect(abs(variance - 1) < 0.05)
+    }
+}

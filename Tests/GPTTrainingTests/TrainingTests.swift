@@ -1,0 +1,224 @@
+import Foundation
+import GPTFormats
+import GPTModel
+import GPTTensor
+import GPTTestSupport
+import GPTTraining
+import Testing
+
+@Suite struct AdamWParityTests {
+    /// Ten AdamW steps on the Hugging Face fixture match torch.optim.AdamW: the loss
+    /// trajectory and the final weights (Scripts/make_hf_fixture.py).
+    @Test func tenStepsMatchTorch() throws {
+        let fixture = try HuggingFaceFixture()
+        let model = try ModelDirectory.loadModel(fixture.directory)
+        let settings = AdamW.Settings(
+            beta1: Float(fixture.adamw["beta1"]!), beta2: Float(fixture.adamw["beta2"]!),
+            epsilon: Float(fixture.adamw["epsilon"]!), weightDecay: Float(fixture.adamw["weight_decay"]!))
+        let optimizer = AdamW(layout: model.layout, settings: settings)
+        let context = KernelContext(parallelism: Parallelism(threads: 2))
+        var losses: [Float] = []
+        for _ in 0..<10 {
+            let loss = try model.forward(
+                tokens: fixture.inputIds, targets: fixture.targets, batch: fixture.batch, length: fixture.length,
+                training: true, context: context)!
+            losses.append(loss)
+            model.zeroGradients()
+            try model.backward(context: context)
+            optimizer.update(
+                parameters: model.parameters, gradients: model.gradients!,
+                learningRate: Float(fixture.adamw["learning_rate"]!), context: context)
+        }
+        expectClose(losses, fixture.adamwLosses, absolute: 2e-5, relative: 1e-5, "AdamW losses")
+        let final = try SafetensorsFile(contentsOf: fixture.directory.appendingPathComponent("adamw_final.safetensors"))
+        for tensor in model.layout.tensors {
+            let ours = Array(model.parameters.array[tensor.offset..<(tensor.offset + tensor.count)])
+            // The key-bias slice has an exactly-zero true gradient, so its 1e-11 noise is
+            // amplified by Adam up to ~1e-5: hence the absolute tolerance.
+            expectClose(ours, try final.floats(tensor.name), absolute: 2e-5, relative: 1e-4, tensor.name)
+        }
+    }
+
+    @Test func updateEqualsTheFormulaByHand() {
+        var configuration = GPTConfiguration(vocabularySize: 3, contextLength: 2, embeddingSize: 2, layers: 1, heads: 1)
+        configuration.bias = true
+        let layout = ParameterLayout(configuration)
+        let settings = AdamW.Settings(beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.5)
+        let optimizer = AdamW(layout: layout, settings: settings)
+        let parameters = FloatBuffer((0..<layout.count).map { Float($0 % 5) * 0.1 + 0.1 })
+        let gradients = FloatBuffer((0..<layout.count).map { Float($0 % 3) - 1 })
+        let before = parameters.array
+        optimizer.update(
+            parameters: parameters, gradients: gradients, learningRate: 0.01,
+            context: KernelContext(parallelism: Parallelism(threads: 2)))
+        for tensor in layout.tensors {
+            for index in tensor.offset..<(tensor.offset + tensor.count) {
+                let g = gradients[index]
+                let m = 0.1 * g / (1 - 0.9)
+                let v = 0.01 * g * g / (1 - 0.99)
+                let decay: Float = tensor.decays ? 0.5 : 0
+                let expected = before[index] * (1 - 0.01 * decay) - 0.01 * m / (v.squareRoot() + 1e-8)
+                #expect(abs(parameters[index] - expected) < 1e-6, "\(tensor.name)[\(index - tensor.offset)]")
+            }
+        }
+    }
+
+    @Test func clippingScalesToTheMaximumNorm() {
+        let gradients = FloatBuffer([3, 4])
+        let norm = clipGradientNorm(gradients, maximumNorm: 1, context: KernelContext(parallelism: Parallelism(threads: 1)))
+        #expect(abs(norm - 5) < 1e-6)
+        #expect(abs(gradients[0] - 0.6) < 1e-5 && abs(gradients[1] - 0.8) < 1e-5)
+    }
+}
+
+@Suite struct ScheduleAndConfigurationTests {
+    @Test func warmupCosineAndFloorMatchTheFormula() {
+        let schedule = LearningRateSchedule(maximum: 1e-3, minimum: 1e-4, warmupIterations: 100, decayIterations: 2000)
+        #expect(abs(schedule.learningRate(at: 0) - 1e-3 / 101) < 1e-9)
+        #expect(abs(schedule.learningRate(at: 99) - 1e-3 * 100 / 101) < 1e-9)
+        #expect(abs(schedule.learningRate(at: 100) - 1e-3) < 1e-9)
+        #expect(abs(schedule.learningRate(at: 1050) - 5.5e-4) < 1e-8)  // halfway: (max + min) / 2
+        #expect(abs(schedule.learningRate(at: 2000) - 1e-4) < 1e-9)
+        #expect(schedule.learningRate(at: 5000) == 1e-4)
+        var previous = Float.infinity
+        for iteration in stride(from: 100, through: 2000, by: 50) {
+            let rate = schedule.learningRate(at: iteration)
+            #expect(rate <= previous)
+            previous = rate
+        }
+    }
+
+    @Test func presetsMatchNanoGPT() throws {
+        let cpu = try TrainingConfiguration.preset(named: "shakespeare-char-cpu")
+        #expect(cpu.layers == 4 && cpu.heads == 4 && cpu.embeddingSize == 128 && cpu.contextLength == 64)
+        #expect(cpu.batchSize == 12 && cpu.maxIterations == 2000 && cpu.decayIterations == 2000 && !cpu.bias)
+        #expect(cpu.learningRate == 1e-3 && cpu.minLearningRate == 1e-4 && cpu.warmupIterations == 100)
+        #expect(cpu.beta2 == 0.99 && cpu.dropout == 0 && cpu.weightDecay == 0.1 && cpu.gradientClip == 1)
+        #expect(cpu.evalInterval == 250 && cpu.evalIterations == 20)
+        let gpu = try TrainingConfiguration.preset(named: "shakespeare-char")
+        #expect(gpu.layers == 6 && gpu.heads == 6 && gpu.embeddingSize == 384 && gpu.contextLength == 256)
+        #expect(gpu.batchSize == 64 && gpu.dropout == 0.2 && gpu.maxIterations == 5000 && gpu.evalIterations == 200)
+        #expect(throws: TrainingError.self) { try TrainingConfiguration.preset(named: "nope") }
+    }
+
+    @Test func badValuesAreRejectedWithTheFlagName() throws {
+        var configuration = TrainingConfiguration()
+        #expect(throws: TrainingError("--embedding-size 128 must be divisible by --heads 3")) {
+            var copy = configuration
+            copy.heads = 3
+            try copy.validate()
+        }
+        #expect(throws: TrainingError.self) { try configuration.set("layers", to: "four", source: "x") }
+        #expect(throws: TrainingError.self) { try configuration.set("unknown-key", to: 1, source: "x") }
+        try configuration.set("learning-rate", to: 0.01, source: "x")
+        #expect(configuration.learningRate == 0.01)
+        configuration.dropout = 1
+        #expect(throws: TrainingError.self) { try configuration.validate() }
+    }
+}
+
+@Suite struct TrainerTests {
+    static func tinyConfiguration() -> TrainingConfiguration {
+        var configuration = TrainingConfiguration()
+        configuration.layers = 2
+        configuration.heads = 2
+        configuration.embeddingSize = 32
+        configuration.contextLength = 16
+        configuration.batchSize = 4
+        configuration.warmupIterations = 0
+        configuration.learningRate = 3e-3
+        configuration.maxIterations = 400
+        configuration.decayIterations = 400
+        configuration.evalIterations = 2
+        return configuration
+    }
+
+    @Test func overfitsOneBatch() throws {
+        var configuration = Self.tinyConfiguration()
+        configuration.weightDecay = 0
+        var generator = Generator(seed: 3)
+        let model = try GPTModel(configuration: configuration.modelConfiguration(vocabularySize: 20), generator: &generator)
+        let (B, T) = (4, 16)
+        let tokens = (0..<(B * T)).map { _ in Int32(generator.nextInt(below: 20)) }
+        let targets = (0..<(B * T)).map { _ in Int32(generator.nextInt(below: 20)) }
+        let optimizer = AdamW(layout: model.layout, settings: configuration.optimizerSettings)
+        let context = KernelContext(parallelism: Parallelism(threads: 2))
+        var loss = Float.infinity
+        var steps = 0
+        while loss >= 0.1 && steps < 300 {
+            loss = try model.forward(tokens: tokens, targets: targets, batch: B, length: T, training: true, context: context)!
+            model.zeroGradients()
+            try model.backward(context: context)
+            optimizer.update(parameters: model.parameters, gradients: model.gradients!, learningRate: 3e-3, context: context)
+            steps += 1
+        }
+        #expect(loss < 0.1, "loss \(loss) after \(steps) steps")
+    }
+
+    func lossTrajectory(seed: UInt64, threads: Int) throws -> [Float] {
+        var configuration = Self.tinyConfiguration()
+        configuration.seed = seed
+        configuration.dropout = 0.1
+        let text = DefaultCorpus.text(characters: 5_000)
+        let scalars = Array(Set(text.unicodeScalars)).sorted { $0.value < $1.value }
+        let ids = text.unicodeScalars.map { Int32(scalars.firstIndex(of: $0)!) }
+        var generator = Generator(seed: seed)
+        let model = try GPTModel(
+            configuration: configuration.modelConfiguration(vocabularySize: scalars.count), generator: &generator)
+        let trainer = Trainer(
+            model: model, dataset: TokenDataset(tokens: ids), configuration: configuration,
+            parallelism: Parallelism(threads: threads))
+        var timing = StepTiming()
+        return try (0..<8).map { try trainer.step(iteration: $0, timing: &timing) }
+    }
+
+    @Test func sameSeedSameLosses() throws {
+        let first = try lossTrajectory(seed: 5, threads: 2)
+        #expect(first == (try lossTrajectory(seed: 5, threads: 2)))
+        #expect(first != (try lossTrajectory(seed: 6, threads: 2)))
+        #expect(first.last! < first.first!)
+    }
+
+    @Test func tooLittleTextIsAClearError() {
+        let dataset = TokenDataset(tokens: Array(repeating: 1, count: 50))
+        #expect(throws: TrainingError.self) { try dataset.validate(contextLength: 16) }
+    }
+
+    @Test func runSavesLatestAndBestAndEvaluatesAtTheEnd() throws {
+        var configuration = Self.tinyConfiguration()
+        configuration.maxIterations = 30
+        configuration.evalInterval = 10
+        let text = DefaultCorpus.text(characters: 8_000)
+        let tokenizerScalars = Array(Set(text.unicodeScalars))
+        let tokenizer = CharacterTokenizerFactory.make(tokenizerScalars)
+        let ids = try tokenizer.encode(text).map(Int32.init)
+        var generator = Generator(seed: 1)
+        let model = try GPTModel(
+            configuration: configuration.modelConfiguration(vocabularySize: tokenizer.vocabularySize), generator: &generator)
+        let trainer = Trainer(model: model, dataset: TokenDataset(tokens: ids), configuration: configuration, parallelism: Parallelism(threads: 2))
+        let directory = temporaryDirectory()
+        var evaluations: [Int] = []
+        var steps = 0
+        let summary = try trainer.run(outputDirectory: directory, tokenizer: tokenizer, keepBest: true) { event in
+            switch event {
+            case .evaluation(let iteration, _, _): evaluations.append(iteration)
+            case .step: steps += 1
+            case .saved: break
+            }
+        }
+        #expect(evaluations == [0, 10, 20, 30])
+        #expect(steps == 30)
+        #expect(summary.iterations == 30)
+        let reloaded = try ModelDirectory.loadModel(directory)
+        #expect(reloaded.parameters.array == model.parameters.array)
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("best/model.safetensors").path))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".tmp") }
+        #expect(leftovers.isEmpty)
+    }
+}
+
+import GPTTokenizer
+
+enum CharacterTokenizerFactory {
+    static func make(_ scalars: [Unicode.Scalar]) -> CharacterTokenizer { CharacterTokenizer(scalars: scalars) }
+}
