@@ -1,0 +1,71 @@
+import Foundation
+import GPTTokenizer
+import Testing
+
+@Suite struct CharacterTokenizerTests {
+    @Test func vocabularyIsTheSortedSetOfScalars() throws {
+        let tokenizer = CharacterTokenizer(training: "hello, world\n")
+        #expect(tokenizer.scalars.map { String($0) } == ["\n", " ", ",", "d", "e", "h", "l", "o", "r", "w"])
+        #expect(tokenizer.vocabularySize == 10)
+        #expect(try tokenizer.encode("hello") == [5, 4, 6, 6, 7])
+        #expect(tokenizer.decode(try tokenizer.encode("world, hello\n")) == "world, hello\n")
+        #expect(tokenizer.startToken == 0)  // the newline
+        #expect(tokenizer.endOfTextToken == nil)
+    }
+
+    @Test func aUnicodeScalarIsOneToken() throws {
+        let text = "e\u{301} 🙂 日本"  // e + combining acute: two scalars, one Character
+        let tokenizer = CharacterTokenizer(training: text)
+        #expect(try tokenizer.encode(text).count == text.unicodeScalars.count)
+        #expect(tokenizer.decode(try tokenizer.encode(text)) == text)
+    }
+
+    @Test func unknownCharactersAreNamed() {
+        let tokenizer = CharacterTokenizer(training: "abc")
+        #expect(throws: TokenizerError.self) { try tokenizer.encode("abz") }
+        do {
+            _ = try tokenizer.encode("ab\tz")
+        } catch let error as TokenizerError {
+            #expect(error.message.contains("U+0009"))
+            #expect(error.message.contains("vocabulary of 3"))
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func descriptionRoundTrips() throws {
+        let tokenizer = CharacterTokenizer(training: "To be, or not to be\n")
+        let data = try tokenizer.description.encoded()
+        let restored = try TokenizerDescription(data: data, source: "t").makeTokenizer()
+        #expect(try restored.encode("not to be") == (try tokenizer.encode("not to be")))
+        #expect(throws: TokenizerError.self) { try TokenizerDescription(data: Data("{}".utf8), source: "t") }
+        #expect(throws: TokenizerError.self) {
+            try TokenizerDescription(data: Data(#"{"type":"character","vocabulary":["ab"]}"#.utf8), source: "t")
+        }
+    }
+}
+
+@Suite struct StreamingDecoderTests {
+    /// A tokenizer whose tokens are single bytes, to split multi-byte characters.
+    struct ByteTokenizer: Tokenizer {
+        var vocabularySize: Int { 256 }
+        var kind: String { "bytes" }
+        var endOfTextToken: Int? { nil }
+        var startToken: Int { 0 }
+        func encode(_ text: String) throws -> [Int] { text.utf8.map(Int.init) }
+        func decodeBytes(_ tokens: [Int]) -> [UInt8] { tokens.map { UInt8($0) } }
+        var description: TokenizerDescription { .character(["x"]) }
+    }
+
+    @Test func neverEmitsHalfACharacter() throws {
+        let tokenizer = ByteTokenizer()
+        let text = "a€b🙂c"
+        var decoder = StreamingDecoder(tokenizer: tokenizer)
+        var pieces: [String] = []
+        for token in try tokenizer.encode(text) { pieces.append(decoder.append(token)) }
+        pieces.append(decoder.finish())
+        #expect(pieces.joined() == text)
+        #expect(pieces.allSatisfy { !$0.contains("\u{FFFD}") })
+        #expect(pieces.filter { !$0.isEmpty } == ["a", "€", "b", "🙂", "c"])
+    }
+}
