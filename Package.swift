@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "GPTModelTests", dependencies: ["GPTModel", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTTrainingTests", dependencies: ["GPTTraining", "GPTTokenizer", "GPTTestSupport"]),
         .testTarget(name: "GPTGenerationTests", dependencies: ["GPTGeneration", "GPTTestSupport"]),
-        .testTarget(name: "GPTCommandTests", dependencies: ["GPTTestSupport"]),
+        .testTarget(name: "GPTCommandTests", dependencies: ["gpt", "GPTTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -156,7 +156,7 @@ public struct TrainingConfiguration: Equatable, Sendable {
             minLearningRate >= 0 && minLearningRate <= learningRate,
             "--min-learning-rate must be between 0 and --learning-rate (got \(minLearningRate))")
         try require(warmupIterations >= 0, "--warmup-iters must be non-negative (got \(warmupIterations))")
-        try require(decayIterations >= warmupIterations, "--lr-decay-iters must be at least --warmup-iters")
+        try require(decayIterations >= 0, "--lr-decay-iters must be non-negative (got \(decayIterations))")
         try require(weightDecay >= 0, "--weight-decay must be non-negative (got \(weightDecay))")
         try require(beta1 >= 0 && beta1 < 1, "--beta1 must be in [0, 1) (got \(beta1))")
         try require(beta2 >= 0 && beta2 < 1, "--beta2 must be in [0, 1) (got \(beta2))")

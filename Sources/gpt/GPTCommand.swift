@@ -21,10 +21,11 @@ enum Main {
             if GPTCommand.exitCode(for: error) == .success || error is CleanExit {
                 GPTCommand.exit(withError: error)
             }
-            let message = error is ValidationError || error is ExitCode
-                ? GPTCommand.message(for: error) : String(describing: error)
+            // One line, whatever produced it: argument parsing, validation or the libraries.
+            let message = GPTCommand.message(for: error)
+                .split(whereSeparator: \.isNewline).joined(separator: " ")
             if !message.isEmpty {
-                Terminal.error(message)
+                Terminal.error(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
             }
             let code = GPTCommand.exitCode(for: error)
             exit(code == .success ? 1 : code.rawValue)

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The executable's output: results on stdout, notices and errors on stderr.
 enum Terminal {
@@ -41,28 +44,36 @@ enum Terminal {
 /// Ctrl-C and SIGTERM set a flag that long-running commands poll between steps.
 final class InterruptFlag: @unchecked Sendable {
     private let lock = NSLock()
-    private var raised = false
+    private var raised: Int32 = 0
     private var sources: [DispatchSourceSignal] = []
 
     init() {
         for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
+            ignoreDefaultHandler(signalNumber)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [weak self] in self?.raise() }
+            source.setEventHandler { [weak self] in self?.raise(signalNumber) }
             source.resume()
             sources.append(source)
         }
     }
 
-    private func raise() {
+    private func raise(_ signalNumber: Int32) {
         lock.lock()
-        raised = true
+        raised = signalNumber
         lock.unlock()
     }
 
-    var isRaised: Bool {
+    /// The signal received (SIGINT or SIGTERM), or nil.
+    var signal: Int32? {
         lock.lock()
         defer { lock.unlock() }
-        return raised
+        return raised == 0 ? nil : raised
     }
+
+    var isRaised: Bool { signal != nil }
+}
+
+/// Stops the default action of `signalNumber` (termination) so a dispatch source can handle it.
+private func ignoreDefaultHandler(_ signalNumber: Int32) {
+    signal(signalNumber, SIG_IGN)
 }

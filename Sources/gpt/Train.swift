@@ -61,11 +61,12 @@ struct Train: ParsableCommand {
             outputDirectory: outputDirectory, tokenizer: tokenizer, keepBest: keepBest,
             shouldStop: { interrupt.isRaised }, onEvent: progress.handle)
         progress.finish()
-        if summary.interrupted {
-            Terminal.notice("interrupted at iteration \(summary.iterations): the model so far is saved")
-        }
         print(String(format: "final: train loss %.4f, val loss %.4f after %d iterations", summary.trainingLoss, summary.validationLoss, summary.iterations))
         print("saved to \(outputDirectory.path)" + (keepBest ? " (best weights in \(outputDirectory.path)/best)" : ""))
+        if summary.interrupted, let signal = interrupt.signal {
+            Terminal.notice("interrupted at iteration \(summary.iterations) of \(configuration.maxIterations); the model so far is saved in \(outputDirectory.path)")
+            throw ExitCode(128 + signal)  // the shell convention: 130 for Ctrl-C, 143 for SIGTERM
+        }
     }
 }
 
