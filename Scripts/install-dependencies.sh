@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what swift-gpt needs to build on Debian/Ubuntu: OpenBLAS and pkg-config.
+# Does nothing when they are already there. Swift itself must be on PATH.
+set -euo pipefail
+if ! command -v swift >/dev/null 2>&1; then
+    echo "error: swift is not on PATH; install Swift 6 from swift.org first" >&2
+    exit 1
+fi
+if [ "$(uname)" = "Darwin" ]; then
+    exit 0  # Accelerate provides BLAS on macOS
+fi
+missing=()
+for package in libopenblas-dev pkg-config; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "installing ${missing[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

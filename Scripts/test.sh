@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds in release (numeric tests are
+# slow in debug builds) and runs every test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash Scripts/install-dependencies.sh
+swift build -c release --build-tests
+swift test -c release --skip-build
