@@ -164,9 +164,17 @@ extension SafetensorsFile {
         "{" + dictionary.keys.sorted().map { "\(jsonString($0)):\(jsonString(dictionary[$0]!))" }.joined(separator: ",") + "}"
     }
 
+    /// A JSON string literal: quotes, backslashes and control characters escaped.
     private static func jsonString(_ string: String) -> String {
-        let data = try! JSONSerialization.data(withJSONObject: [string], options: [.fragmentsAllowed])
-        let array = String(decoding: data, as: UTF8.self)
-        return String(array.dropFirst().dropLast())
+        var result = "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
     }
 }

@@ -16,6 +16,27 @@ extension GPTModel {
         func weight(_ offset: Int) -> UnsafePointer<Float> { UnsafePointer(weights + offset) }
         func gradient(_ offset: Int?) -> UnsafeMutablePointer<Float>? { offset.map { grads + $0 } }
         func zero(_ pointer: UnsafeMutablePointer<Float>, _ count: Int) { pointer.update(repeating: 0, count: count) }
+        /// The gradient reaching a residual branch's output: the stream, through the branch's dropout mask.
+        func residualBranchGradient(_ stream: UnsafeMutablePointer<Float>, layer: Int, site: Int) -> UnsafePointer<Float> {
+            guard config.residualDropout > 0 else { return UnsafePointer(stream) }
+            Kernels.dropout(
+                output: act.projectionGradient, input: stream, count: rows * C, probability: config.residualDropout,
+                seed: siteSeed(dropoutSeed, layer: layer, site: site), context: context)
+            return UnsafePointer(act.projectionGradient)
+        }
+        /// Post-norm: replaces `stream` (d LayerNorm output) with d LayerNorm input, using `spare` as the new buffer.
+        func normBackward(
+            _ stream: inout UnsafeMutablePointer<Float>, _ spare: inout UnsafeMutablePointer<Float>, weight offset: Int,
+            bias: Int?, input: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+            reciprocalStandardDeviation: UnsafePointer<Float>
+        ) {
+            zero(spare, rows * C)
+            Kernels.layerNormBackward(
+                inputGradient: spare, weightGradient: grads + offset, biasGradient: gradient(bias),
+                outputGradient: stream, input: input, weight: weight(offset), mean: mean,
+                reciprocalStandardDeviation: reciprocalStandardDeviation, rows: rows, channels: C, context: context)
+            swap(&stream, &spare)
+        }
 
         // Loss: the mean over B·T positions seeds d logits with 1/(B·T) (fused softmax + cross-entropy).
         Kernels.crossEntropyBackward(
@@ -51,22 +72,12 @@ extension GPTModel {
 
             if config.normalization == .post {
                 // out = LN₂(secondResidual)
-                zero(other, rows * C)
-                Kernels.layerNormBackward(
-                    inputGradient: other, weightGradient: grads + p.secondNormWeight,
-                    biasGradient: gradient(p.secondNormBias), outputGradient: stream, input: a.secondResidual,
-                    weight: weight(p.secondNormWeight), mean: a.secondMean,
-                    reciprocalStandardDeviation: a.secondReciprocalStd, rows: rows, channels: C, context: context)
-                swap(&stream, &other)
+                normBackward(
+                    &stream, &other, weight: p.secondNormWeight, bias: p.secondNormBias, input: a.secondResidual,
+                    mean: a.secondMean, reciprocalStandardDeviation: a.secondReciprocalStd)
             }
             // secondResidual = base + dropout(mlpDown): the residual passes `stream` to the base unchanged.
-            var mlpDownGradient = UnsafePointer(stream)
-            if config.residualDropout > 0 {
-                Kernels.dropout(
-                    output: act.projectionGradient, input: stream, count: rows * C, probability: config.residualDropout,
-                    seed: siteSeed(dropoutSeed, layer: layer, site: 3), context: context)
-                mlpDownGradient = UnsafePointer(act.projectionGradient)
-            }
+            let mlpDownGradient = residualBranchGradient(stream, layer: layer, site: 3)
             let mlpInput = config.normalization == .pre ? a.secondNorm : a.firstNorm
             zero(act.mlpActivatedGradient, rows * 4 * C)
             Kernels.linearBackward(
@@ -92,23 +103,13 @@ extension GPTModel {
             } else {
                 // firstNorm feeds both the MLP and the residual; then firstNorm = LN₁(firstResidual).
                 Kernels.accumulate(stream, act.normGradient, count: rows * C, context: context)
-                zero(other, rows * C)
-                Kernels.layerNormBackward(
-                    inputGradient: other, weightGradient: grads + p.firstNormWeight,
-                    biasGradient: gradient(p.firstNormBias), outputGradient: stream, input: a.firstResidual,
-                    weight: weight(p.firstNormWeight), mean: a.firstMean,
-                    reciprocalStandardDeviation: a.firstReciprocalStd, rows: rows, channels: C, context: context)
-                swap(&stream, &other)
+                normBackward(
+                    &stream, &other, weight: p.firstNormWeight, bias: p.firstNormBias, input: a.firstResidual,
+                    mean: a.firstMean, reciprocalStandardDeviation: a.firstReciprocalStd)
             }
 
             // firstResidual = input + dropout(attentionProjection): `stream` now is d firstResidual.
-            var projectionGradient = UnsafePointer(stream)
-            if config.residualDropout > 0 {
-                Kernels.dropout(
-                    output: act.projectionGradient, input: stream, count: rows * C, probability: config.residualDropout,
-                    seed: siteSeed(dropoutSeed, layer: layer, site: 2), context: context)
-                projectionGradient = UnsafePointer(act.projectionGradient)
-            }
+            let projectionGradient = residualBranchGradient(stream, layer: layer, site: 2)
             zero(act.attentionOutputGradient, rows * C)
             Kernels.linearBackward(
                 inputGradient: act.attentionOutputGradient, weightGradient: grads + p.attentionProjectionWeight,

@@ -66,9 +66,7 @@ struct BenchTrain: ParsableCommand {
         let benchmark = TrainingBenchmark(
             configuration: configuration, vocabularySize: vocabulary, parallelism: threads.parallelism)
         let result = try benchmark.run(steps: steps, warmupSteps: warmup)
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        let peakMiB = Double(usage.ru_maxrss) / 1024
+        let peakMiB = peakMemoryMiB()
         let ratio = result.achievedGigaflops / result.sgemmGigaflops
         let (m, k, n) = result.sgemmShape
         if json {
@@ -107,4 +105,16 @@ extension TrainingConfiguration {
         copy.maxIterations = maxIterations
         return copy
     }
+}
+
+/// The process's peak resident memory in MiB (ru_maxrss is in KiB on Linux, bytes on macOS).
+func peakMemoryMiB() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / 1_048_576
+    #endif
 }
