@@ -5,7 +5,7 @@ import PackageDescription
 //   gpt (executable) → GPTTraining, GPTGeneration → GPTModel → GPTFormats, GPTTokenizer → GPTTensor → CBLAS, CKernels
 let package = Package(
     name: "swift-gpt",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "gpt", targets: ["gpt"]),
         .library(name: "GPTTensor", targets: ["GPTTensor"]),

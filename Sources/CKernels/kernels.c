@@ -275,6 +275,12 @@ void gpt_adamw_update(float *params, const float *grads, float *m, float *v, lon
     }
 }
 
+void gpt_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 const char *gpt_kernels_isa(void) {
 #if defined(__x86_64__) && defined(__clang__)
     __builtin_cpu_init();

@@ -1,14 +1,18 @@
-import Dispatch
-
 /// How many threads the compute kernels use, and the one helper that splits work.
 ///
 /// Work is split into `threads` contiguous chunks, so for a given thread count the
 /// partition — and therefore every floating-point reduction — is always the same.
 public struct Parallelism: Sendable, Equatable {
     public let threads: Int
+    private let pool: WorkerPool?
 
     public init(threads: Int) {
         self.threads = max(1, threads)
+        pool = self.threads > 1 ? WorkerPool(size: self.threads) : nil
+    }
+
+    public static func == (left: Parallelism, right: Parallelism) -> Bool {
+        left.threads == right.threads
     }
 
     /// All cores of this machine.
@@ -28,22 +32,10 @@ public struct Parallelism: Sendable, Equatable {
             body(0, 0..<count)
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let work = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                let start = count * chunk / chunks
-                let end = count * (chunk + 1) / chunks
-                work.value(chunk, start..<end)
-            }
+        pool!.run(chunks: chunks) { chunk in
+            body(chunk, (count * chunk / chunks)..<(count * (chunk + 1) / chunks))
         }
     }
-}
-
-/// Carries a value into `concurrentPerform`'s @Sendable closure. The kernels that use
-/// `forEachChunk` write disjoint ranges, which is what makes this sound.
-private struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
 
 import Foundation

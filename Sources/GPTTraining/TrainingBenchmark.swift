@@ -30,6 +30,10 @@ public struct TrainingBenchmark: Sendable {
     }
 
     public func run(steps: Int, warmupSteps: Int) throws -> Result {
+        // sgemm first, while no other work has run in this process.
+        let (B0, T0) = (configuration.batchSize, configuration.contextLength)
+        let shape = largestProduct(rows: B0 * T0, channels: configuration.embeddingSize, vocabulary: vocabularySize)
+        let sgemm = Self.measureSgemm(rows: shape.0, inner: shape.1, columns: shape.2, parallelism: parallelism)
         var generator = Generator(seed: configuration.seed)
         let model = try GPTModel(
             configuration: configuration.modelConfiguration(vocabularySize: vocabularySize), generator: &generator)
@@ -50,11 +54,10 @@ public struct TrainingBenchmark: Sendable {
         let positionCount = c.position == .learned ? c.contextLength * c.embeddingSize : 0
         let perToken = 6 * Double(model.parameterCount - positionCount) + 12 * Double(c.layers * c.embeddingSize * T)
         let flopsPerStep = perToken * Double(B * T)
-        let shape = largestProduct(rows: B * T, channels: c.embeddingSize, vocabulary: vocabularySize)
         return Result(
             steps: steps, tokensPerSecond: Double(B * T) / perStep.total, timing: perStep, flopsPerStep: flopsPerStep,
             achievedGigaflops: flopsPerStep / perStep.total / 1e9,
-            sgemmGigaflops: Self.measureSgemm(rows: shape.0, inner: shape.1, columns: shape.2, parallelism: parallelism),
+            sgemmGigaflops: sgemm,
             sgemmShape: shape, parameterCount: model.parameterCount, finalLoss: loss)
     }
 
@@ -67,6 +70,7 @@ public struct TrainingBenchmark: Sendable {
     /// Best-of sgemm GFLOP/s for C (rows × columns) = A (rows × inner) · B (inner × columns).
     public static func measureSgemm(rows: Int, inner: Int, columns: Int, parallelism: Parallelism) -> Double {
         BLAS.setThreads(parallelism.threads)
+        defer { BLAS.setThreads(1) }  // the kernels split work themselves
         let a = FloatBuffer(count: rows * inner)
         let b = FloatBuffer(count: inner * columns)
         let c = FloatBuffer(count: rows * columns)
