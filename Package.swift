@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "GPTTestSupport", dependencies: ["GPTTensor", "GPTModel"]),
         .testTarget(name: "GPTTensorTests", dependencies: ["GPTTensor", "GPTTestSupport"]),
         .testTarget(name: "GPTFormatsTests", dependencies: ["GPTFormats", "GPTTestSupport"]),
-        .testTarget(name: "GPTTokenizerTests", dependencies: ["GPTTokenizer"]),
+        .testTarget(name: "GPTTokenizerTests", dependencies: ["GPTTokenizer", "GPTFormats", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTModelTests", dependencies: ["GPTModel", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTTrainingTests", dependencies: ["GPTTraining", "GPTTokenizer", "GPTTestSupport"]),
         .testTarget(name: "GPTGenerationTests", dependencies: ["GPTGeneration", "GPTTestSupport"]),

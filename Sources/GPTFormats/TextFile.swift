@@ -17,11 +17,12 @@ public enum TextFile {
         guard !data.isEmpty else {
             throw FileFormatError("data file \(path) is empty; give a file with text in it")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            let offset = firstInvalidUTF8Offset(data) ?? 0
+        // Validate first, then decode without Foundation's BOM stripping: the text is exactly the file.
+        if String(validating: data, as: UTF8.self) == nil, let offset = firstInvalidUTF8Offset(data) {
             throw FileFormatError(
                 "\(path) is not valid UTF-8 text (first bad byte at offset \(offset)); convert it to UTF-8 first (e.g. with iconv)")
         }
+        let text = String(decoding: data, as: UTF8.self)
         return text
     }
 

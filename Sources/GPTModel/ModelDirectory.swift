@@ -16,13 +16,15 @@ public enum ModelDirectory {
         return files.contains { FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }
     }
 
-    /// Writes configuration, tokenizer and weights.
-    public static func save(_ model: GPTModel, tokenizer: any Tokenizer, to directory: URL) throws {
+    /// Writes configuration, tokenizer (when there is one) and weights.
+    public static func save(_ model: GPTModel, tokenizer: (any Tokenizer)?, to directory: URL) throws {
         try AtomicFile.createDirectory(directory)
         try AtomicFile.write(
             model.configuration.huggingFaceJSON(), to: directory.appendingPathComponent(configurationFile))
-        try AtomicFile.write(
-            tokenizer.description.encoded(), to: directory.appendingPathComponent(TokenizerDescription.fileName))
+        if let tokenizer {
+            try AtomicFile.write(
+                tokenizer.description.encoded(), to: directory.appendingPathComponent(TokenizerDescription.fileName))
+        }
         try saveWeights(model, to: directory)
     }
 
@@ -68,13 +70,18 @@ public enum ModelDirectory {
         return try GPTConfiguration(huggingFaceJSON: data, source: url.path)
     }
 
-    /// Reads the tokenizer saved in `directory`.
+    /// Reads the tokenizer saved in `directory`: our tokenizer file, else GPT-2's vocabulary
+    /// files (`encoder.json` + `vocab.bpe` or a Hugging Face `vocab.json` + `merges.txt`).
     public static func loadTokenizer(_ directory: URL) throws -> any Tokenizer {
         let url = directory.appendingPathComponent(TokenizerDescription.fileName)
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw ModelError("\(url.path) is missing; the model directory has no tokenizer")
+        if let data = FileManager.default.contents(atPath: url.path) {
+            return try TokenizerDescription(data: data, source: url.path).makeTokenizer()
         }
-        return try TokenizerDescription(data: data, source: url.path).makeTokenizer()
+        if GPT2Files.locate(in: directory) != nil {
+            return try GPT2Files.load(from: directory)
+        }
+        throw ModelError(
+            "\(directory.path) has no tokenizer (\(TokenizerDescription.fileName), or vocab.json + merges.txt); pass --tokenizer FILE|DIR")
     }
 
     /// Loads configuration and weights, checking every tensor's presence and shape.

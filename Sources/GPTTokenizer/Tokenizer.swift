@@ -13,7 +13,10 @@ public protocol Tokenizer: Sendable {
     /// The token generation starts from when there is no prompt.
     var startToken: Int { get }
     /// Encodes `text`; throws `TokenizerError` for text the vocabulary cannot represent.
+    /// Special-token strings are ordinary text.
     func encode(_ text: String) throws -> [Int]
+    /// Encodes `text` with a special-token policy, splitting long text across `threads`.
+    func encode(_ text: String, specialTokens: SpecialTokenPolicy, threads: Int) throws -> [Int]
     /// The bytes that `tokens` stand for.
     func decodeBytes(_ tokens: [Int]) -> [UInt8]
     /// The file form of this tokenizer, saved in a model directory.
@@ -21,6 +24,11 @@ public protocol Tokenizer: Sendable {
 }
 
 extension Tokenizer {
+    /// Tokenizers without special tokens or parallel encoding: every policy is plain encoding.
+    public func encode(_ text: String, specialTokens: SpecialTokenPolicy, threads: Int) throws -> [Int] {
+        try encode(text)
+    }
+
     /// The text that `tokens` stand for.
     public func decode(_ tokens: [Int]) -> String {
         String(decoding: decodeBytes(tokens), as: UTF8.self)

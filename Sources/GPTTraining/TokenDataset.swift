@@ -1,23 +1,32 @@
+import GPTFormats
 import GPTTensor
 
 /// A token stream split into training and validation parts, sampled into batches
 /// of random windows (x = ids[i ..< i+T], y = ids[i+1 ... i+T]) as nanoGPT's `get_batch`.
 public struct TokenDataset: Sendable {
-    public let training: [Int32]
-    public let validation: [Int32]
+    public let training: TokenSequence
+    public let validation: TokenSequence
 
     public enum Split: String, Sendable { case training = "train", validation = "val" }
 
     /// The first 90% of `tokens` for training and the rest for validation (nanoGPT's split).
-    public init(tokens: [Int32], validationFraction: Double = 0.1) {
+    public init(tokens: TokenSequence, validationFraction: Double = 0.1) {
         let cut = Int(Double(tokens.count) * (1 - validationFraction))
-        training = Array(tokens[..<cut])
-        validation = Array(tokens[cut...])
+        training = tokens.slice(0..<cut)
+        validation = tokens.slice(cut..<tokens.count)
+    }
+
+    public init(tokens: [Int32], validationFraction: Double = 0.1) {
+        self.init(tokens: TokenSequence(tokens), validationFraction: validationFraction)
+    }
+
+    public init(training: TokenSequence, validation: TokenSequence) {
+        self.training = training
+        self.validation = validation
     }
 
     public init(training: [Int32], validation: [Int32]) {
-        self.training = training
-        self.validation = validation
+        self.init(training: TokenSequence(training), validation: TokenSequence(validation))
     }
 
     /// Checks that both splits hold at least one window of `contextLength` + 1 tokens.
@@ -36,12 +45,10 @@ public struct TokenDataset: Sendable {
         let tokens = split == .training ? training : validation
         inputs.removeAll(keepingCapacity: true)
         targets.removeAll(keepingCapacity: true)
-        tokens.withUnsafeBufferPointer { source in
-            for _ in 0..<batch {
-                let start = generator.nextInt(below: tokens.count - length)
-                inputs.append(contentsOf: source[start..<(start + length)])
-                targets.append(contentsOf: source[(start + 1)...(start + length)])
-            }
+        for _ in 0..<batch {
+            let start = generator.nextInt(below: tokens.count - length)
+            tokens.append(start..<(start + length), to: &inputs)
+            tokens.append((start + 1)..<(start + length + 1), to: &targets)
         }
     }
 }

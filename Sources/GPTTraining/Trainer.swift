@@ -102,7 +102,7 @@ public final class Trainer {
     /// after each evaluation rewrites `outputDirectory`'s weights (and `best/` with `keepBest`).
     /// `shouldStop` is polled between steps (Ctrl-C): the run then evaluates, saves and returns.
     public func run(
-        outputDirectory: URL, tokenizer: any Tokenizer, keepBest: Bool,
+        outputDirectory: URL, tokenizer: (any Tokenizer)?, keepBest: Bool,
         shouldStop: () -> Bool = { false }, onEvent: (TrainingEvent) -> Void
     ) throws -> TrainingSummary {
         try ModelDirectory.save(model, tokenizer: tokenizer, to: outputDirectory)

@@ -2,11 +2,13 @@ import ArgumentParser
 import CKernels
 import Foundation
 import GPTTensor
+import GPTFormats
+import GPTTokenizer
 import GPTTraining
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks.", subcommands: [BenchTrain.self])
+        abstract: "Benchmarks.", subcommands: [BenchTrain.self, BenchTokenize.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -63,15 +65,16 @@ struct BenchTrain: ParsableCommand {
             reference = ("llm.c CPU trainer", 81)
         }
 
+        let parallelism = threads.parallelism
         let benchmark = TrainingBenchmark(
-            configuration: configuration, vocabularySize: vocabulary, parallelism: threads.parallelism)
+            configuration: configuration, vocabularySize: vocabulary, parallelism: parallelism)
         let result = try benchmark.run(steps: steps, warmupSteps: warmup)
         let peakMiB = peakMemoryMiB()
         let ratio = result.achievedGigaflops / result.sgemmGigaflops
         let (m, k, n) = result.sgemmShape
         if json {
             var object: [String: Any] = [
-                "preset": preset, "threads": threads.parallelism.threads, "blas": BLAS.description,
+                "preset": preset, "threads": parallelism.threads, "blas": BLAS.description,
                 "tokens_per_second": result.tokensPerSecond, "ms_per_step": result.timing.total * 1000,
                 "forward_ms": result.timing.forward * 1000, "backward_ms": result.timing.backward * 1000,
                 "optimizer_ms": result.timing.optimizer * 1000, "achieved_gflops": result.achievedGigaflops,
@@ -85,7 +88,7 @@ struct BenchTrain: ParsableCommand {
         }
         let c = configuration
         print("benchmark:   train \(preset): \(c.layers) layers, \(c.heads) heads, \(c.embeddingSize) dims, context \(c.contextLength), batch \(c.batchSize), vocabulary \(vocabulary), \(Terminal.grouped(Double(result.parameterCount))) parameters")
-        print("machine:     \(threads.parallelism.threads) threads, \(BLAS.description), elementwise kernels \(String(cString: gpt_kernels_isa()))")
+        print("machine:     \(parallelism.threads) threads, \(BLAS.description), elementwise kernels \(String(cString: gpt_kernels_isa()))")
         print("steps:       \(result.steps) timed after \(warmup) warmup")
         var line = "tokens/s:    \(Terminal.grouped(result.tokensPerSecond))"
         if let reference {
@@ -117,4 +120,35 @@ func peakMemoryMiB() -> Double {
     getrusage(RUSAGE_SELF, &usage)
     return Double(usage.ru_maxrss) / 1_048_576
     #endif
+}
+
+struct BenchTokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Encoder throughput: MB/s of a tokenizer on files (concatenated in the order given), and the ids' sha256.")
+
+    @Option(help: "Tokenizer: a directory with GPT-2's vocabulary files, or a tokenizer file.") var tokenizer: String
+    @Argument(help: "Text files, concatenated in the order given.") var files: [String]
+    @Option(help: "Timed runs (the best is reported).") var runs = 3
+    @OptionGroup var threads: ThreadOptions
+
+    func run() throws {
+        let loaded = try TokenizerLoader.load(tokenizer)
+        var text = ""
+        for file in files { text += try TextFile.read(file) }
+        let bytes = Double(text.utf8.count)
+        var best = Double.infinity
+        var ids: [Int] = []
+        let threadCount = threads.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        for _ in 0..<max(1, runs) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            ids = try loaded.encode(text, specialTokens: .ordinary, threads: threadCount)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        let packed = ids.map { UInt32($0).littleEndian }
+        let digest = packed.withUnsafeBytes { SHA256.hex($0) }
+        print(String(format: "encoded:     %.2f MB into %@ tokens", bytes / 1e6, Terminal.grouped(Double(ids.count))))
+        print(String(format: "throughput:  %.2f MB/s (best of %d, %d threads)", bytes / best / 1e6, runs, threadCount))
+        print("ids sha256:  \(digest) (little-endian uint32)")
+    }
 }

@@ -16,16 +16,24 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Model directory.") var model: String
     @Option(help: "Text to score (UTF-8).") var data: String
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @Option(help: "Use this tokenizer (FILE or DIR) instead of the model's.") var tokenizer: String?
+    @Flag(help: "Recognise special tokens such as <|endoftext|> in the text (default: ordinary text).")
+    var allowSpecial = false
     @OptionGroup var threads: ThreadOptions
 
     func run() throws {
         let directory = URL(fileURLWithPath: model)
         let gpt = try ModelDirectory.loadModel(directory)
-        let tokenizer = try ModelDirectory.loadTokenizer(directory)
+        let tokenizer = try self.tokenizer.map(TokenizerLoader.loadAny) ?? ModelDirectory.loadTokenizer(directory)
+        guard tokenizer.vocabularySize <= gpt.configuration.vocabularySize else {
+            throw ValidationError(
+                "the tokenizer has \(tokenizer.vocabularySize) tokens but the model only \(gpt.configuration.vocabularySize); they do not belong together")
+        }
         let text = try TextFile.read(data)
-        let ids = try tokenizer.encode(text)
+        let parallelism = threads.parallelism
+        let ids = try tokenizer.encode(text, specialTokens: allowSpecial ? .allowed : .ordinary, threads: parallelism.threads)
         let result = try SequenceEvaluation.evaluate(
-            model: gpt, tokens: ids.map(Int32.init), parallelism: threads.parallelism)
+            model: gpt, tokens: ids.map(Int32.init), parallelism: parallelism)
         // Bytes covered by the scored targets: everything but the first token.
         let scoredBytes = text.utf8.count - tokenizer.decodeBytes([ids[0]]).count
         let bitsPerByte = result.bitsPerByte(scoredBytes: scoredBytes)

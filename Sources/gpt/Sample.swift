@@ -21,6 +21,9 @@ struct Sample: ParsableCommand {
     @Option(help: "Sample only among the k most likely tokens.") var topK: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 1337
     @Option(help: "Number of samples.") var numSamples = 1
+    @Option(help: "Use this tokenizer (FILE or DIR) instead of the model's.") var tokenizer: String?
+    @Flag(help: "Recognise special tokens such as <|endoftext|> in the text (default: ordinary text).")
+    var allowSpecial = false
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
@@ -36,9 +39,13 @@ struct Sample: ParsableCommand {
     func run() throws {
         let directory = URL(fileURLWithPath: model)
         let gpt = try ModelDirectory.loadModel(directory)
-        let tokenizer = try ModelDirectory.loadTokenizer(directory)
+        let tokenizer = try self.tokenizer.map(TokenizerLoader.loadAny) ?? ModelDirectory.loadTokenizer(directory)
+        guard tokenizer.vocabularySize <= gpt.configuration.vocabularySize else {
+            throw ValidationError(
+                "the tokenizer has \(tokenizer.vocabularySize) tokens but the model only \(gpt.configuration.vocabularySize); they do not belong together")
+        }
         let promptText = try readPrompt()
-        var promptTokens = try promptText.map { try tokenizer.encode($0) } ?? []
+        var promptTokens = try promptText.map { try tokenizer.encode($0, specialTokens: allowSpecial ? .allowed : .ordinary, threads: 1) } ?? []
         if promptTokens.isEmpty { promptTokens = [tokenizer.endOfTextToken ?? tokenizer.startToken] }
         let window = gpt.configuration.contextLength
         if promptTokens.count > window {

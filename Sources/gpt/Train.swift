@@ -14,8 +14,7 @@ struct Train: ParsableCommand {
             gets config.json, model.safetensors and the tokenizer, rewritten atomically at every evaluation.
             """)
 
-    @Option(help: "Training text (UTF-8). Without it, the embedded default corpus is used.") var data: String?
-    @Option(help: "Validation text (default: the last 10% of --data).") var valData: String?
+    @OptionGroup(title: "Data") var data: DataOptions
     @Option(help: "Output model directory.") var out: String
     @Flag(help: "Replace a model already in --out.") var overwrite = false
     @Flag(help: "Also keep the best-by-validation weights in DIR/best/.") var keepBest = false
@@ -33,26 +32,24 @@ struct Train: ParsableCommand {
         }
         try AtomicFile.createDirectory(outputDirectory)
 
-        // Data and tokenizer: a character vocabulary over all the text the run sees.
-        let text = try data.map(TextFile.read) ?? DefaultCorpus.text()
-        let validationText = try valData.map(TextFile.read)
-        let tokenizer = CharacterTokenizer(training: text + (validationText ?? ""))
-        let tokens = try tokenizer.encode(text).map(Int32.init)
-        let dataset = try validationText.map {
-            TokenDataset(training: tokens, validation: try tokenizer.encode($0).map(Int32.init))
-        } ?? TokenDataset(tokens: tokens)
+        // Data and tokenizer (text is tokenized once into a cached token file).
+        let parallelism = threads.parallelism
+        let (dataset, tokenizer, vocabularySize, description) = try data.prepare(
+            outputDirectory: outputDirectory, threads: parallelism.threads)
         try dataset.validate(contextLength: configuration.contextLength)
 
         var generator = Generator(seed: configuration.seed)
         let gpt = try GPTModel(
-            configuration: configuration.modelConfiguration(vocabularySize: tokenizer.vocabularySize),
-            generator: &generator)
-        let trainer = Trainer(model: gpt, dataset: dataset, configuration: configuration, parallelism: threads.parallelism)
-        let source = data ?? "the embedded default corpus"
+            configuration: configuration.modelConfiguration(vocabularySize: vocabularySize), generator: &generator)
+        let trainer = Trainer(model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism)
+        Terminal.notice("training on \(description)")
         Terminal.notice(
-            "training on \(source): \(Terminal.grouped(Double(dataset.training.count))) training and \(Terminal.grouped(Double(dataset.validation.count))) validation tokens, vocabulary \(tokenizer.vocabularySize)")
+            "\(Terminal.grouped(Double(dataset.training.count))) training and \(Terminal.grouped(Double(dataset.validation.count))) validation tokens, vocabulary \(vocabularySize)")
         Terminal.notice(
             "model: \(configuration.layers) layers, \(configuration.heads) heads, \(configuration.embeddingSize) dims, context \(configuration.contextLength), \(Terminal.grouped(Double(gpt.parameterCount))) parameters; \(trainer.context.parallelism.threads) threads")
+        if tokenizer == nil {
+            Terminal.notice("note: no tokenizer is saved with the model; pass --tokenizer to sample and eval")
+        }
 
         let logWriter = try log.map { try JSONLinesLog(path: $0) }
         let progress = TrainingProgress(maxIterations: configuration.maxIterations, log: logWriter)

@@ -1,0 +1,47 @@
+import Foundation
+import GPTFormats
+import GPTTokenizer
+
+/// A text corpus tokenized once into a token file and reused while the text and the
+/// tokenizer are unchanged (the file is named by the SHA-256 of both).
+public struct TokenizedCorpus: Sendable {
+    public let tokens: TokenSequence
+    /// The token file the tokens are mapped from.
+    public let file: URL
+    /// Whether an existing token file was reused.
+    public let reused: Bool
+
+    /// Tokenizes `text` (or reuses its token file) in `cacheDirectory`, falling back to
+    /// `fallbackDirectory` when the cache cannot be written.
+    public static func load(
+        text: String, tokenizer: any Tokenizer, specialTokens: SpecialTokenPolicy, threads: Int,
+        cacheDirectory: URL, fallbackDirectory: URL
+    ) throws -> TokenizedCorpus {
+        let textHash = Array(text.utf8).withUnsafeBytes { SHA256.hex($0) }
+        var description = try tokenizer.description.encoded()
+        description.append(contentsOf: Array("|special=\(specialTokens)".utf8))
+        let tokenizerHash = description.withUnsafeBytes { SHA256.hex($0) }
+        for directory in [cacheDirectory, fallbackDirectory] {
+            let url = TokenCache.file(textHash: textHash, tokenizerHash: tokenizerHash, in: directory)
+            if let file = try? TokenFile(contentsOf: url), file.textHash == textHash, file.tokenizerHash == tokenizerHash,
+                file.vocabularySize == tokenizer.vocabularySize
+            {
+                return TokenizedCorpus(tokens: file.tokens, file: url, reused: true)
+            }
+        }
+        let ids = try tokenizer.encode(text, specialTokens: specialTokens, threads: threads)
+        var lastError: Error?
+        for directory in [cacheDirectory, fallbackDirectory] {
+            let url = TokenCache.file(textHash: textHash, tokenizerHash: tokenizerHash, in: directory)
+            do {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                try TokenFile.write(
+                    ids, vocabularySize: tokenizer.vocabularySize, textHash: textHash, tokenizerHash: tokenizerHash, to: url)
+                return TokenizedCorpus(tokens: try TokenFile(contentsOf: url).tokens, file: url, reused: false)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? FileFormatError("cannot write a token file")
+    }
+}

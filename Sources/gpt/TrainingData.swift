@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import GPTFormats
+import GPTTokenizer
+import GPTTraining
+
+/// `--data`, `--val-data`, `--tokenizer`, `--vocab-size`, `--allow-special` for `gpt train`.
+struct DataOptions: ParsableArguments {
+    @Option(help: "Training text (UTF-8), or a token file (.bin: nanoGPT or llm.c; .tokens: swift-gpt). Default: the embedded corpus.")
+    var data: String?
+    @Option(help: "Validation text or token file (default: the last 10% of --data).") var valData: String?
+    @Option(help: "char | word | bpe (built from the training text), a tokenizer FILE, or a DIR with GPT-2's vocabulary files.")
+    var tokenizer = "char"
+    @Option(help: "Vocabulary size for --tokenizer word (default 10000) or bpe (default 1024); for token files, their vocabulary.")
+    var vocabSize: Int?
+    @Flag(help: "Recognise special tokens such as <|endoftext|> in the text (default: they are ordinary text).")
+    var allowSpecial = false
+
+    static func isTokenFile(_ path: String) -> Bool {
+        ["bin", "tokens"].contains(URL(fileURLWithPath: path).pathExtension.lowercased())
+    }
+
+    /// The data set, the tokenizer to save with the model (nil for token files without
+    /// --tokenizer), and a line describing the data for the user.
+    func prepare(outputDirectory: URL, threads: Int) throws -> (TokenDataset, (any Tokenizer)?, vocabularySize: Int, String) {
+        if let data, Self.isTokenFile(data) {
+            return try prepareTokenFiles(data)
+        }
+        let text = try data.map(TextFile.read) ?? DefaultCorpus.text()
+        let validationText = try valData.map(TextFile.read)
+        let texts = [text] + (validationText.map { [$0] } ?? [])
+        let tokenizer = try makeTokenizer(texts: texts, threads: threads)
+        let policy: SpecialTokenPolicy = allowSpecial ? .allowed : .ordinary
+        func tokens(_ text: String) throws -> (TokenSequence, String) {
+            guard data != nil else {
+                return (TokenSequence(try tokenizer.encode(text, specialTokens: policy, threads: threads).map(Int32.init)), "")
+            }
+            let corpus = try TokenizedCorpus.load(
+                text: text, tokenizer: tokenizer, specialTokens: policy, threads: threads,
+                cacheDirectory: TokenCache.directory(environment: ProcessInfo.processInfo.environment),
+                fallbackDirectory: outputDirectory.appendingPathComponent("tokens"))
+            return (corpus.tokens, "; tokens \(corpus.reused ? "reused from" : "cached in") \(corpus.file.path)")
+        }
+        let (training, note) = try tokens(text)
+        let dataset = try validationText.map { TokenDataset(training: training, validation: try tokens($0).0) }
+            ?? TokenDataset(tokens: training)
+        return (dataset, tokenizer, tokenizer.vocabularySize, "\(data ?? "the embedded default corpus"), \(tokenizer.kind)\(note)")
+    }
+
+    func makeTokenizer(texts: [String], threads: Int) throws -> any Tokenizer {
+        switch tokenizer {
+        case "char":
+            return CharacterTokenizer(training: texts.joined())
+        case "word":
+            return try WordTokenizer(training: texts, vocabularySize: vocabSize ?? 10_000)
+        case "bpe":
+            return try BytePairTrainer.train(
+                texts: texts, vocabularySize: vocabSize ?? 1024, specialTokens: ["<|endoftext|>"], threads: threads)
+        default:
+            if vocabSize != nil {
+                throw ValidationError("--vocab-size applies to --tokenizer word|bpe; \(tokenizer) has its own vocabulary")
+            }
+            return try TokenizerLoader.loadAny(tokenizer)
+        }
+    }
+
+    private func prepareTokenFiles(_ data: String) throws -> (TokenDataset, (any Tokenizer)?, vocabularySize: Int, String) {
+        var tokenizer: (any Tokenizer)?
+        if !["char", "word", "bpe"].contains(self.tokenizer) {
+            tokenizer = try TokenizerLoader.loadAny(self.tokenizer)
+        } else if self.tokenizer != "char" {
+            throw ValidationError("a token file needs --tokenizer FILE|DIR (the one that made it), not \(self.tokenizer)")
+        }
+        let training = try TokenFile(contentsOf: URL(fileURLWithPath: data), vocabularySize: vocabSize ?? tokenizer?.vocabularySize)
+        guard let vocabularySize = vocabSize ?? tokenizer?.vocabularySize ?? training.vocabularySize else {
+            throw ValidationError("\(data) is a \(training.format.rawValue) token file: give its vocabulary size with --vocab-size (e.g. 50257 for GPT-2)")
+        }
+        if let tokenizer, tokenizer.vocabularySize > vocabularySize {
+            throw ValidationError("--vocab-size \(vocabularySize) is smaller than the tokenizer's \(tokenizer.vocabularySize) tokens")
+        }
+        var dataset = TokenDataset(tokens: training.tokens)
+        if let valData {
+            guard Self.isTokenFile(valData) else { throw ValidationError("--val-data must be a token file when --data is one") }
+            let validation = try TokenFile(contentsOf: URL(fileURLWithPath: valData), vocabularySize: vocabularySize)
+            dataset = TokenDataset(training: training.tokens, validation: validation.tokens)
+        }
+        return (dataset, tokenizer, vocabularySize, "\(data) (\(training.format.rawValue) token file, vocabulary \(vocabularySize))")
+    }
+}
