@@ -103,29 +103,36 @@ public struct BytePairTokenizer: Tokenizer, Sendable {
     /// presence an error.
     public func encode(_ text: String, specialTokens policy: SpecialTokenPolicy, threads: Int = 1) throws -> [Int] {
         var text = text
-        return try text.withUTF8 { bytes in
-            var segments: [(Range<Int>, Int?)] = []
-            if policy == .ordinary || specialTokens.isEmpty {
-                segments = [(0..<bytes.count, nil)]
-            } else {
-                segments = splitAtSpecialTokens(bytes)
-                if policy == .rejected, let found = segments.first(where: { $0.1 != nil }) {
-                    let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[found.0]), as: UTF8.self)
-                    throw TokenizerError(
-                        "the text contains the special token \(name) at byte \(found.0.lowerBound); remove it or allow special tokens (--allow-special)")
-                }
+        return try text.withUTF8 { try encode(bytes: $0, specialTokens: policy, threads: threads) }
+    }
+
+    /// Encodes any byte string (invalid UTF-8 included): decoding the ids gives the bytes back.
+    public func encode(bytes: [UInt8], specialTokens policy: SpecialTokenPolicy = .ordinary, threads: Int = 1) throws -> [Int] {
+        try bytes.withUnsafeBufferPointer { try encode(bytes: $0, specialTokens: policy, threads: threads) }
+    }
+
+    func encode(bytes: UnsafeBufferPointer<UInt8>, specialTokens policy: SpecialTokenPolicy, threads: Int) throws -> [Int] {
+        var segments: [(Range<Int>, Int?)] = []
+        if policy == .ordinary || specialTokens.isEmpty {
+            segments = [(0..<bytes.count, nil)]
+        } else {
+            segments = splitAtSpecialTokens(bytes)
+            if policy == .rejected, let found = segments.first(where: { $0.1 != nil }) {
+                let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[found.0]), as: UTF8.self)
+                throw TokenizerError(
+                    "the text contains the special token \(name) at byte \(found.0.lowerBound); remove it or allow special tokens (--allow-special)")
             }
-            var ids: [Int] = []
-            ids.reserveCapacity(bytes.count / 4)
-            for (range, special) in segments {
-                if let special {
-                    ids.append(special)
-                } else {
-                    ids += encodeOrdinary(UnsafeBufferPointer(rebasing: bytes[range]), threads: threads)
-                }
-            }
-            return ids
         }
+        var ids: [Int] = []
+        ids.reserveCapacity(bytes.count / 4)
+        for (range, special) in segments {
+            if let special {
+                ids.append(special)
+            } else {
+                ids += encodeOrdinary(UnsafeBufferPointer(rebasing: bytes[range]), threads: threads)
+            }
+        }
+        return ids
     }
 
     /// Cuts text into ordinary ranges and special-token occurrences (leftmost, longest first).

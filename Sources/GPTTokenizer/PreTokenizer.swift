@@ -44,23 +44,39 @@ public enum PreTokenizer {
 
     static let asciiKinds: [Kind] = (0..<128).map { computeKind(Unicode.Scalar(UInt8($0))) }
 
-    /// Decodes the scalar at `index` of valid UTF-8: (value, length in bytes).
+    /// Decodes the scalar at `index`: (value, length in bytes). A byte that does not start a
+    /// well-formed UTF-8 sequence is one "character" of its own, of kind other (value 0xFFFD),
+    /// so any byte string can be cut into pieces.
     @inline(__always)
     static func scalar(at index: Int, in bytes: UnsafeBufferPointer<UInt8>) -> (UInt32, Int) {
         let lead = UInt32(bytes[index])
         if lead < 0x80 { return (lead, 1) }
-        if lead < 0xE0 {
-            return (((lead & 0x1F) << 6) | (UInt32(bytes[index + 1]) & 0x3F), 2)
+        let invalid: (UInt32, Int) = (0xFFFD, 1)
+        @inline(__always) func continuation(_ offset: Int) -> UInt32? {
+            guard index + offset < bytes.count else { return nil }
+            let byte = bytes[index + offset]
+            return byte & 0xC0 == 0x80 ? UInt32(byte & 0x3F) : nil
         }
-        if lead < 0xF0 {
-            return (((lead & 0x0F) << 12) | ((UInt32(bytes[index + 1]) & 0x3F) << 6) | (UInt32(bytes[index + 2]) & 0x3F), 3)
+        if lead >= 0xC2 && lead < 0xE0 {
+            guard let c1 = continuation(1) else { return invalid }
+            return (((lead & 0x1F) << 6) | c1, 2)
         }
-        let value = ((lead & 0x07) << 18) | ((UInt32(bytes[index + 1]) & 0x3F) << 12)
-            | ((UInt32(bytes[index + 2]) & 0x3F) << 6) | (UInt32(bytes[index + 3]) & 0x3F)
-        return (value, 4)
+        if lead >= 0xE0 && lead < 0xF0 {
+            guard let c1 = continuation(1), let c2 = continuation(2) else { return invalid }
+            let value = ((lead & 0x0F) << 12) | (c1 << 6) | c2
+            guard value >= 0x800, !(0xD800...0xDFFF).contains(value) else { return invalid }
+            return (value, 3)
+        }
+        if lead >= 0xF0 && lead < 0xF5 {
+            guard let c1 = continuation(1), let c2 = continuation(2), let c3 = continuation(3) else { return invalid }
+            let value = ((lead & 0x07) << 18) | (c1 << 12) | (c2 << 6) | c3
+            guard value >= 0x10000, value <= 0x10FFFF else { return invalid }
+            return (value, 4)
+        }
+        return invalid
     }
 
-    /// Calls `body` with the byte range of each piece of valid UTF-8 `bytes`, in order.
+    /// Calls `body` with the byte range of each piece of `bytes` (UTF-8, possibly invalid), in order.
     public static func forEachPiece(in bytes: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
         let end = bytes.count
         var start = 0
