@@ -25,8 +25,10 @@ enum GPT {
 
     /// Runs `gpt arguments…` to completion (or kills it after `timeout` seconds).
     @discardableResult
-    static func run(_ arguments: [String], input: String? = nil, timeout: Double = 300) throws -> CommandResult {
-        let process = try start(arguments, input: input)
+    static func run(
+        _ arguments: [String], input: String? = nil, environment: [String: String] = [:], timeout: Double = 300
+    ) throws -> CommandResult {
+        let process = try start(arguments, input: input, environment: environment)
         let deadline = Date().addingTimeInterval(timeout)
         while process.process.isRunning && Date() < deadline { usleep(20_000) }
         if process.process.isRunning { process.process.terminate() }
@@ -61,10 +63,17 @@ enum GPT {
         }
     }
 
-    static func start(_ arguments: [String], input: String? = nil) throws -> Running {
+    /// Token caches of test runs go to a temporary directory, never the user's.
+    static let cacheDirectory = temporaryDirectory("gpt-test-cache").path
+
+    static func start(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws -> Running {
         let running = Running()
         running.process.executableURL = executable
         running.process.arguments = arguments
+        var variables = ProcessInfo.processInfo.environment
+        variables["XDG_CACHE_HOME"] = cacheDirectory
+        for (key, value) in environment { variables[key] = value }
+        running.process.environment = variables
         running.process.standardOutput = running.output
         running.process.standardError = running.error
         running.output.fileHandleForReading.readabilityHandler = { handle in

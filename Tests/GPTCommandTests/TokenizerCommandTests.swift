@@ -1,0 +1,86 @@
+import Foundation
+import GPTTestSupport
+import Testing
+
+/// `--tokenizer` everywhere, `gpt tokenize`, `gpt tokenizer train|export`, token files and their cache.
+@Suite(.serialized) struct TokenizerCommandTests {
+    let directory = temporaryDirectory("gpt-tokenizers")
+    var gpt2: String { sharedDataDirectory.appendingPathComponent("gpt2").path }
+    var shakespeare: String { sharedDataDirectory.appendingPathComponent("tinyshakespeare.txt").path }
+
+    @Test func tokenizePrintsIdsPiecesAndJSON() throws {
+        let json = try GPT.run(["tokenize", "--tokenizer", gpt2, "--json", "Hello world"])
+        #expect(json.status == 0, "\(json.standardError)")
+        #expect(json.standardOutput == "{\"ids\": [15496, 995]}\n")
+        let special = try GPT.run(["tokenize", "--tokenizer", gpt2, "--json", "--allow-special", "<|endoftext|>"])
+        #expect(special.standardOutput == "{\"ids\": [50256]}\n")
+        let plain = try GPT.run(["tokenize", "--tokenizer", gpt2, " “quotes”"])
+        #expect(plain.standardOutput.contains("ids:    564 250 421 6421 447 251"))
+        #expect(plain.standardOutput.contains("<20 e2 80>"))  // a token that is not whole UTF-8, shown as bytes
+        #expect(plain.standardOutput.contains("marked: "))
+        expectCleanFailure(try GPT.run(["tokenize", "--tokenizer", "/nonexistent", "x"]), mentioning: "not found")
+        expectCleanFailure(try GPT.run(["tokenize", "x"]), mentioning: "--tokenizer")
+    }
+
+    @Test func trainsExportsAndUsesABPE() throws {
+        let file = directory.appendingPathComponent("bpe.json").path
+        let trained = try GPT.run(["tokenizer", "train", "--data", shakespeare, "--vocab-size", "400", "--special", "<|endoftext|>", "--out", file])
+        #expect(trained.status == 0, "\(trained.standardError)")
+        #expect(trained.standardOutput.contains("400 tokens"))
+        let export = directory.appendingPathComponent("exported").path
+        #expect(try GPT.run(["tokenizer", "export", "--tokenizer", file, "--out", export]).status == 0)
+        let viaFile = try GPT.run(["tokenize", "--tokenizer", file, "--json", "ROMEO: But soft!"])
+        let viaExport = try GPT.run(["tokenize", "--tokenizer", export, "--json", "ROMEO: But soft!"])
+        #expect(viaFile.standardOutput == viaExport.standardOutput)
+        expectCleanFailure(
+            try GPT.run(["tokenizer", "train", "--data", shakespeare, "--vocab-size", "100", "--out", file]), mentioning: "--vocab-size")
+        expectCleanFailure(try GPT.run(["tokenizer", "train", "--data", "/nonexistent.txt", "--vocab-size", "300", "--out", file]), mentioning: "not found")
+        let corrupt = directory.appendingPathComponent("corrupt.json")
+        try Data("{\"type\": \"bpe\", \"vocabulary\": 3}".utf8).write(to: corrupt)
+        expectCleanFailure(try GPT.run(["tokenize", "--tokenizer", corrupt.path, "x"]), mentioning: "vocabulary")
+    }
+
+    @Test func trainWithEachTokenizerKindSavesItForSampleAndEval() throws {
+        let text = directory.appendingPathComponent("small.txt")
+        try String(try String(contentsOfFile: shakespeare, encoding: .utf8).prefix(60_000)).write(to: text, atomically: true, encoding: .utf8)
+        let cache = directory.appendingPathComponent("cache").path
+        for (kind, extra) in [("bpe", ["--vocab-size", "300"]), ("word", ["--vocab-size", "500"]), (gpt2, [])] {
+            let model = directory.appendingPathComponent("model-\(UUID().uuidString)").path
+            let arguments = ["train", "--data", text.path, "--tokenizer", kind, "--out", model, "--max-iters", "3", "--eval-iters", "1",
+                             "--layers", "1", "--embedding-size", "32", "--heads", "2", "--context-length", "16"] + extra
+            let result = try runWithCache(arguments, cache: cache)
+            #expect(result.status == 0, "\(kind): \(result.standardError)")
+            #expect(result.standardError.contains("cached in \(cache)"), "\(result.standardError)")
+            let again = try runWithCache(arguments + ["--overwrite"], cache: cache)
+            #expect(again.standardError.contains("reused from \(cache)"), "\(again.standardError)")
+            let sample = try GPT.run(["sample", "--model", model, "--prompt", "ROMEO", "--max-tokens", "5"])
+            #expect(sample.status == 0, "\(kind): \(sample.standardError)")
+            let eval = try GPT.run(["eval", "--model", model, "--data", text.path, "--json"])
+            #expect(eval.status == 0, "\(kind): \(eval.standardError)")
+        }
+        // Nothing was written beside the input.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".tokens") }.isEmpty)
+    }
+
+    @Test func trainsOnNanoGPTTokenFiles() throws {
+        let bin = directory.appendingPathComponent("train.bin")
+        var state: UInt64 = 1
+        let ids: [UInt16] = (0..<5_000).map { _ in
+            state = state &* 6364136223846793005 &+ 1
+            return UInt16((state >> 33) % 50)
+        }
+        try ids.map(\.littleEndian).withUnsafeBytes { try Data($0).write(to: bin) }
+        let model = directory.appendingPathComponent("from-bin").path
+        let small = ["--max-iters", "2", "--eval-iters", "1", "--layers", "1", "--embedding-size", "32", "--heads", "2", "--context-length", "16"]
+        expectCleanFailure(try GPT.run(["train", "--data", bin.path, "--out", model] + small), mentioning: "--vocab-size")
+        expectCleanFailure(try GPT.run(["train", "--data", bin.path, "--vocab-size", "40", "--out", model] + small), mentioning: "token id 49")
+        let trained = try GPT.run(["train", "--data", bin.path, "--vocab-size", "50", "--out", model] + small)
+        #expect(trained.status == 0, "\(trained.standardError)")
+        #expect(trained.standardError.contains("nanoGPT token file"))
+        expectCleanFailure(try GPT.run(["sample", "--model", model]), mentioning: "--tokenizer")
+    }
+
+    func runWithCache(_ arguments: [String], cache: String) throws -> CommandResult {
+        try GPT.run(arguments, environment: ["XDG_CACHE_HOME": cache])
+    }
+}
