@@ -123,6 +123,9 @@ public struct BytePairTokenizer: Tokenizer, Sendable {
                     "the text contains the special token \(name) at byte \(found.0.lowerBound); remove it or allow special tokens (--allow-special)")
             }
         }
+        if segments.count == 1 && segments[0].1 == nil {
+            return encodeOrdinary(bytes, threads: threads)
+        }
         var ids: [Int] = []
         ids.reserveCapacity(bytes.count / 4)
         for (range, special) in segments {

@@ -46,9 +46,7 @@ struct ByteSequenceTable: Sendable {
             while true {
                 let offset = offsets[slot]
                 if offset < 0 { return nil }
-                if Int(lengths[slot]) == key.count
-                    && (key.count == 0 || memcmp(pool.baseAddress! + Int(offset), key.baseAddress!, key.count) == 0)
-                {
+                if Int(lengths[slot]) == key.count && Self.equal(pool.baseAddress! + Int(offset), key) {
                     return values[slot]
                 }
                 slot = (slot + 1) & mask
@@ -58,6 +56,24 @@ struct ByteSequenceTable: Sendable {
 
     func value(for key: [UInt8]) -> Int32? {
         key.withUnsafeBytes { value(for: $0) }
+    }
+
+    /// Byte equality; short keys (most tokens) compare inline instead of through memcmp.
+    @inline(__always)
+    static func equal(_ stored: UnsafeRawPointer, _ key: UnsafeRawBufferPointer) -> Bool {
+        let count = key.count
+        if count > 16 { return memcmp(stored, key.baseAddress!, count) == 0 }
+        var index = 0
+        while index + 8 <= count {
+            if stored.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                != key.loadUnaligned(fromByteOffset: index, as: UInt64.self) { return false }
+            index += 8
+        }
+        while index < count {
+            if stored.load(fromByteOffset: index, as: UInt8.self) != key[index] { return false }
+            index += 1
+        }
+        return true
     }
 
     /// Stores `value` for `key` (replacing an existing value).

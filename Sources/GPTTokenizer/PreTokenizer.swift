@@ -31,18 +31,21 @@ public enum PreTokenizer {
         }
     }
 
+    /// The kinds of the Basic Multilingual Plane as a pointer that lives for the process
+    /// (read in the hot loop without touching a lazily initialised global each time).
+    nonisolated(unsafe) static let kindTable: UnsafePointer<Kind> = {
+        let table = UnsafeMutablePointer<Kind>.allocate(capacity: 0x10000)
+        table.initialize(from: basicPlaneKinds, count: 0x10000)
+        return UnsafePointer(table)
+    }()
+
     @inline(__always)
-    static func kind(of value: UInt32) -> Kind {
-        if value < 0x80 {
-            return asciiKinds[Int(value)]
-        }
+    static func kind(of value: UInt32, table: UnsafePointer<Kind>) -> Kind {
         if value < 0x10000 {
-            return basicPlaneKinds[Int(value)]
+            return table[Int(value)]
         }
         return Unicode.Scalar(value).map(computeKind) ?? .other
     }
-
-    static let asciiKinds: [Kind] = (0..<128).map { computeKind(Unicode.Scalar(UInt8($0))) }
 
     /// Decodes the scalar at `index`: (value, length in bytes). A byte that does not start a
     /// well-formed UTF-8 sequence is one "character" of its own, of kind other (value 0xFFFD),
@@ -79,9 +82,10 @@ public enum PreTokenizer {
     /// Calls `body` with the byte range of each piece of `bytes` (UTF-8, possibly invalid), in order.
     public static func forEachPiece(in bytes: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
         let end = bytes.count
+        let table = kindTable
         var start = 0
         while start < end {
-            let stop = pieceEnd(from: start, in: bytes)
+            let stop = pieceEnd(from: start, in: bytes, table: table)
             body(start..<stop)
             start = stop
         }
@@ -89,7 +93,7 @@ public enum PreTokenizer {
 
     /// The end of the piece that starts at `start`.
     @inline(__always)
-    static func pieceEnd(from start: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    static func pieceEnd(from start: Int, in bytes: UnsafeBufferPointer<UInt8>, table: UnsafePointer<Kind>) -> Int {
         let end = bytes.count
         let first = bytes[start]
         // 's 't 're 've 'm 'll 'd
@@ -108,12 +112,12 @@ public enum PreTokenizer {
         var index = start
         if first == 0x20, start + 1 < end { index = start + 1 }
         let (value, length) = scalar(at: index, in: bytes)
-        let kind = kind(of: value)
+        let kind = kind(of: value, table: table)
         if kind != .whitespace {
             var cursor = index + length
             while cursor < end {
                 let (next, nextLength) = scalar(at: cursor, in: bytes)
-                guard self.kind(of: next) == kind else { break }
+                guard self.kind(of: next, table: table) == kind else { break }
                 cursor += nextLength
             }
             return cursor
@@ -124,7 +128,7 @@ public enum PreTokenizer {
         var lastStart = start
         while cursor < end {
             let (next, nextLength) = scalar(at: cursor, in: bytes)
-            guard self.kind(of: next) == .whitespace else { break }
+            guard self.kind(of: next, table: table) == .whitespace else { break }
             lastStart = cursor
             cursor += nextLength
         }
