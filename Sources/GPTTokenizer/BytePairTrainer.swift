@@ -11,7 +11,7 @@ public enum BytePairTrainer {
     /// Trains on `texts` to `vocabularySize` tokens, special tokens included (they take the last ids).
     /// Stops early, with fewer tokens, when no pair of tokens occurs any more.
     public static func train(
-        texts: [String], vocabularySize: Int, specialTokens: [String] = [], threads: Int = 1
+        texts: [String], vocabularySize: Int, specialTokens: [String] = []
     ) throws -> BytePairTokenizer {
         let minimum = 256 + specialTokens.count
         guard vocabularySize >= minimum, vocabularySize <= maximumVocabularySize else {
@@ -22,7 +22,7 @@ public enum BytePairTrainer {
             throw TokenizerError("special tokens must be distinct and non-empty")
         }
         var words = WordCounts()
-        for text in texts { words.add(text, threads: threads) }
+        for text in texts { words.add(text) }
         let merges = words.learnMerges(count: vocabularySize - minimum)
 
         // Assemble the vocabulary: bytes, then merges, then special tokens.
@@ -44,7 +44,7 @@ struct WordCounts {
     private(set) var pieces: [[UInt8]] = []
     private(set) var counts: [Int] = []
 
-    mutating func add(_ text: String, threads: Int) {
+    mutating func add(_ text: String) {
         var text = text
         text.withUTF8 { bytes in
             guard let base = bytes.baseAddress else { return }

@@ -20,7 +20,6 @@ struct TrainTokenizer: ParsableCommand {
     @Option(help: "A special token (repeatable), e.g. <|endoftext|>; they take the last ids.") var special: [String] = []
     @Option(help: "bpe (default) or word.") var kind = "bpe"
     @Option(help: "Output tokenizer file (JSON); load it with --tokenizer FILE.") var out: String
-    @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
         guard !data.isEmpty else { throw ValidationError("give at least one --data file") }
@@ -35,9 +34,7 @@ struct TrainTokenizer: ParsableCommand {
             guard special.isEmpty else { throw ValidationError("--special applies to BPE tokenizers") }
             tokenizer = try WordTokenizer(training: texts, vocabularySize: vocabSize)
         } else {
-            tokenizer = try BytePairTrainer.train(
-                texts: texts, vocabularySize: vocabSize, specialTokens: special,
-                threads: threads.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            tokenizer = try BytePairTrainer.train(texts: texts, vocabularySize: vocabSize, specialTokens: special)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         try AtomicFile.write(tokenizer.description.encoded(), to: URL(fileURLWithPath: out))

@@ -54,8 +54,7 @@ struct DataOptions: ParsableArguments {
         case "word":
             return try WordTokenizer(training: texts, vocabularySize: vocabSize ?? 10_000)
         case "bpe":
-            return try BytePairTrainer.train(
-                texts: texts, vocabularySize: vocabSize ?? 1024, specialTokens: ["<|endoftext|>"], threads: threads)
+            return try BytePairTrainer.train(texts: texts, vocabularySize: vocabSize ?? 1024, specialTokens: ["<|endoftext|>"])
         default:
             if vocabSize != nil {
                 throw ValidationError("--vocab-size applies to --tokenizer word|bpe; \(tokenizer) has its own vocabulary")
