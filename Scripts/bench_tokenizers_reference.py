@@ -50,23 +50,14 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_tokenizer_fixtures import ensure_tiktoken_cache  # noqa: E402  (one offline tiktoken set-up for both scripts)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DATA = os.path.abspath(os.path.join(ROOT, "..", "shared", "data"))
-VOCAB_BPE_SHA1 = "6d1cbeee0f20b3d9449abfede4726ed8212e3aee"
-ENCODER_JSON_SHA1 = "6c7ea1a7e38e3a7f062df639a5b80947f075ffe6"
 TRAIN_BYTES = 10_000_000
 TRAIN_VOCAB = 4096
-
-
-def ensure_tiktoken_cache(data: str) -> str | None:
-    if os.environ.get("TIKTOKEN_CACHE_DIR"):
-        return None
-    cache = tempfile.mkdtemp(prefix="tiktoken-cache-")
-    shutil.copyfile(os.path.join(data, "gpt2", "vocab.bpe"), os.path.join(cache, VOCAB_BPE_SHA1))
-    shutil.copyfile(os.path.join(data, "gpt2", "encoder.json"), os.path.join(cache, ENCODER_JSON_SHA1))
-    os.environ["TIKTOKEN_CACHE_DIR"] = cache
-    return cache
 
 
 def gutenberg_files(data: str) -> list[str]:

@@ -22,13 +22,7 @@ struct Evaluate: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func run() throws {
-        let directory = URL(fileURLWithPath: model)
-        let gpt = try ModelDirectory.loadModel(directory)
-        let tokenizer = try self.tokenizer.map(TokenizerLoader.loadAny) ?? ModelDirectory.loadTokenizer(directory)
-        guard tokenizer.vocabularySize <= gpt.configuration.vocabularySize else {
-            throw ValidationError(
-                "the tokenizer has \(tokenizer.vocabularySize) tokens but the model only \(gpt.configuration.vocabularySize); they do not belong together")
-        }
+        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: self.tokenizer)
         let text = try TextFile.read(data)
         let parallelism = threads.parallelism
         let ids = try tokenizer.encode(text, specialTokens: allowSpecial ? .allowed : .ordinary, threads: parallelism.threads)

@@ -37,13 +37,7 @@ struct Sample: ParsableCommand {
     }
 
     func run() throws {
-        let directory = URL(fileURLWithPath: model)
-        let gpt = try ModelDirectory.loadModel(directory)
-        let tokenizer = try self.tokenizer.map(TokenizerLoader.loadAny) ?? ModelDirectory.loadTokenizer(directory)
-        guard tokenizer.vocabularySize <= gpt.configuration.vocabularySize else {
-            throw ValidationError(
-                "the tokenizer has \(tokenizer.vocabularySize) tokens but the model only \(gpt.configuration.vocabularySize); they do not belong together")
-        }
+        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: self.tokenizer)
         let promptText = try readPrompt()
         var promptTokens = try promptText.map { try tokenizer.encode($0, specialTokens: allowSpecial ? .allowed : .ordinary, threads: 1) } ?? []
         if promptTokens.isEmpty { promptTokens = [tokenizer.endOfTextToken ?? tokenizer.startToken] }

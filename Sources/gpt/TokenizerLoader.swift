@@ -1,4 +1,6 @@
+import ArgumentParser
 import Foundation
+import GPTModel
 import GPTTokenizer
 
 /// Resolves `--tokenizer FILE|DIR` for the commands that take an existing tokenizer.
@@ -35,4 +37,16 @@ enum TokenizerLoader {
         }
         return try TokenizerDescription(data: data, source: url.path).makeTokenizer()
     }
+}
+
+/// A model directory and the tokenizer to use with it: `--tokenizer` if given, else the model's.
+func loadModelAndTokenizer(model path: String, tokenizer override: String?) throws -> (GPTModel, any Tokenizer) {
+    let directory = URL(fileURLWithPath: path)
+    let model = try ModelDirectory.loadModel(directory)
+    let tokenizer = try override.map(TokenizerLoader.loadAny) ?? ModelDirectory.loadTokenizer(directory)
+    guard tokenizer.vocabularySize <= model.configuration.vocabularySize else {
+        throw ValidationError(
+            "the tokenizer has \(tokenizer.vocabularySize) tokens but the model only \(model.configuration.vocabularySize); they do not belong together")
+    }
+    return (model, tokenizer)
 }
