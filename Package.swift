@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "GPTFormats", dependencies: ["GPTTensor"]),
         .target(name: "GPTTokenizer"),
         .target(name: "GPTModel", dependencies: ["GPTTensor", "GPTFormats", "GPTTokenizer"]),
-        .target(name: "GPTGeneration", dependencies: ["GPTModel"]),
+        .target(name: "GPTGeneration", dependencies: ["GPTModel", "GPTTokenizer"]),
         .target(name: "GPTTraining", dependencies: ["GPTModel"]),
         .executableTarget(
             name: "gpt",
@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "GPTTokenizerTests", dependencies: ["GPTTokenizer", "GPTFormats", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTModelTests", dependencies: ["GPTModel", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTTrainingTests", dependencies: ["GPTTraining", "GPTTokenizer", "GPTTestSupport"]),
-        .testTarget(name: "GPTGenerationTests", dependencies: ["GPTGeneration", "GPTTestSupport"]),
+        .testTarget(name: "GPTGenerationTests", dependencies: ["GPTGeneration", "GPTTraining", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTCommandTests", dependencies: ["gpt", "GPTTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

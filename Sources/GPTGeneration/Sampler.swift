@@ -1,45 +1,259 @@
 import CKernels
+import Foundation
 import GPTTensor
 
-/// Picks the next token from a row of logits: greedy at temperature 0, otherwise a
-/// draw from softmax(logits / temperature), optionally restricted to the top k.
-public struct Sampler: Sendable {
-    public var temperature: Float
-    public var topK: Int?
+/// Picks the next token from a row of logits by running `SamplingParameters`' chain over a
+/// candidate set (token ids with their current logits). Its buffers are reused from token to
+/// token, so sampling allocates nothing per step.
+public struct Sampler {
+    public let parameters: SamplingParameters
+    private var ids: [Int32] = []
+    private var values: [Float] = []
+    private var probabilities: [Float] = []
+    private var keys: [Float] = []
+    private var indices: [Int] = []
+    /// Candidates are still all tokens in id order (so index == id).
+    private var isIdentity = true
+    /// Candidates are sorted by descending logit.
+    private var isSorted = false
 
-    public init(temperature: Float = 1, topK: Int? = nil) {
-        self.temperature = temperature
-        self.topK = topK
+    public init(parameters: SamplingParameters = SamplingParameters()) {
+        self.parameters = parameters
     }
 
-    /// `scratch` must hold logits.count Floats (reused between calls: no allocation per token).
-    public func sample(
-        _ logits: UnsafeBufferPointer<Float>, scratch: UnsafeMutablePointer<Float>, generator: inout Generator
+    /// The next token. `history` is every token so far (prompt and generated), `step` the index of
+    /// the token being generated among `steps` (for the temperature schedule).
+    public mutating func sample(
+        _ logits: UnsafeBufferPointer<Float>, history: [Int] = [], step: Int = 0, steps: Int = 1,
+        generator: inout Generator
     ) -> Int {
         let count = logits.count
-        if temperature <= 0 {
-            var best = 0
-            for index in 1..<count where logits[index] > logits[best] { best = index }
-            return best
-        }
-        scratch.update(from: logits.baseAddress!, count: count)
-        if let topK, topK > 0, topK < count {
-            // Threshold at the k-th largest logit; everything below it gets probability 0.
-            var sorted = Array(logits)
-            sorted.sort(by: >)
-            let threshold = sorted[topK - 1]
-            for index in 0..<count where scratch[index] < threshold { scratch[index] = -.infinity }
-        }
-        gpt_softmax(scratch, scratch, count, 1 / temperature)
-        let draw = generator.nextFloat()
-        var cumulative: Float = 0
+        ids.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
         for index in 0..<count {
-            cumulative += scratch[index]
-            if draw < cumulative { return index }
+            ids.append(Int32(index))
+            values.append(logits[index])
         }
-        // Rounding left the total just below 1: return the last token with probability > 0.
-        var last = count - 1
-        while last > 0 && scratch[last] == 0 { last -= 1 }
-        return last
+        isIdentity = true
+        isSorted = false
+        for (token, bias) in parameters.logitBias where token >= 0 && token < count { values[token] += bias }
+        if parameters.isGreedy {
+            applyPenalties(history: history)
+            return argmax()
+        }
+        var temperature: Float = 1
+        for stage in parameters.order {
+            switch stage {
+            case .penalties: applyPenalties(history: history)
+            case .topK: if parameters.topK > 0 && parameters.topK < ids.count { keepLargest(parameters.topK) }
+            case .typicalP: if parameters.typicalP < 1 { keepTypical(parameters.typicalP) }
+            case .topP: if parameters.topP < 1 { keepNucleus(parameters.topP) }
+            case .minP: if parameters.minP > 0 { keepAboveMinimum(parameters.minP) }
+            case .temperature:
+                temperature = currentTemperature(step: step, steps: steps)
+                if temperature == 0 { return argmax() }
+            }
+        }
+        return draw(temperature: temperature, generator: &generator)
+    }
+
+    // MARK: - Stages
+
+    private mutating func applyPenalties(history: [Int]) {
+        let p = parameters
+        guard p.repetitionPenalty != 1 || p.presencePenalty != 0 || p.frequencyPenalty != 0, p.penaltyWindow > 0 else { return }
+        var counts: [Int: Int] = [:]
+        for token in history.suffix(p.penaltyWindow) { counts[token, default: 0] += 1 }
+        func penalise(_ index: Int, _ occurrences: Int) {
+            var value = values[index]
+            if p.repetitionPenalty != 1 { value = value > 0 ? value / p.repetitionPenalty : value * p.repetitionPenalty }
+            value -= p.presencePenalty + p.frequencyPenalty * Float(occurrences)
+            values[index] = value
+        }
+        if isIdentity {
+            for (token, occurrences) in counts where token >= 0 && token < values.count { penalise(token, occurrences) }
+        } else {
+            for index in ids.indices { if let occurrences = counts[Int(ids[index])] { penalise(index, occurrences) } }
+        }
+    }
+
+    /// Keeps the k largest logits, sorted descending.
+    private mutating func keepLargest(_ k: Int) {
+        // A min-heap of the k best (value, index) seen so far.
+        var heap: [(Float, Int)] = []
+        heap.reserveCapacity(k)
+        func siftDown(_ start: Int) {
+            var parent = start
+            while true {
+                let left = 2 * parent + 1, right = left + 1
+                var smallest = parent
+                if left < heap.count && heap[left].0 < heap[smallest].0 { smallest = left }
+                if right < heap.count && heap[right].0 < heap[smallest].0 { smallest = right }
+                if smallest == parent { return }
+                heap.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+        for index in values.indices {
+            let value = values[index]
+            if heap.count < k {
+                heap.append((value, index))
+                var child = heap.count - 1
+                while child > 0 && heap[child].0 < heap[(child - 1) / 2].0 {
+                    heap.swapAt(child, (child - 1) / 2)
+                    child = (child - 1) / 2
+                }
+            } else if value > heap[0].0 {
+                heap[0] = (value, index)
+                siftDown(0)
+            }
+        }
+        heap.sort { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }
+        let keptIds = heap.map { ids[$0.1] }
+        ids.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        ids.append(contentsOf: keptIds)
+        values.append(contentsOf: heap.map(\.0))
+        isIdentity = false
+        isSorted = true
+    }
+
+    /// Softmax of the current candidates into `probabilities`.
+    private mutating func computeProbabilities() {
+        probabilities.removeAll(keepingCapacity: true)
+        probabilities.append(contentsOf: repeatElement(0, count: values.count))
+        values.withUnsafeBufferPointer { v in
+            probabilities.withUnsafeMutableBufferPointer { p in gpt_softmax(p.baseAddress!, v.baseAddress!, v.count, 1) }
+        }
+    }
+
+    /// Keeps the smallest set of most likely tokens whose probability mass reaches `p`.
+    private mutating func keepNucleus(_ p: Float) {
+        computeProbabilities()
+        if !isSorted {
+            // Only tokens above a threshold can be in the nucleus: find a threshold whose tokens
+            // already hold mass ≥ p, then sort just those.
+            let maximum = probabilities.max() ?? 0
+            var threshold = maximum / 64
+            while true {
+                var mass: Float = 0
+                for probability in probabilities where probability >= threshold { mass += probability }
+                if mass >= p || threshold == 0 { break }
+                threshold = threshold > 1e-30 ? threshold / 64 : 0
+            }
+            indices.removeAll(keepingCapacity: true)
+            for index in probabilities.indices where probabilities[index] >= threshold { indices.append(index) }
+            indices.sort { probabilities[$0] != probabilities[$1] ? probabilities[$0] > probabilities[$1] : ids[$0] < ids[$1] }
+            select(indices)
+        }
+        var mass: Float = 0
+        var keep = 0
+        while keep < probabilities.count {
+            mass += probabilities[keep]
+            keep += 1
+            if mass >= p { break }
+        }
+        truncate(keep)
+    }
+
+    /// Keeps tokens whose probability is at least `fraction` of the most likely one's.
+    private mutating func keepAboveMinimum(_ fraction: Float) {
+        computeProbabilities()
+        let threshold = (probabilities.max() ?? 0) * fraction
+        indices.removeAll(keepingCapacity: true)
+        for index in probabilities.indices where probabilities[index] >= threshold { indices.append(index) }
+        if indices.count < ids.count { select(indices) }
+    }
+
+    /// Locally typical sampling: keeps the tokens whose surprise is closest to the entropy,
+    /// up to probability mass `p`.
+    private mutating func keepTypical(_ p: Float) {
+        computeProbabilities()
+        var entropy: Float = 0
+        for probability in probabilities where probability > 0 { entropy -= probability * log(probability) }
+        keys.removeAll(keepingCapacity: true)
+        for probability in probabilities { keys.append(probability > 0 ? abs(-log(probability) - entropy) : .infinity) }
+        indices.removeAll(keepingCapacity: true)
+        indices.append(contentsOf: probabilities.indices)
+        indices.sort { keys[$0] != keys[$1] ? keys[$0] < keys[$1] : ids[$0] < ids[$1] }
+        var mass: Float = 0
+        var keep = 0
+        while keep < indices.count {
+            mass += probabilities[indices[keep]]
+            keep += 1
+            if mass >= p { break }
+        }
+        select(Array(indices.prefix(keep)))
+        isSorted = false
+    }
+
+    private func currentTemperature(step: Int, steps: Int) -> Float {
+        var base = parameters.temperature
+        if let final = parameters.finalTemperature, steps > 1 {
+            base += (final - base) * Float(step) / Float(steps - 1)
+        }
+        let range = parameters.dynamicTemperatureRange
+        guard range > 0, values.count > 1 else { return base }
+        // Entropy of the candidates at temperature 1, normalised by its maximum log(count).
+        var maximum = -Float.infinity
+        for value in values { maximum = max(maximum, value) }
+        var sum: Float = 0
+        var weighted: Float = 0
+        for value in values {
+            let e = exp(value - maximum)
+            sum += e
+            weighted += e * (value - maximum)
+        }
+        let entropy = log(sum) - weighted / sum
+        let normalised = min(1, max(0, entropy / log(Float(values.count))))
+        let low = max(0, base - range)
+        let high = base + range
+        return low + (high - low) * pow(normalised, parameters.dynamicTemperatureExponent)
+    }
+
+    // MARK: - Helpers
+
+    private mutating func select(_ chosen: [Int]) {
+        let newIds = chosen.map { ids[$0] }
+        let newValues = chosen.map { values[$0] }
+        let newProbabilities = probabilities.isEmpty ? [] : chosen.map { probabilities[$0] }
+        ids = newIds
+        values = newValues
+        probabilities = newProbabilities
+        isIdentity = false
+        isSorted = true
+    }
+
+    private mutating func truncate(_ keep: Int) {
+        guard keep < ids.count else { return }
+        ids.removeSubrange(keep...)
+        values.removeSubrange(keep...)
+        if probabilities.count > keep { probabilities.removeSubrange(keep...) }
+        isIdentity = false
+    }
+
+    private func argmax() -> Int {
+        var best = 0
+        for index in values.indices where values[index] > values[best] { best = index }
+        return Int(ids[best])
+    }
+
+    private mutating func draw(temperature: Float, generator: inout Generator) -> Int {
+        probabilities.removeAll(keepingCapacity: true)
+        probabilities.append(contentsOf: repeatElement(0, count: values.count))
+        values.withUnsafeBufferPointer { v in
+            probabilities.withUnsafeMutableBufferPointer { p in
+                gpt_softmax(p.baseAddress!, v.baseAddress!, v.count, 1 / temperature)
+            }
+        }
+        let target = generator.nextFloat()
+        var cumulative: Float = 0
+        for index in probabilities.indices {
+            cumulative += probabilities[index]
+            if target < cumulative { return Int(ids[index]) }
+        }
+        var last = probabilities.count - 1
+        while last > 0 && probabilities[last] == 0 { last -= 1 }
+        return Int(ids[last])
     }
 }

@@ -1,35 +1,285 @@
+import Foundation
 import GPTModel
 import GPTTensor
+import GPTTokenizer
 
-/// Predict, sample, repeat: the baseline generation loop (a full forward pass over the
-/// last `contextLength` tokens per new token; the KV-cached engine replaces it later).
-public final class TextGenerator {
+/// Why generation ended.
+public enum FinishReason: String, Sendable {
+    /// `maxTokens` were generated.
+    case length
+    /// A stop sequence appeared (it is not part of the text).
+    case stop
+    /// The model produced the end-of-text token.
+    case endOfText = "eos"
+    /// The context filled up under the `.stop` policy.
+    case context
+}
+
+/// What to do when prompt plus generated text fill the context.
+public enum ContextPolicy: String, Sendable, CaseIterable {
+    /// Keep the last half of the context, re-encode it, and go on (positions restart).
+    case slide
+    /// Stop with finish reason `context`.
+    case stop
+}
+
+/// One generation request besides its prompt.
+public struct GenerationOptions: Sendable {
+    public var maxTokens = 256
+    public var sampling = SamplingParameters()
+    /// Strings that end generation when they appear in the generated text (matched across token boundaries).
+    public var stopSequences: [String] = []
+    /// Keep going past the end-of-text token.
+    public var ignoreEndOfText = false
+    /// Report the chosen token's log-probability and this many alternatives per step (nil: none).
+    public var logprobs: Int?
+    public var contextPolicy = ContextPolicy.slide
+
+    public init() {}
+
+    public func validate() throws {
+        guard maxTokens > 0 else { throw GenerationError("--max-tokens must be at least 1 (got \(maxTokens))") }
+        if let logprobs, logprobs < 0 || logprobs > 20 {
+            throw GenerationError("--logprobs must be between 0 and 20 (got \(logprobs))")
+        }
+        guard !stopSequences.contains("") else { throw GenerationError("a stop sequence must not be empty") }
+        try sampling.validate()
+    }
+}
+
+/// A token's log-probability under the model (log-softmax of the raw logits) and the most likely alternatives.
+public struct TokenLogprob: Sendable, Equatable {
+    public let token: Int
+    public let logprob: Float
+    public let alternatives: [(token: Int, logprob: Float)]
+
+    public static func == (left: TokenLogprob, right: TokenLogprob) -> Bool {
+        left.token == right.token && left.logprob == right.logprob
+            && left.alternatives.map(\.token) == right.alternatives.map(\.token)
+    }
+}
+
+/// One step of a stream: the new token and the text it completes (never half a UTF-8
+/// character; held back while it could still be the start of a stop sequence).
+public struct GenerationEvent: Sendable {
+    /// The token (−1 for the final event).
+    public let token: Int
+    public let text: String
+    public let logprob: TokenLogprob?
+    /// Set on the stream's final event.
+    public var result: GenerationResult? = nil
+}
+
+/// A finished generation.
+public struct GenerationResult: Sendable {
+    public let tokens: [Int]
+    public let text: String
+    public let finishReason: FinishReason
+    public let logprobs: [TokenLogprob]
+    public let promptTokens: Int
+    public let seconds: Double
+}
+
+/// Predict, sample, repeat — with a key/value cache: the prompt goes through in one batched
+/// pass (prefill), then one token per step.
+public final class TextGenerator: @unchecked Sendable {
     public let model: GPTModel
+    public let tokenizer: any Tokenizer
     public let context: KernelContext
-    private let scratch: FloatBuffer
 
-    public init(model: GPTModel, parallelism: Parallelism) {
+    public init(model: GPTModel, tokenizer: any Tokenizer, parallelism: Parallelism) {
         self.model = model
+        self.tokenizer = tokenizer
         context = KernelContext(parallelism: parallelism)
-        scratch = FloatBuffer(count: model.configuration.vocabularySize)
     }
 
-    /// Generates up to `maxTokens` tokens after `prompt`, calling `onToken` with each
-    /// (return false to stop early). A prompt longer than the context keeps its last tokens.
+    /// Generates after `prompt`, calling `onEvent` as tokens arrive (return false to stop).
+    /// A prompt longer than the context keeps its last context-length tokens.
+    @discardableResult
     public func generate(
-        prompt: [Int], maxTokens: Int, sampler: Sampler, generator: inout Generator, onToken: (Int) -> Bool
-    ) throws {
-        guard !prompt.isEmpty else { throw ModelError("generation needs at least one prompt token") }
+        prompt: [Int], options: GenerationOptions, generator: inout Generator,
+        onEvent: (GenerationEvent) -> Bool = { _ in true }
+    ) throws -> GenerationResult {
+        try options.validate()
+        guard !prompt.isEmpty else { throw GenerationError("generation needs at least one prompt token") }
+        let start = Date()
         let window = model.configuration.contextLength
-        var tokens = prompt.map(Int32.init)
-        for _ in 0..<maxTokens {
-            let visible = Array(tokens.suffix(window))
-            try model.forward(
-                tokens: visible, batch: 1, length: visible.count, lastPositionOnly: true, context: context)
-            let next = sampler.sample(
-                model.logits(position: visible.count - 1), scratch: scratch.pointer, generator: &generator)
-            tokens.append(Int32(next))
-            if !onToken(next) { break }
+        let cache = KVCache(configuration: model.configuration)
+        var history = Array(prompt.suffix(window))
+        var logits = try model.forward(tokens: history.map(Int32.init), count: history.count, cache: cache, context: context)
+        var sampler = Sampler(parameters: options.sampling)
+        var text = GeneratedText(tokenizer: tokenizer, stopSequences: options.stopSequences)
+        var tokens: [Int] = []
+        var logprobs: [TokenLogprob] = []
+        var finish = FinishReason.length
+        for step in 0..<options.maxTokens {
+            let next = sampler.sample(logits, history: history, step: step, steps: options.maxTokens, generator: &generator)
+            let logprob = options.logprobs.map { Self.logprob(of: next, in: logits, alternatives: $0) }
+            if next == tokenizer.endOfTextToken && !options.ignoreEndOfText {
+                finish = .endOfText
+                break
+            }
+            tokens.append(next)
+            history.append(next)
+            if let logprob { logprobs.append(logprob) }
+            let (piece, stopped) = text.append(next)
+            if !onEvent(GenerationEvent(token: next, text: piece, logprob: logprob)) || stopped {
+                finish = stopped ? .stop : .length
+                break
+            }
+            if step == options.maxTokens - 1 { break }
+            if cache.length == cache.capacity {
+                guard options.contextPolicy == .slide else {
+                    finish = .context
+                    break
+                }
+                // Slide: keep the last half of the context and re-encode it at positions 0….
+                cache.reset()
+                let kept = Array(history.suffix(window / 2))
+                logits = try model.forward(tokens: kept.map(Int32.init), count: kept.count, cache: cache, context: context)
+                continue
+            }
+            logits = try model.forward(tokens: [Int32(next)], count: 1, cache: cache, context: context)
         }
+        let remainder = text.finish()
+        if !remainder.isEmpty { _ = onEvent(GenerationEvent(token: -1, text: remainder, logprob: nil)) }
+        return GenerationResult(
+            tokens: text.keptTokens(tokens), text: text.text, finishReason: finish, logprobs: logprobs,
+            promptTokens: min(prompt.count, window), seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The same generation as an asynchronous stream of events (it runs on its own thread).
+    public func stream(prompt: [Int], options: GenerationOptions, seed: UInt64) -> AsyncThrowingStream<GenerationEvent, Error> {
+        AsyncThrowingStream { continuation in
+            let thread = Thread { [self] in
+                var generator = Generator(seed: seed)
+                do {
+                    let result = try generate(prompt: prompt, options: options, generator: &generator) { event in
+                        continuation.yield(event)
+                        return true
+                    }
+                    continuation.yield(GenerationEvent(token: -1, text: "", logprob: nil, result: result))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            thread.start()
+        }
+    }
+
+    /// log-softmax of the raw logits at `token`, with the `alternatives` most likely tokens.
+    static func logprob(of token: Int, in logits: UnsafeBufferPointer<Float>, alternatives: Int) -> TokenLogprob {
+        var maximum = -Float.infinity
+        for value in logits { maximum = max(maximum, value) }
+        var sum: Double = 0
+        for value in logits { sum += Double(exp(value - maximum)) }
+        let normaliser = maximum + Float(log(sum))
+        var best: [(token: Int, logprob: Float)] = []
+        if alternatives > 0 {
+            for (index, value) in logits.enumerated() where best.count < alternatives || value > best.last!.logprob {
+                best.append((index, value))
+                best.sort { $0.logprob > $1.logprob }
+                if best.count > alternatives { best.removeLast() }
+            }
+        }
+        return TokenLogprob(
+            token: token, logprob: logits[token] - normaliser,
+            alternatives: best.map { ($0.token, $0.logprob - normaliser) })
+    }
+}
+
+/// The generated text as it grows: UTF-8-safe pieces, stop sequences matched across token
+/// boundaries, and the text after a stop sequence cut off.
+struct GeneratedText {
+    let tokenizer: any Tokenizer
+    let stops: [[UInt8]]
+    private var bytes: [UInt8] = []
+    private var emitted = 0
+    private var stopAt: Int?
+    private var tokenEnds: [Int] = []
+
+    init(tokenizer: any Tokenizer, stopSequences: [String]) {
+        self.tokenizer = tokenizer
+        stops = stopSequences.map { Array($0.utf8) }
+    }
+
+    /// Adds a token; returns the text that can be shown now and whether a stop sequence appeared.
+    mutating func append(_ token: Int) -> (String, Bool) {
+        let before = bytes.count
+        bytes += tokenizer.decodeBytes([token])
+        tokenEnds.append(bytes.count)
+        // A stop sequence may start up to its length − 1 bytes before this token.
+        for stop in stops {
+            let from = max(0, before - stop.count + 1)
+            if bytes.count >= stop.count, let index = firstIndex(of: stop, from: from) {
+                stopAt = min(stopAt ?? index, index)
+            }
+        }
+        if let stopAt {
+            let piece = String(decoding: bytes[emitted..<max(emitted, stopAt)], as: UTF8.self)
+            emitted = max(emitted, stopAt)
+            return (piece, true)
+        }
+        // Hold back a tail that could still become a stop sequence, and any partial character.
+        var safe = bytes.count
+        for stop in stops {
+            for length in stride(from: min(stop.count - 1, bytes.count), through: 1, by: -1)
+            where Array(bytes[(bytes.count - length)...]) == Array(stop[0..<length]) {
+                safe = min(safe, bytes.count - length)
+                break
+            }
+        }
+        safe = Self.characterBoundary(in: bytes, before: safe, from: emitted)
+        let piece = String(decoding: bytes[emitted..<safe], as: UTF8.self)
+        emitted = safe
+        return (piece, false)
+    }
+
+    /// Whatever is left (invalid UTF-8 becomes U+FFFD).
+    mutating func finish() -> String {
+        let end = stopAt ?? bytes.count
+        guard emitted < end else { return "" }
+        defer { emitted = end }
+        return String(decoding: bytes[emitted..<end], as: UTF8.self)
+    }
+
+    var text: String { String(decoding: bytes[0..<(stopAt ?? bytes.count)], as: UTF8.self) }
+
+    /// The tokens whose bytes start before the stop sequence.
+    func keptTokens(_ tokens: [Int]) -> [Int] {
+        guard let stopAt else { return tokens }
+        var kept: [Int] = []
+        var start = 0
+        for (token, end) in zip(tokens, tokenEnds) {
+            if start >= stopAt { break }
+            kept.append(token)
+            start = end
+        }
+        return kept
+    }
+
+    private func firstIndex(of needle: [UInt8], from start: Int) -> Int? {
+        guard bytes.count >= needle.count, start <= bytes.count - needle.count else { return nil }
+        for index in start...(bytes.count - needle.count) where bytes[index] == needle[0] {
+            if Array(bytes[index..<(index + needle.count)]) == needle { return index }
+        }
+        return nil
+    }
+
+    /// The largest end ≤ `limit` that does not split a UTF-8 character.
+    static func characterBoundary(in bytes: [UInt8], before limit: Int, from start: Int) -> Int {
+        var end = limit
+        var back = 0
+        while back < 4 && end - back - 1 >= start {
+            let byte = bytes[end - back - 1]
+            if byte & 0xC0 != 0x80 {
+                let needed = byte < 0x80 ? 1 : byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+                if back + 1 < needed { end = end - back - 1 }
+                break
+            }
+            back += 1
+        }
+        return end
     }
 }

@@ -164,6 +164,12 @@ extension GPTModel {
         return UnsafeBufferPointer(start: act.logits + (batchIndex * lastLength + position) * V, count: V)
     }
 
+    /// The cross-entropy at one position of the last forward pass with targets.
+    public func loss(batchIndex: Int = 0, position: Int) -> Float {
+        guard let act = activations else { return .nan }
+        return act.losses[batchIndex * lastLength + position]
+    }
+
     /// A distinct dropout seed for each place dropout happens in one step.
     func siteSeed(_ stepSeed: UInt64, layer: Int, site: Int) -> UInt64 {
         stepSeed &+ UInt64(bitPattern: Int64((layer + 1) * 4 + site)) &* 0x9E37_79B9_7F4A_7C15

@@ -15,6 +15,8 @@ public final class GPTModel: @unchecked Sendable {
     /// Position vectors added to the token embedding: `wpe` when learned, else a fixed sinusoid table.
     let sinusoidTable: FloatBuffer?
     var activations: Activations?
+    var inferenceScratch: InferenceScratch?
+    var inferenceBatch = 0
     /// The mean loss of the last forward pass that had targets.
     public internal(set) var lastLoss: Float?
     var lastDropoutSeed: UInt64 = 0

@@ -15,6 +15,23 @@ extension Kernels {
         rows: Int, inputSize: Int, outputSize: Int,
         weightIsOutputMajor: Bool = false, context: KernelContext
     ) {
+        if rows == 1 {
+            // One vector (generation): memory-bound, so each thread reads its own columns of the weights.
+            context.parallelism.forEachChunk(of: outputSize, minimumChunk: 64) { _, range in
+                let out = output + range.lowerBound
+                if let bias { out.update(from: bias + range.lowerBound, count: range.count) }
+                if weightIsOutputMajor {
+                    BLAS.multiplyVector(
+                        transpose: false, rows: range.count, columns: inputSize, weight + range.lowerBound * inputSize,
+                        leading: inputSize, input, beta: bias == nil ? 0 : 1, out)
+                } else {
+                    BLAS.multiplyVector(
+                        transpose: true, rows: inputSize, columns: range.count, weight + range.lowerBound,
+                        leading: outputSize, input, beta: bias == nil ? 0 : 1, out)
+                }
+            }
+            return
+        }
         context.parallelism.forEachChunk(of: rows, minimumChunk: 16) { _, range in
             let out = output + range.lowerBound * outputSize
             var beta: Float = 0

@@ -16,6 +16,47 @@ public struct SequenceEvaluation: Sendable {
         loss * Double(tokens) / log(2) / Double(max(scoredBytes, 1))
     }
 
+    /// Sliding windows (the transformers perplexity guide's), every S = `stride` tokens: a window
+    /// of up to T tokens ending at `end` scores the targets at positions [previous end, end), each
+    /// from all the context the window holds. When a window would start after the first unscored
+    /// target (S = T), it starts one earlier, so no window boundary is ever dropped: every
+    /// position 1 ..< n is scored exactly once. For S < T this equals transformers' numbers.
+    public static func evaluate(
+        model: GPTModel, tokens ids: [Int32], stride: Int, parallelism: Parallelism
+    ) throws -> SequenceEvaluation {
+        let T = model.configuration.contextLength
+        guard stride > 0 && stride <= T else {
+            throw ModelError("--stride must be between 1 and the context length \(T) (got \(stride))")
+        }
+        guard ids.count >= 2 else {
+            throw ModelError("the text has \(ids.count) token(s); at least 2 are needed to score a prediction")
+        }
+        let context = KernelContext(parallelism: parallelism)
+        let started = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+        var total = 0.0
+        var scored = 0
+        var previousEnd = 1
+        var begin = 0
+        while true {
+            let start = min(begin, previousEnd - 1)
+            let end = min(start + T, ids.count)
+            let length = end - start
+            // Row r predicts position start + r + 1; the last row's target is outside the window.
+            var targets = Array(ids[(start + 1)..<end])
+            targets.append(end < ids.count ? ids[end] : 0)
+            try model.forward(tokens: Array(ids[start..<end]), targets: targets, batch: 1, length: length, context: context)
+            for position in max(previousEnd, start + 1)..<end {
+                total += Double(model.loss(position: position - start - 1))
+                scored += 1
+            }
+            previousEnd = end
+            if end == ids.count { break }
+            begin += stride
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds) / 1e9 - started
+        return SequenceEvaluation(loss: total / Double(scored), tokens: scored, seconds: seconds)
+    }
+
     /// Windows x = ids[s ..< s+T], y = ids[s+1 ... s+T] for s = 0, T, 2T, … (T = context length;
     /// the last window is shorter), so each of ids[1...] is a target once; no token is prepended.
     /// Full windows are batched `batchSize` at a time.

@@ -16,6 +16,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Model directory.") var model: String
     @Option(help: "Text to score (UTF-8).") var data: String
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @Option(help: "Sliding windows every S tokens (1 ≤ S ≤ T), each scoring only targets not scored before, with up to T tokens of context.")
+    var stride: Int?
     @Option(help: "Use this tokenizer (FILE or DIR) instead of the model's.") var tokenizer: String?
     @Flag(help: "Recognise special tokens such as <|endoftext|> in the text (default: ordinary text).")
     var allowSpecial = false
@@ -26,8 +28,9 @@ struct Evaluate: ParsableCommand {
         let text = try TextFile.read(data)
         let parallelism = threads.parallelism
         let ids = try tokenizer.encode(text, specialTokens: allowSpecial ? .allowed : .ordinary, threads: parallelism.threads)
-        let result = try SequenceEvaluation.evaluate(
-            model: gpt, tokens: ids.map(Int32.init), parallelism: parallelism)
+        let result = try stride.map {
+            try SequenceEvaluation.evaluate(model: gpt, tokens: ids.map(Int32.init), stride: $0, parallelism: parallelism)
+        } ?? SequenceEvaluation.evaluate(model: gpt, tokens: ids.map(Int32.init), parallelism: parallelism)
         // Bytes covered by the scored targets: everything but the first token.
         let scoredBytes = text.utf8.count - tokenizer.decodeBytes([ids[0]]).count
         let bitsPerByte = result.bitsPerByte(scoredBytes: scoredBytes)

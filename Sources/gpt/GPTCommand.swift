@@ -12,10 +12,14 @@ struct GPTCommand: ParsableCommand {
 
 @main
 enum Main {
-    static func main() {
+    static func main() async {
         do {
             var command = try GPTCommand.parseAsRoot()
-            try command.run()
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
         } catch {
             // Help and version requests print as usual; every other error is one line.
             if GPTCommand.exitCode(for: error) == .success || error is CleanExit {

@@ -5,64 +5,126 @@ import GPTModel
 import GPTTensor
 import GPTTokenizer
 
-struct Sample: ParsableCommand {
+struct Sample: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate text from a trained model.",
+        abstract: "Generate text from a trained model (KV-cached; every sampler; beam search).",
         discussion: """
             Stdout carries the prompt followed by the generated text, streamed as it is produced; \
-            several samples are separated by a line '---'. Notices go to stderr.
+            several samples are separated by a line '---'; notices, logprobs and statistics go to stderr. \
+            --json prints one JSON object per sample instead. Logit processors run in the order of \
+            --samplers (default penalties,top-k,typical-p,top-p,min-p,temperature), after --logit-bias.
             """)
 
-    @Option(help: "Model directory.") var model: String
+    @Option(help: "Model directory (ours, or a Hugging Face GPT-2 directory).") var model: String
     @Option(help: "Prompt text.") var prompt: String?
     @Option(help: "Read the prompt from a file ('-' for stdin).") var promptFile: String?
     @Option(help: "Tokens to generate per sample.") var maxTokens = 256
-    @Option(help: "Sampling temperature (0 = greedy).") var temperature: Float = 1.0
-    @Option(help: "Sample only among the k most likely tokens.") var topK: Int?
+    @OptionGroup(title: "Sampling") var sampling: SamplingOptions
+    @Option(help: "Stop when this string is generated (repeatable); it is not printed.") var stop: [String] = []
+    @Flag(help: "Keep generating past the end-of-text token.") var ignoreEos = false
     @Option(help: "Random seed.") var seed: UInt64 = 1337
     @Option(help: "Number of samples.") var numSamples = 1
+    @Option(help: "Per token, the chosen token's log-probability and the N most likely alternatives (0–20).")
+    var logprobs: Int?
+    @Flag(help: "Print distinct-1/2/3, the repeated 4-gram rate and the mean log-probability of each sample.")
+    var stats = false
+    @Flag(help: "One JSON object per sample: text, tokens, finish_reason, and logprobs/statistics when asked.")
+    var json = false
+    @Option(help: "When the context fills: slide (keep the last half, re-encode) or stop.") var contextPolicy = ContextPolicy.slide
+    @OptionGroup(title: "Beam search") var beams: BeamOptions
     @Option(help: "Use this tokenizer (FILE or DIR) instead of the model's.") var tokenizer: String?
-    @Flag(help: "Recognise special tokens such as <|endoftext|> in the text (default: ordinary text).")
+    @Flag(help: "Recognise special tokens such as <|endoftext|> in the prompt (default: ordinary text).")
     var allowSpecial = false
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
         if prompt != nil && promptFile != nil { throw ValidationError("give --prompt or --prompt-file, not both") }
-        if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1 (got \(maxTokens))") }
-        if !(temperature >= 0 && temperature.isFinite) {
-            throw ValidationError("--temperature must be 0 (greedy) or positive (got \(temperature))")
-        }
-        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1 (got \(topK))") }
         if numSamples < 1 { throw ValidationError("--num-samples must be at least 1 (got \(numSamples))") }
+        try options.validate()
     }
 
-    func run() throws {
+    var options: GenerationOptions {
+        get throws {
+            var options = GenerationOptions()
+            options.maxTokens = maxTokens
+            options.sampling = try sampling.parameters
+            options.stopSequences = stop
+            options.ignoreEndOfText = ignoreEos
+            options.logprobs = logprobs ?? (stats ? 0 : nil)
+            options.contextPolicy = contextPolicy
+            return options
+        }
+    }
+
+    func run() async throws {
         let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: self.tokenizer)
         let promptText = try readPrompt()
-        var promptTokens = try promptText.map { try tokenizer.encode($0, specialTokens: allowSpecial ? .allowed : .ordinary, threads: 1) } ?? []
+        var promptTokens = try promptText.map {
+            try tokenizer.encode($0, specialTokens: allowSpecial ? .allowed : .ordinary, threads: 1)
+        } ?? []
         if promptTokens.isEmpty { promptTokens = [tokenizer.endOfTextToken ?? tokenizer.startToken] }
         let window = gpt.configuration.contextLength
         if promptTokens.count > window {
             Terminal.notice(
                 "note: the prompt has \(promptTokens.count) tokens; keeping the last \(window) (the context length)")
         }
-        let generator = TextGenerator(model: gpt, parallelism: threads.parallelism)
-        let sampler = Sampler(temperature: temperature, topK: topK)
+        let generator = TextGenerator(model: gpt, tokenizer: tokenizer, parallelism: threads.parallelism)
+        if beams.numBeams > 1 {
+            try runBeamSearch(generator, prompt: promptTokens, promptText: promptText ?? "")
+            return
+        }
+        let options = try self.options
         var random = Generator(seed: seed)
         for sample in 0..<numSamples {
+            if json {
+                let result = try generator.generate(prompt: promptTokens, options: options, generator: &random)
+                print(try SampleOutput.json(result, tokenizer: tokenizer, includeLogprobs: logprobs != nil, stats: stats))
+                continue
+            }
             if sample > 0 { Terminal.write("\n---\n") }
             Terminal.write(promptText ?? "")
-            var decoder = StreamingDecoder(tokenizer: tokenizer)
-            try generator.generate(
-                prompt: promptTokens, maxTokens: maxTokens, sampler: sampler, generator: &random
-            ) { token in
-                Terminal.write(decoder.append(token))
-                return true
+            // The streaming API: print pieces as they arrive.
+            var result: GenerationResult?
+            for try await event in generator.stream(prompt: promptTokens, options: options, seed: random.next()) {
+                Terminal.write(event.text)
+                if let final = event.result { result = final }
             }
-            Terminal.write(decoder.finish())
+            if let result {
+                if logprobs != nil { SampleOutput.printLogprobs(result, tokenizer: tokenizer) }
+                if stats { SampleOutput.printStatistics(result) }
+                if result.finishReason == .context { Terminal.notice("\nnote: stopped: the context is full") }
+            }
         }
-        Terminal.write("\n")
+        if !json { Terminal.write("\n") }
     }
+
+    private func runBeamSearch(_ generator: TextGenerator, prompt: [Int], promptText: String) throws {
+        var options = BeamSearchOptions()
+        options.beams = beams.numBeams
+        options.maxTokens = maxTokens
+        options.lengthPenalty = beams.lengthPenalty
+        options.earlyStopping = beams.earlyStopping
+        options.returnCount = beams.numReturn ?? 1
+        options.ignoreEndOfText = ignoreEos
+        let hypotheses = try generator.beamSearch(prompt: prompt, options: options)
+        for (index, hypothesis) in hypotheses.enumerated() {
+            let text = tokenizer(generator).decode(hypothesis.tokens)
+            if json {
+                let object: [String: Any] = [
+                    "text": text, "tokens": hypothesis.tokens, "score": Double(hypothesis.score),
+                    "logprob_sum": Double(hypothesis.logprobSum), "rank": index + 1,
+                ]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            } else {
+                if index > 0 { Terminal.write("\n---\n") }
+                Terminal.write(promptText + text)
+                Terminal.notice(String(format: "\nbeam %d: score %.4f, log-probability %.4f, %d tokens", index + 1, hypothesis.score, hypothesis.logprobSum, hypothesis.tokens.count))
+            }
+        }
+        if !json { Terminal.write("\n") }
+    }
+
+    private func tokenizer(_ generator: TextGenerator) -> any Tokenizer { generator.tokenizer }
 
     private func readPrompt() throws -> String? {
         if let prompt { return prompt }
@@ -74,9 +136,11 @@ struct Sample: ParsableCommand {
             data = FileManager.default.contents(atPath: promptFile)
         }
         guard let data else { throw ValidationError("prompt file \(promptFile) not found or unreadable") }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard let text = String(validating: data, as: UTF8.self) else {
             throw ValidationError("prompt file \(promptFile) is not valid UTF-8 text")
         }
         return text
     }
 }
+
+extension ContextPolicy: ExpressibleByArgument {}

@@ -1,0 +1,103 @@
+import Foundation
+import GPTModel
+import GPTTensor
+
+/// A finished beam: its tokens, the sum of their log-probabilities, and the score beams are
+/// ranked by: sum / length^lengthPenalty (as Hugging Face transformers).
+public struct BeamHypothesis: Sendable {
+    public let tokens: [Int]
+    public let logprobSum: Float
+    public let score: Float
+}
+
+/// Beam search settings.
+public struct BeamSearchOptions: Sendable {
+    public var beams = 4
+    public var maxTokens = 32
+    /// Exponent on the length in the score; > 0 favours longer sequences, < 0 shorter ones.
+    public var lengthPenalty: Float = 1
+    /// Stop as soon as `beams` hypotheses have finished (else: when no running beam can still beat them).
+    public var earlyStopping = false
+    /// How many hypotheses to return, best first (≤ beams).
+    public var returnCount = 1
+    public var ignoreEndOfText = false
+
+    public init() {}
+
+    public func validate() throws {
+        guard beams >= 1 else { throw GenerationError("--num-beams must be at least 1 (got \(beams))") }
+        guard maxTokens >= 1 else { throw GenerationError("--max-tokens must be at least 1 (got \(maxTokens))") }
+        guard returnCount >= 1 && returnCount <= beams else {
+            throw GenerationError("--num-return must be between 1 and --num-beams (got \(returnCount))")
+        }
+    }
+}
+
+extension TextGenerator {
+    /// Beam search: keeps the `beams` highest-scoring continuations, one cache row each, and
+    /// returns the best `returnCount` finished hypotheses.
+    public func beamSearch(prompt: [Int], options: BeamSearchOptions) throws -> [BeamHypothesis] {
+        try options.validate()
+        guard !prompt.isEmpty else { throw GenerationError("beam search needs at least one prompt token") }
+        let config = model.configuration
+        let V = config.vocabularySize
+        let B = options.beams
+        let kept = Array(prompt.suffix(config.contextLength - 1))
+        let steps = min(options.maxTokens, config.contextLength - kept.count)
+        let cache = KVCache(configuration: config, batch: B)
+        var logits = Array(try model.forward(
+            tokens: Array(repeating: kept.map(Int32.init), count: B).flatMap { $0 }, count: kept.count, cache: cache,
+            context: context))
+        var running: [(tokens: [Int], sum: Float)] = [([], 0)] + Array(repeating: ([], -.infinity), count: B - 1)
+        var finished: [BeamHypothesis] = []
+        func score(_ sum: Float, _ length: Int) -> Float { sum / pow(Float(max(length, 1)), options.lengthPenalty) }
+        func finish(_ tokens: [Int], _ sum: Float) {
+            finished.append(BeamHypothesis(tokens: tokens, logprobSum: sum, score: score(sum, tokens.count)))
+            finished.sort { $0.score > $1.score }
+            if finished.count > B { finished.removeLast() }
+        }
+        for step in 0..<steps {
+            // Candidates: every (beam, token) with its total log-probability; keep the best 2B.
+            var candidates: [(sum: Float, beam: Int, token: Int)] = []
+            for beam in 0..<B where running[beam].sum > -.infinity {
+                let row = Array(logits[(beam * V)..<((beam + 1) * V)])
+                let maximum = row.max()!
+                let normaliser = maximum + log(row.reduce(Float(0)) { $0 + exp($1 - maximum) })
+                for token in 0..<V {
+                    let total = running[beam].sum + row[token] - normaliser
+                    if candidates.count < 2 * B || total > candidates.last!.sum {
+                        let position = candidates.firstIndex { $0.sum < total } ?? candidates.count
+                        candidates.insert((total, beam, token), at: position)
+                        if candidates.count > 2 * B { candidates.removeLast() }
+                    }
+                }
+            }
+            var next: [(tokens: [Int], sum: Float)] = []
+            var sources: [Int] = []
+            for (rank, candidate) in candidates.enumerated() {
+                let tokens = running[candidate.beam].tokens + [candidate.token]
+                if candidate.token == tokenizer.endOfTextToken && !options.ignoreEndOfText {
+                    if rank < B { finish(running[candidate.beam].tokens, candidate.sum) }
+                    continue
+                }
+                next.append((tokens, candidate.sum))
+                sources.append(candidate.beam)
+                if next.count == B { break }
+            }
+            running = next
+            let bestRunning = running.map { score($0.sum, $0.tokens.count) }.max() ?? -.infinity
+            let done = finished.count >= B
+                && (options.earlyStopping || bestRunning <= finished.last!.score)
+            if done || running.isEmpty || step == steps - 1 { break }
+            while running.count < B {  // too few live candidates: pad with dead beams
+                running.append(([], -.infinity))
+                sources.append(sources.first ?? 0)
+            }
+            cache.reorder(sources)
+            logits = Array(try model.forward(
+                tokens: running.map { Int32($0.tokens.last ?? 0) }, count: 1, cache: cache, context: context))
+        }
+        for beam in running where beam.sum > -.infinity { finish(beam.tokens, beam.sum) }
+        return Array(finished.prefix(options.returnCount))
+    }
+}

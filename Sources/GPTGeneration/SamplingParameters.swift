@@ -1,0 +1,85 @@
+/// One stage of the sampling chain, by its command-line name.
+public enum SamplerStage: String, CaseIterable, Sendable {
+    case penalties
+    case topK = "top-k"
+    case typicalP = "typical-p"
+    case topP = "top-p"
+    case minP = "min-p"
+    case temperature
+}
+
+/// How logits become the next token. Logit bias is applied first; then the stages run in
+/// `order` (default, as llama.cpp: penalties → top-k → typical-p → top-p → min-p →
+/// temperature); then a token is drawn from the softmax of what is left. A temperature of 0
+/// is greedy: the largest logit after bias and penalties.
+public struct SamplingParameters: Sendable, Equatable {
+    public var temperature: Float = 1
+    /// Dynamic temperature: T varies within [temperature − range, temperature + range] with the
+    /// normalised entropy of the candidates (llama.cpp's dynatemp): T = min + (max − min)·(H/Hmax)^exponent.
+    public var dynamicTemperatureRange: Float = 0
+    public var dynamicTemperatureExponent: Float = 1
+    /// Temperature schedule: when set, T moves linearly from `temperature` at the first generated
+    /// token to this value at the last (`maxTokens`).
+    public var finalTemperature: Float?
+    public var topK = 0
+    public var topP: Float = 1
+    public var minP: Float = 0
+    public var typicalP: Float = 1
+    /// > 1 discourages tokens seen in the last `penaltyWindow` tokens (positive logits divided, negative multiplied).
+    public var repetitionPenalty: Float = 1
+    /// Subtracted once from the logit of every token seen in the window.
+    public var presencePenalty: Float = 0
+    /// Subtracted per occurrence in the window.
+    public var frequencyPenalty: Float = 0
+    public var penaltyWindow = 64
+    /// Added to the logits of these token ids (−infinity bans a token).
+    public var logitBias: [Int: Float] = [:]
+    public var order: [SamplerStage] = [.penalties, .topK, .typicalP, .topP, .minP, .temperature]
+
+    public init() {}
+
+    public var isGreedy: Bool { temperature == 0 && (finalTemperature ?? 0) == 0 && dynamicTemperatureRange == 0 }
+
+    /// Rejects values no sampler can use; the message names the option.
+    public func validate() throws {
+        func require(_ condition: Bool, _ message: String) throws {
+            if !condition { throw GenerationError(message) }
+        }
+        try require(temperature >= 0 && temperature.isFinite, "--temperature must be 0 (greedy) or positive (got \(temperature))")
+        try require((finalTemperature ?? 0) >= 0, "--final-temperature must be non-negative")
+        try require(dynamicTemperatureRange >= 0, "--dynamic-temperature must be non-negative (got \(dynamicTemperatureRange))")
+        try require(dynamicTemperatureExponent > 0, "--dynamic-temperature-exponent must be positive")
+        try require(topK >= 0, "--top-k must be at least 1, or 0 to disable (got \(topK))")
+        try require(topP > 0 && topP <= 1, "--top-p must be in (0, 1] (got \(topP))")
+        try require(minP >= 0 && minP < 1, "--min-p must be in [0, 1) (got \(minP))")
+        try require(typicalP > 0 && typicalP <= 1, "--typical-p must be in (0, 1] (got \(typicalP))")
+        try require(repetitionPenalty > 0, "--repetition-penalty must be positive (got \(repetitionPenalty))")
+        try require(penaltyWindow >= 0, "--penalty-window must be non-negative (got \(penaltyWindow))")
+        try require(Set(order).count == order.count, "--samplers lists a stage twice")
+    }
+
+    /// Parses a comma-separated stage list such as "top-k,top-p,temperature".
+    public static func parseOrder(_ text: String) throws -> [SamplerStage] {
+        try text.split(separator: ",").map { name in
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard let stage = SamplerStage(rawValue: trimmed) else {
+                throw GenerationError(
+                    "unknown sampler '\(trimmed)'; known: \(SamplerStage.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return stage
+        }
+    }
+}
+
+/// A problem with a generation request, phrased for the user.
+public struct GenerationError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+import Foundation

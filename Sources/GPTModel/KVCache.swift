@@ -1,0 +1,58 @@
+import GPTTensor
+
+/// Keys and values of every layer for the positions seen so far, so that generation
+/// runs one new token per step instead of recomputing the whole context.
+///
+/// Layout per layer: (batch, capacity, C) for keys and for values; row b of the batch is
+/// one sequence (a sample or a beam). All rows hold the same number of positions.
+public final class KVCache: @unchecked Sendable {
+    public let batch: Int
+    /// The most positions a row can hold (the model's context length).
+    public let capacity: Int
+    let channels: Int
+    let keys: [FloatBuffer]
+    let values: [FloatBuffer]
+    /// Positions filled in every row.
+    public internal(set) var length = 0
+
+    public init(configuration: GPTConfiguration, batch: Int = 1) {
+        self.batch = batch
+        capacity = configuration.contextLength
+        channels = configuration.embeddingSize
+        let size = batch * capacity * configuration.embeddingSize
+        keys = (0..<configuration.layers).map { _ in FloatBuffer(count: size) }
+        values = (0..<configuration.layers).map { _ in FloatBuffer(count: size) }
+    }
+
+    /// Bytes of keys and values held for `length` positions in every row.
+    public var bytesInUse: Int { 2 * keys.count * batch * length * channels * 4 }
+
+    public func reset() {
+        length = 0
+    }
+
+    /// Row r afterwards holds what row `sources[r]` held (beam search keeps its best beams).
+    public func reorder(_ sources: [Int]) {
+        precondition(sources.count == batch, "KVCache.reorder: one source per row")
+        guard sources != Array(0..<batch) else { return }
+        let rowSize = capacity * channels
+        let used = length * channels
+        let scratch = FloatBuffer(count: batch * used)
+        for buffers in [keys, values] {
+            for buffer in buffers {
+                for row in 0..<batch {
+                    (scratch.pointer + row * used).update(from: buffer.pointer + sources[row] * rowSize, count: used)
+                }
+                for row in 0..<batch {
+                    (buffer.pointer + row * rowSize).update(from: scratch.pointer + row * used, count: used)
+                }
+            }
+        }
+    }
+
+    /// Drops all but the last `keep` positions' worth of context: the caller re-encodes them
+    /// (positions are absolute, so cached keys cannot simply be shifted).
+    func pointers(layer: Int) -> (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
+        (keys[layer].pointer, values[layer].pointer)
+    }
+}

@@ -1,0 +1,41 @@
+import CKernels
+
+extension Kernels {
+    /// Causal attention of `count` new positions per row over a key/value cache.
+    ///
+    /// qkv (B, count, 3C) holds the new positions' [Q | K | V]; their K and V have already been
+    /// written into the caches (B, capacity, C) at positions past ..< past + count. New position i
+    /// attends to cached positions 0 ... past + i. Writes out (B, count, C).
+    /// `observer`, when given, receives each (row, head)'s probabilities (count × (past + count)).
+    public static func cachedAttentionForward(
+        output: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
+        keyCache: UnsafePointer<Float>, valueCache: UnsafePointer<Float>,
+        batch: Int, count: Int, past: Int, capacity: Int, channels: Int, heads: Int, context: KernelContext
+    ) {
+        let (B, C, NH) = (batch, channels, heads)
+        let HS = C / NH
+        let total = past + count
+        let scale = 1 / Float(HS).squareRoot()
+        let scratch = context.scratch(count: context.parallelism.threads * count * total)
+        context.parallelism.forEachChunk(of: B * NH) { chunk, range in
+            let scores = scratch + chunk * count * total
+            for item in range {
+                let (b, h) = (item / NH, item % NH)
+                let query = qkv + b * count * 3 * C + h * HS
+                let keys = keyCache + b * capacity * C + h * HS
+                let values = valueCache + b * capacity * C + h * HS
+                // scores (count, total) = Q · Kᵀ, then a causal softmax offset by `past`
+                BLAS.multiply(
+                    transposeB: true, rows: count, columns: total, inner: HS,
+                    query, leadingA: 3 * C, keys, leadingB: C, scores, leadingC: total)
+                for i in 0..<count {
+                    let row = scores + i * total
+                    gpt_causal_softmax_row(row, row, past + i + 1, total, scale)
+                }
+                BLAS.multiply(
+                    rows: count, columns: HS, inner: total, scores, leadingA: total, values, leadingB: C,
+                    output + b * count * C + h * HS, leadingC: C)
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import GPTGeneration
+import GPTTensor
+import Testing
+
+/// Each sampling stage, statistically with fixed seeds.
+@Suite struct SamplerTests {
+    let logits: [Float] = [0.1, 2.0, -1.0, 1.5, 0.0, 0.7, -0.3, 1.1]
+
+    func probabilities(_ temperature: Float = 1) -> [Double] {
+        let e = logits.map { exp(Double($0 / temperature)) }
+        let total = e.reduce(0, +)
+        return e.map { $0 / total }
+    }
+
+    func draws(_ configure: (inout SamplingParameters) -> Void, count: Int = 20_000, seed: UInt64 = 1) -> [Int] {
+        var parameters = SamplingParameters()
+        configure(&parameters)
+        var sampler = Sampler(parameters: parameters)
+        var generator = Generator(seed: seed)
+        return logits.withUnsafeBufferPointer { logits in
+            (0..<count).map { _ in sampler.sample(logits, generator: &generator) }
+        }
+    }
+
+    @Test func temperatureZeroIsGreedyAndFrequenciesFollowTheSoftmax() {
+        #expect(draws({ $0.temperature = 0 }, count: 50).allSatisfy { $0 == 1 })
+        for temperature: Float in [1, 0.5] {
+            let counts = draws({ $0.temperature = temperature }, count: 40_000)
+            let expected = probabilities(temperature).map { $0 * 40_000 }
+            var chiSquare = 0.0
+            for token in logits.indices {
+                let observed = Double(counts.filter { $0 == token }.count)
+                chiSquare += (observed - expected[token]) * (observed - expected[token]) / expected[token]
+            }
+            // 7 degrees of freedom: the 99.9% critical value is 24.3.
+            #expect(chiSquare < 24.3, "temperature \(temperature): chi-square \(chiSquare)")
+        }
+    }
+
+    @Test func topKNeverLeavesTheKBest() {
+        #expect(Set(draws({ $0.topK = 3 })) == [1, 3, 7])
+        #expect(Set(draws({ $0.topK = 1; $0.temperature = 5 })) == [1])
+    }
+
+    @Test func topPSamplesOnlyTheSmallestSetWithEnoughMass() {
+        let p = probabilities()
+        let order = logits.indices.sorted { logits[$0] > logits[$1] }
+        for topP: Float in [0.3, 0.6, 0.9] {
+            var mass = 0.0
+            var nucleus = Set<Int>()
+            for token in order {
+                nucleus.insert(token)
+                mass += p[token]
+                if mass >= Double(topP) { break }
+            }
+            #expect(Set(draws({ $0.topP = topP })) == nucleus, "top-p \(topP)")
+        }
+    }
+
+    @Test func minPDropsExactlyTheTokensBelowTheThreshold() {
+        let p = probabilities()
+        let maximum = p.max()!
+        for minP: Float in [0.2, 0.5] {
+            let kept = Set(logits.indices.filter { p[$0] >= Double(minP) * maximum })
+            #expect(Set(draws({ $0.minP = minP }, count: 30_000)) == kept, "min-p \(minP)")
+        }
+    }
+
+    @Test func typicalPAndPenaltiesAndBiasChangeTheDistributionAsDocumented() {
+        // Typical-p with a small mass keeps the token whose surprise is closest to the entropy.
+        let p = probabilities()
+        let entropy = -p.reduce(0) { $0 + $1 * log($1) }
+        let closest = logits.indices.min { abs(-log(p[$0]) - entropy) < abs(-log(p[$1]) - entropy) }!
+        #expect(Set(draws({ $0.typicalP = 0.01 })) == [closest])
+        // A ban through logit bias.
+        #expect(!draws({ $0.logitBias = [1: -.infinity]; $0.temperature = 0 }, count: 5).contains(1))
+        // A repetition penalty moves greedy off a token seen in the history.
+        var parameters = SamplingParameters()
+        parameters.temperature = 0
+        parameters.repetitionPenalty = 10
+        var sampler = Sampler(parameters: parameters)
+        var generator = Generator(seed: 1)
+        let choice = logits.withUnsafeBufferPointer { sampler.sample($0, history: [1], generator: &generator) }
+        #expect(choice == 3)
+    }
+
+    @Test func dynamicTemperatureAndScheduleStayWithinTheirRange() {
+        // With a huge range the draws spread; with a schedule ending at 0 the last step is greedy.
+        #expect(Set(draws({ $0.temperature = 1; $0.dynamicTemperatureRange = 1 })).count > 3)
+        var parameters = SamplingParameters()
+        parameters.temperature = 2
+        parameters.finalTemperature = 0
+        var sampler = Sampler(parameters: parameters)
+        var generator = Generator(seed: 1)
+        let last = logits.withUnsafeBufferPointer { logits in
+            (0..<50).map { _ in sampler.sample(logits, step: 9, steps: 10, generator: &generator) }
+        }
+        #expect(Set(last) == [1])
+    }
+
+    @Test func badParametersAreClearErrors() {
+        var parameters = SamplingParameters()
+        parameters.topP = 1.5
+        #expect(throws: GenerationError.self) { try parameters.validate() }
+        parameters.topP = 0
+        #expect(throws: GenerationError.self) { try parameters.validate() }
+        #expect(throws: GenerationError.self) { try SamplingParameters.parseOrder("top-k,nucleus") }
+        var options = GenerationOptions()
+        options.maxTokens = 0
+        #expect(throws: GenerationError.self) { try options.validate() }
+    }
+}
