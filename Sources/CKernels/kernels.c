@@ -275,6 +275,14 @@ void gpt_adamw_update(float *params, const float *grads, float *m, float *v, lon
     }
 }
 
+MULTIVERSION
+float gpt_read_sum(const float *x, long count) {
+#pragma clang fp reassociate(on)
+    float sum = 0.0f;
+    for (long i = 0; i < count; i++) sum += x[i];
+    return sum;
+}
+
 void gpt_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();

@@ -191,7 +191,7 @@ public final class TextGenerator: @unchecked Sendable {
 
 /// The generated text as it grows: UTF-8-safe pieces, stop sequences matched across token
 /// boundaries, and the text after a stop sequence cut off.
-struct GeneratedText {
+public struct GeneratedText {
     let tokenizer: any Tokenizer
     let stops: [[UInt8]]
     private var bytes: [UInt8] = []
@@ -199,13 +199,13 @@ struct GeneratedText {
     private var stopAt: Int?
     private var tokenEnds: [Int] = []
 
-    init(tokenizer: any Tokenizer, stopSequences: [String]) {
+    public init(tokenizer: any Tokenizer, stopSequences: [String]) {
         self.tokenizer = tokenizer
         stops = stopSequences.map { Array($0.utf8) }
     }
 
     /// Adds a token; returns the text that can be shown now and whether a stop sequence appeared.
-    mutating func append(_ token: Int) -> (String, Bool) {
+    public mutating func append(_ token: Int) -> (String, Bool) {
         let before = bytes.count
         bytes += tokenizer.decodeBytes([token])
         tokenEnds.append(bytes.count)
@@ -237,14 +237,14 @@ struct GeneratedText {
     }
 
     /// Whatever is left (invalid UTF-8 becomes U+FFFD).
-    mutating func finish() -> String {
+    public mutating func finish() -> String {
         let end = stopAt ?? bytes.count
         guard emitted < end else { return "" }
         defer { emitted = end }
         return String(decoding: bytes[emitted..<end], as: UTF8.self)
     }
 
-    var text: String { String(decoding: bytes[0..<(stopAt ?? bytes.count)], as: UTF8.self) }
+    public var text: String { String(decoding: bytes[0..<(stopAt ?? bytes.count)], as: UTF8.self) }
 
     /// The tokens whose bytes start before the stop sequence.
     func keptTokens(_ tokens: [Int]) -> [Int] {

@@ -33,7 +33,7 @@ public struct TrainingBenchmark: Sendable {
         // sgemm first, while no other work has run in this process.
         let (B0, T0) = (configuration.batchSize, configuration.contextLength)
         let shape = largestProduct(rows: B0 * T0, channels: configuration.embeddingSize, vocabulary: vocabularySize)
-        let sgemm = Self.measureSgemm(rows: shape.0, inner: shape.1, columns: shape.2, parallelism: parallelism)
+        let sgemm = BLAS.measureGigaflops(rows: shape.0, inner: shape.1, columns: shape.2, threads: parallelism.threads)
         var generator = Generator(seed: configuration.seed)
         let model = try GPTModel(
             configuration: configuration.modelConfiguration(vocabularySize: vocabularySize), generator: &generator)
@@ -65,28 +65,5 @@ public struct TrainingBenchmark: Sendable {
     func largestProduct(rows: Int, channels: Int, vocabulary: Int) -> (Int, Int, Int) {
         let candidates = [(rows, channels, 4 * channels), (rows, 4 * channels, channels), (rows, channels, vocabulary)]
         return candidates.max { $0.1 * $0.2 < $1.1 * $1.2 }!
-    }
-
-    /// Best-of sgemm GFLOP/s for C (rows × columns) = A (rows × inner) · B (inner × columns).
-    public static func measureSgemm(rows: Int, inner: Int, columns: Int, parallelism: Parallelism) -> Double {
-        BLAS.setThreads(parallelism.threads)
-        defer { BLAS.setThreads(1) }  // the kernels split work themselves
-        let a = FloatBuffer(count: rows * inner)
-        let b = FloatBuffer(count: inner * columns)
-        let c = FloatBuffer(count: rows * columns)
-        for index in 0..<a.count { a[index] = Float(index % 7) * 0.1 }
-        for index in 0..<b.count { b[index] = Float(index % 5) * 0.1 }
-        var best = Double.infinity
-        let deadline = Double(DispatchTime.now().uptimeNanoseconds) / 1e9 + 0.5
-        var runs = 0
-        while runs < 3 || (Double(DispatchTime.now().uptimeNanoseconds) / 1e9 < deadline && runs < 1000) {
-            let start = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
-            BLAS.multiply(
-                rows: rows, columns: columns, inner: inner, a.pointer, leadingA: inner, b.pointer, leadingB: columns,
-                c.pointer, leadingC: columns)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds) / 1e9 - start)
-            runs += 1
-        }
-        return 2 * Double(rows) * Double(inner) * Double(columns) / best / 1e9
     }
 }

@@ -3,12 +3,14 @@ import CKernels
 import Foundation
 import GPTTensor
 import GPTFormats
+import GPTGeneration
+import GPTModel
 import GPTTokenizer
 import GPTTraining
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks.", subcommands: [BenchTrain.self, BenchTokenize.self])
+        abstract: "Benchmarks.", subcommands: [BenchTrain.self, BenchTokenize.self, BenchGenerate.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -150,5 +152,66 @@ struct BenchTokenize: ParsableCommand {
         print(String(format: "encoded:     %.2f MB into %@ tokens", bytes / 1e6, Terminal.grouped(Double(ids.count))))
         print(String(format: "throughput:  %.2f MB/s (best of %d, %d threads)", bytes / best / 1e6, runs, threadCount))
         print("ids sha256:  \(digest) (little-endian uint32)")
+    }
+}
+
+struct BenchGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Cached generation speed: prefill tokens/s against sgemm, decode tokens/s against the memory-bandwidth bound.",
+        discussion: """
+            --preset shakespeare-char-cpu (default: prompt 16, decode at positions 16, 32, 63 of 64) or gpt2-small \
+            (GPT-2-124M shapes, context 1024: prompt 256, decode at 16, 256, 1000). Weights are random; speed does not depend on them.
+            """)
+
+    @Option(help: "shakespeare-char-cpu or gpt2-small.") var preset = "shakespeare-char-cpu"
+    @Option(help: "Prompt tokens for the prefill measurement.") var prompt: Int?
+    @Option(parsing: .upToNextOption, help: "Positions to measure decoding at.") var positions: [Int] = []
+    @Option(help: "Timed decode steps per position.") var steps = 16
+    @Flag(help: "Print one JSON object.") var json = false
+    @OptionGroup var threads: ThreadOptions
+
+    func run() throws {
+        let configuration: GPTConfiguration
+        var prompt = self.prompt
+        var positions = self.positions
+        switch preset {
+        case "shakespeare-char-cpu":
+            configuration = GPTConfiguration(vocabularySize: 65, contextLength: 64, embeddingSize: 128, layers: 4, heads: 4, bias: false)
+            prompt = prompt ?? 16
+            if positions.isEmpty { positions = [16, 32, 63] }
+        case "gpt2-small":
+            configuration = GPTConfiguration(vocabularySize: 50257, contextLength: 1024, embeddingSize: 768, layers: 12, heads: 12)
+            prompt = prompt ?? 256
+            if positions.isEmpty { positions = [16, 256, 1000] }
+        default:
+            throw ValidationError("unknown preset '\(preset)'; use shakespeare-char-cpu or gpt2-small")
+        }
+        let parallelism = threads.parallelism
+        let result = try GenerationBenchmark(configuration: configuration, parallelism: parallelism)
+            .run(promptTokens: prompt!, positions: positions, decodeSteps: steps)
+        let prefillShare = result.prefillGigaflops / result.sgemmGigaflops
+        if json {
+            let object: [String: Any] = [
+                "preset": preset, "threads": parallelism.threads, "parameters": result.parameters,
+                "prompt_tokens": result.promptTokens, "prefill_tokens_per_second": result.prefillTokensPerSecond,
+                "prefill_gflops": result.prefillGigaflops, "sgemm_gflops": result.sgemmGigaflops,
+                "read_bandwidth_gb_per_second": result.bandwidthGigabytes, "peak_memory_mib": peakMemoryMiB(),
+                "decode": result.decodes.map {
+                    ["position": $0.position, "tokens_per_second": $0.tokensPerSecond, "bound_tokens_per_second": $0.boundTokensPerSecond,
+                     "share_of_bound": $0.tokensPerSecond / $0.boundTokensPerSecond, "bytes_per_token": $0.bytesPerToken]
+                },
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            return
+        }
+        let (m, k, n) = result.sgemmShape
+        print("benchmark:   generate \(preset): \(Terminal.grouped(Double(result.parameters))) parameters, context \(configuration.contextLength), \(parallelism.threads) threads, \(BLAS.description)")
+        print(String(format: "bandwidth:   %.1f GB/s read (measured in this run)", result.bandwidthGigabytes))
+        print(String(format: "prefill:     %d tokens at %@ tokens/s = %.1f GFLOP/s, %.0f%% of sgemm (%.1f GFLOP/s on %d×%d×%d)", result.promptTokens, Terminal.grouped(result.prefillTokensPerSecond), result.prefillGigaflops, prefillShare * 100, result.sgemmGigaflops, m, k, n))
+        for decode in result.decodes {
+            print(String(format: "decode @%4d: %8.1f tokens/s; bound %8.1f tokens/s (%.1f MB read per token) → %.0f%% of the bound", decode.position, decode.tokensPerSecond, decode.boundTokensPerSecond, decode.bytesPerToken / 1e6, decode.tokensPerSecond / decode.boundTokensPerSecond * 100))
+        }
+        print(String(format: "peak memory: %.0f MiB (includes the 512 MiB bandwidth probe)", peakMemoryMiB()))
     }
 }

@@ -67,6 +67,9 @@ void gpt_adamw_update(float *params, const float *grads, float *m, float *v, lon
                       float learning_rate, float beta1, float beta2, float epsilon,
                       float weight_decay, float bias_correction1, float bias_correction2);
 
+/// Sum of `count` floats, read once (for measuring memory read bandwidth).
+float gpt_read_sum(const float *x, long count);
+
 /// A spin-wait hint to the CPU (x86 PAUSE); does nothing elsewhere.
 void gpt_cpu_relax(void);
 

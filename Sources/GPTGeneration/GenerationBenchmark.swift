@@ -1,0 +1,121 @@
+import CKernels
+import Foundation
+import GPTModel
+import GPTTensor
+
+/// Measures cached generation: prefill tokens/s (against sgemm), decode tokens/s at given
+/// positions, and the decode memory-bandwidth bound — bytes of weights and cache read per
+/// token ÷ the machine's read bandwidth, measured in the same run.
+public struct GenerationBenchmark: Sendable {
+    public struct Decode: Sendable {
+        public let position: Int
+        public let tokensPerSecond: Double
+        public let bytesPerToken: Double
+        public let boundTokensPerSecond: Double
+    }
+
+    public struct Result: Sendable {
+        public let parameters: Int
+        public let promptTokens: Int
+        public let prefillTokensPerSecond: Double
+        public let prefillGigaflops: Double
+        public let sgemmGigaflops: Double
+        public let sgemmShape: (Int, Int, Int)
+        public let bandwidthGigabytes: Double
+        public let decodes: [Decode]
+    }
+
+    public let configuration: GPTConfiguration
+    public let parallelism: Parallelism
+
+    public init(configuration: GPTConfiguration, parallelism: Parallelism) {
+        self.configuration = configuration
+        self.parallelism = parallelism
+    }
+
+    public func run(promptTokens: Int, positions: [Int], decodeSteps: Int = 16) throws -> Result {
+        let c = configuration
+        guard promptTokens >= 1, promptTokens <= c.contextLength else {
+            throw GenerationError("the prompt length must be between 1 and the context length \(c.contextLength)")
+        }
+        for position in positions where position < 1 || position >= c.contextLength {
+            throw GenerationError("decode position \(position) is outside 1 ..< the context length \(c.contextLength)")
+        }
+        let bandwidth = Self.measureReadBandwidth(parallelism: parallelism)
+        // Prefill's largest product: the MLP's up-projection of the whole prompt.
+        let shape = (promptTokens, c.embeddingSize, 4 * c.embeddingSize)
+        let sgemm = BLAS.measureGigaflops(rows: shape.0, inner: shape.1, columns: shape.2, threads: parallelism.threads)
+        var generator = Generator(seed: 7)
+        let model = try GPTModel(configuration: c, generator: &generator)
+        let context = KernelContext(parallelism: parallelism)
+        let tokens = (0..<c.contextLength).map { _ in Int32(generator.nextInt(below: c.vocabularySize)) }
+
+        // Prefill: the prompt in one pass (best of 3).
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let cache = KVCache(configuration: c)
+            let start = Self.now()
+            _ = try model.forward(tokens: Array(tokens[0..<promptTokens]), count: promptTokens, cache: cache, context: context)
+            best = min(best, Self.now() - start)
+        }
+        let positionCount = c.position == .learned ? c.contextLength * c.embeddingSize : 0
+        let matrixParameters = Double(model.parameterCount - positionCount - c.vocabularySize * c.embeddingSize)
+        // 2 FLOPs per weight per token in the blocks, attention over the prompt, and the unembedding of one row.
+        let prefillFlops = 2 * matrixParameters * Double(promptTokens)
+            + 2 * Double(c.layers * c.embeddingSize * promptTokens * promptTokens)
+            + 2 * Double(c.vocabularySize * c.embeddingSize)
+
+        // Decode: fill the cache to each position, then time single-token steps.
+        var decodes: [Decode] = []
+        for position in positions {
+            // Steps that fit after `position`; near the end of the context, refill and repeat.
+            let run = min(decodeSteps, c.contextLength - position)
+            var seconds = Double.infinity
+            for _ in 0..<max(2, decodeSteps / run) {
+                let cache = KVCache(configuration: c)
+                _ = try model.forward(tokens: Array(tokens[0..<position]), count: position, cache: cache, context: context)
+                let start = Self.now()
+                for step in 0..<run {
+                    _ = try model.forward(tokens: [tokens[position + step]], count: 1, cache: cache, context: context)
+                }
+                seconds = min(seconds, (Self.now() - start) / Double(run))
+            }
+            // Every weight once (the position table: one row), plus the cache so far.
+            let weightBytes = Double(model.parameterCount - positionCount + (positionCount > 0 ? c.embeddingSize : 0)) * 4
+            let cacheBytes = Double(2 * c.layers * (position + run / 2) * c.embeddingSize * 4)
+            let bytes = weightBytes + cacheBytes
+            decodes.append(Decode(
+                position: position, tokensPerSecond: 1 / seconds, bytesPerToken: bytes,
+                boundTokensPerSecond: bandwidth * 1e9 / bytes))
+        }
+        return Result(
+            parameters: model.parameterCount, promptTokens: promptTokens,
+            prefillTokensPerSecond: Double(promptTokens) / best, prefillGigaflops: prefillFlops / best / 1e9,
+            sgemmGigaflops: sgemm, sgemmShape: shape, bandwidthGigabytes: bandwidth, decodes: decodes)
+    }
+
+    /// Read bandwidth in GB/s: every thread sums its share of a 512 MiB buffer (best of 5).
+    public static func measureReadBandwidth(parallelism: Parallelism) -> Double {
+        let count = 128 * 1024 * 1024
+        let buffer = FloatBuffer(count: count)
+        for index in stride(from: 0, to: count, by: 1024) { buffer[index] = 1 }
+        var best = Double.infinity
+        var sink: Float = 0
+        for _ in 0..<5 {
+            let start = now()
+            var partial = [Float](repeating: 0, count: parallelism.threads)
+            partial.withUnsafeMutableBufferPointer { partial in
+                parallelism.forEachChunk(of: count, minimumChunk: 1 << 20) { chunk, range in
+                    partial[chunk] = gpt_read_sum(buffer.pointer + range.lowerBound, range.count)
+                }
+            }
+            best = min(best, now() - start)
+            sink += partial.reduce(0, +)
+        }
+        precondition(sink > 0)
+        return Double(count * 4) / best / 1e9
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+}
+

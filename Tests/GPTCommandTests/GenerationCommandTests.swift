@@ -1,0 +1,79 @@
+import Foundation
+import GPTTestSupport
+import Testing
+
+/// `gpt sample` and `gpt eval` with the generation engine's options, on a Hugging Face GPT-2 directory.
+@Suite(.serialized) struct GenerationCommandTests {
+    var huggingFace: String { projectRoot.appendingPathComponent("Tests/GPTGenerationTests/Fixtures/hf-gpt2-bpe").path }
+    var shakespeare: String { sharedDataDirectory.appendingPathComponent("tinyshakespeare.txt").path }
+
+    @Test func huggingFaceDirectorySamplesAndEvaluates() throws {
+        let sample = try GPT.run(["sample", "--model", huggingFace, "--prompt", "ROMEO:", "--max-tokens", "20", "--temperature", "0"])
+        #expect(sample.status == 0, "\(sample.standardError)")
+        #expect(sample.standardOutput.hasPrefix("ROMEO:"))
+        let text = temporaryDirectory("hf-eval").appendingPathComponent("text.txt")
+        try String(try String(contentsOfFile: shakespeare, encoding: .utf8).prefix(3000)).write(to: text, atomically: true, encoding: .utf8)
+        let strided = try GPT.run(["eval", "--model", huggingFace, "--data", text.path, "--stride", "8", "--json"])
+        #expect(strided.status == 0, "\(strided.standardError)")
+        let plain = try GPT.run(["eval", "--model", huggingFace, "--data", text.path, "--json"])
+        let a = try JSONSerialization.jsonObject(with: Data(strided.standardOutput.utf8)) as! [String: Any]
+        let b = try JSONSerialization.jsonObject(with: Data(plain.standardOutput.utf8)) as! [String: Any]
+        #expect(a["tokens"] as? Int == b["tokens"] as? Int)  // every target once either way
+        #expect((a["loss"] as! Double) != (b["loss"] as! Double))  // but with more context per target
+        expectCleanFailure(try GPT.run(["eval", "--model", huggingFace, "--data", text.path, "--stride", "0"]), mentioning: "--stride")
+        expectCleanFailure(try GPT.run(["eval", "--model", huggingFace, "--data", text.path, "--stride", "33"]), mentioning: "--stride")
+    }
+
+    @Test func jsonLogprobsStatisticsStopsAndBeams() throws {
+        let json = try GPT.run([
+            "sample", "--model", huggingFace, "--prompt", "KING", "--max-tokens", "12", "--json", "--logprobs", "2", "--stats",
+            "--num-samples", "2", "--top-k", "20", "--top-p", "0.9", "--min-p", "0.01", "--repetition-penalty", "1.2",
+            "--samplers", "top-k,penalties,temperature,top-p,min-p", "--ignore-eos",
+        ])
+        #expect(json.status == 0, "\(json.standardError)")
+        let lines = json.standardOutput.split(separator: "\n")
+        #expect(lines.count == 2)
+        let object = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
+        #expect(Set(object.keys) == ["text", "tokens", "finish_reason", "logprobs", "statistics"])
+        #expect((object["tokens"] as! [Int]).count == 12)
+        #expect(object["finish_reason"] as? String == "length")
+        let logprobs = object["logprobs"] as! [[String: Any]]
+        #expect(logprobs.count == 12 && (logprobs[0]["top"] as! [Any]).count == 2)
+        let statistics = object["statistics"] as! [String: Any]
+        #expect(statistics["distinct_1"] != nil && statistics["mean_logprob"] != nil)
+
+        let stopped = try GPT.run([
+            "sample", "--model", huggingFace, "--prompt", "KING", "--max-tokens", "40", "--temperature", "0", "--json", "--ignore-eos",
+        ])
+        let full = (try JSONSerialization.jsonObject(with: Data(stopped.standardOutput.utf8)) as! [String: Any])["text"] as! String
+        let stop = String(full.dropFirst(3).prefix(2))
+        let cut = try GPT.run([
+            "sample", "--model", huggingFace, "--prompt", "KING", "--max-tokens", "40", "--temperature", "0", "--json", "--ignore-eos",
+            "--stop", stop,
+        ])
+        let cutObject = try JSONSerialization.jsonObject(with: Data(cut.standardOutput.utf8)) as! [String: Any]
+        #expect(cutObject["finish_reason"] as? String == "stop")
+        #expect(!(cutObject["text"] as! String).contains(stop))
+        #expect(full.hasPrefix(cutObject["text"] as! String))
+
+        let beams = try GPT.run([
+            "sample", "--model", huggingFace, "--prompt", "KING", "--max-tokens", "6", "--num-beams", "3", "--num-return", "3", "--json", "--ignore-eos",
+        ])
+        #expect(beams.status == 0, "\(beams.standardError)")
+        let hypotheses = beams.standardOutput.split(separator: "\n").map {
+            try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        #expect(hypotheses.count == 3)
+        let scores = hypotheses.map { $0["score"] as! Double }
+        #expect(scores == scores.sorted(by: >))
+    }
+
+    @Test func badGenerationOptionsAreOneLineErrors() throws {
+        expectCleanFailure(try GPT.run(["sample", "--model", huggingFace, "--max-tokens", "0"]), mentioning: "--max-tokens")
+        expectCleanFailure(try GPT.run(["sample", "--model", huggingFace, "--top-p", "1.5"]), mentioning: "--top-p")
+        expectCleanFailure(try GPT.run(["sample", "--model", huggingFace, "--top-p", "0"]), mentioning: "--top-p")
+        expectCleanFailure(try GPT.run(["sample", "--model", huggingFace, "--samplers", "top-k,nucleus"]), mentioning: "unknown sampler 'nucleus'")
+        expectCleanFailure(try GPT.run(["sample", "--model", huggingFace, "--logit-bias", "x=1"]), mentioning: "--logit-bias")
+        expectCleanFailure(try GPT.run(["sample", "--model", huggingFace, "--num-beams", "2", "--num-return", "3"]), mentioning: "--num-return")
+    }
+}
