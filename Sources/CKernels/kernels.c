@@ -275,6 +275,47 @@ void gpt_adamw_update(float *params, const float *grads, float *m, float *v, lon
     }
 }
 
+// ---------------------------------------------------------------- decode (one vector)
+
+MULTIVERSION
+void gpt_vector_times_matrix(float *y, const float *x, const float *w, long rows, long columns, long stride,
+                             int accumulate) {
+    if (!accumulate) memset(y, 0, (size_t)columns * sizeof(float));
+    long i = 0;
+    for (; i + 4 <= rows; i += 4) {
+        const float *w0 = w + i * stride, *w1 = w0 + stride, *w2 = w1 + stride, *w3 = w2 + stride;
+        float a0 = x[i], a1 = x[i + 1], a2 = x[i + 2], a3 = x[i + 3];
+        for (long j = 0; j < columns; j++) y[j] += a0 * w0[j] + a1 * w1[j] + a2 * w2[j] + a3 * w3[j];
+    }
+    for (; i < rows; i++) {
+        const float *w0 = w + i * stride;
+        float a0 = x[i];
+        for (long j = 0; j < columns; j++) y[j] += a0 * w0[j];
+    }
+}
+
+MULTIVERSION
+void gpt_matrix_times_vector(float *y, const float *w, const float *x, long rows, long columns, int accumulate) {
+#pragma clang fp reassociate(on)
+    long r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const float *w0 = w + r * columns, *w1 = w0 + columns, *w2 = w1 + columns, *w3 = w2 + columns;
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (long j = 0; j < columns; j++) {
+            float v = x[j];
+            s0 += w0[j] * v; s1 += w1[j] * v; s2 += w2[j] * v; s3 += w3[j] * v;
+        }
+        if (accumulate) { y[r] += s0; y[r + 1] += s1; y[r + 2] += s2; y[r + 3] += s3; }
+        else { y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3; }
+    }
+    for (; r < rows; r++) {
+        const float *w0 = w + r * columns;
+        float s0 = 0;
+        for (long j = 0; j < columns; j++) s0 += w0[j] * x[j];
+        y[r] = accumulate ? y[r] + s0 : s0;
+    }
+}
+
 MULTIVERSION
 float gpt_read_sum(const float *x, long count) {
 #pragma clang fp reassociate(on)

@@ -20,14 +20,13 @@ extension Kernels {
             context.parallelism.forEachChunk(of: outputSize, minimumChunk: 64) { _, range in
                 let out = output + range.lowerBound
                 if let bias { out.update(from: bias + range.lowerBound, count: range.count) }
+                let accumulate: Int32 = bias == nil ? 0 : 1
                 if weightIsOutputMajor {
-                    BLAS.multiplyVector(
-                        transpose: false, rows: range.count, columns: inputSize, weight + range.lowerBound * inputSize,
-                        leading: inputSize, input, beta: bias == nil ? 0 : 1, out)
+                    gpt_matrix_times_vector(
+                        out, weight + range.lowerBound * inputSize, input, range.count, inputSize, accumulate)
                 } else {
-                    BLAS.multiplyVector(
-                        transpose: true, rows: inputSize, columns: range.count, weight + range.lowerBound,
-                        leading: outputSize, input, beta: bias == nil ? 0 : 1, out)
+                    gpt_vector_times_matrix(
+                        out, input, weight + range.lowerBound, inputSize, range.count, outputSize, accumulate)
                 }
             }
             return

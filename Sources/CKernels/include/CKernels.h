@@ -67,6 +67,13 @@ void gpt_adamw_update(float *params, const float *grads, float *m, float *v, lon
                       float learning_rate, float beta1, float beta2, float epsilon,
                       float weight_decay, float bias_correction1, float bias_correction2);
 
+/// y[0..columns) (+)= Σ_i x[i] · w[i·stride + j]: a vector times a row-major matrix slice
+/// (`rows` × `columns`, row stride `stride`), four rows per pass. Writes unless `accumulate`.
+void gpt_vector_times_matrix(float *y, const float *x, const float *w, long rows, long columns, long stride,
+                             int accumulate);
+/// y[r] (+)= Σ_j w[r·columns + j] · x[j] for r < rows: a row-major matrix times a vector.
+void gpt_matrix_times_vector(float *y, const float *w, const float *x, long rows, long columns, int accumulate);
+
 /// Sum of `count` floats, read once (for measuring memory read bandwidth).
 float gpt_read_sum(const float *x, long count);
 
