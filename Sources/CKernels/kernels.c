@@ -235,6 +235,40 @@ void gpt_cross_entropy_backward(float *dlogits, const float *logits, const float
     }
 }
 
+MULTIVERSION
+void gpt_distillation_rows(float *losses, float *dlogits, const float *student, const float *teacher,
+                           const int32_t *targets, long rows, long V, float temperature, float alpha, float dloss) {
+#pragma clang fp reassociate(on)
+    float inverse = 1.0f / temperature;
+    for (long row = 0; row < rows; row++) {
+        const float *s = student + row * V;
+        const float *t = teacher + row * V;
+        float *d = dlogits + row * V;
+        float ms = -INFINITY, mt = -INFINITY;
+        for (long j = 0; j < V; j++) { ms = fmaxf(ms, s[j]); mt = fmaxf(mt, t[j]); }
+        float zsT = 0.0f, ztT = 0.0f, zs1 = 0.0f;
+        for (long j = 0; j < V; j++) {
+            zsT += fast_exp((s[j] - ms) * inverse);
+            ztT += fast_exp((t[j] - mt) * inverse);
+            zs1 += fast_exp(s[j] - ms);
+        }
+        float lseS = logf(zsT), lseT = logf(ztT), lse1 = logf(zs1);
+        float kl = 0.0f;
+        for (long j = 0; j < V; j++) {
+            float logPs = (s[j] - ms) * inverse - lseS;
+            float logPt = (t[j] - mt) * inverse - lseT;
+            float pt = fast_exp(logPt);
+            float ps = fast_exp(logPs);
+            float p1 = fast_exp(s[j] - ms - lse1);
+            kl += pt * (logPt - logPs);
+            d[j] = dloss * (alpha * temperature * (ps - pt) + (1.0f - alpha) * p1);
+        }
+        d[targets[row]] -= dloss * (1.0f - alpha);
+        float ce = ms + lse1 - s[targets[row]];
+        losses[row] = alpha * temperature * temperature * kl + (1.0f - alpha) * ce;
+    }
+}
+
 // ---------------------------------------------------------------- dropout
 
 static inline uint64_t mix64(uint64_t z) {
@@ -328,6 +362,45 @@ void gpt_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
+}
+
+MULTIVERSION
+void gpt_adam_update(float *params, const float *grads, float *m, float *v, long count,
+                     float learning_rate, float beta1, float beta2, float epsilon,
+                     float weight_decay, float bias_correction1, float bias_correction2) {
+    for (long i = 0; i < count; i++) {
+        float g = grads[i] + weight_decay * params[i];
+        float mi = beta1 * m[i] + (1.0f - beta1) * g;
+        float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        params[i] -= learning_rate * (mi / bias_correction1) / (__builtin_elementwise_sqrt(vi / bias_correction2) + epsilon);
+    }
+}
+
+MULTIVERSION
+void gpt_sgd_update(float *params, const float *grads, float *momentum_buffer, long count,
+                    float learning_rate, float momentum, int nesterov, int first_step, float weight_decay) {
+    for (long i = 0; i < count; i++) {
+        float g = grads[i] + weight_decay * params[i];
+        if (momentum != 0.0f) {
+            float buffer = first_step ? g : momentum * momentum_buffer[i] + g;
+            momentum_buffer[i] = buffer;
+            g = nesterov ? g + momentum * buffer : buffer;
+        }
+        params[i] -= learning_rate * g;
+    }
+}
+
+MULTIVERSION
+void gpt_rmsprop_update(float *params, const float *grads, float *square_average, long count,
+                        float learning_rate, float alpha, float epsilon, float weight_decay) {
+    for (long i = 0; i < count; i++) {
+        float g = grads[i] + weight_decay * params[i];
+        float s = alpha * square_average[i] + (1.0f - alpha) * g * g;
+        square_average[i] = s;
+        params[i] -= learning_rate * g / (__builtin_elementwise_sqrt(s) + epsilon);
+    }
 }
 
 const char *gpt_kernels_isa(void) {

@@ -4,6 +4,16 @@ extension GPTModel {
     /// Backpropagates the mean loss of the last training forward pass, accumulating
     /// (+=) into `gradients`. The mirror of `forward`, in exact reverse order.
     public func backward(context: KernelContext) throws {
+        try backward(context: context, lossGradient: nil)
+    }
+
+    /// `lossGradient`, when given, writes d logits itself (rows × V) from the logits and targets
+    /// instead of the cross-entropy's — e.g. a distillation loss.
+    public func backward(
+        context: KernelContext,
+        lossGradient: ((_ logitsGradient: UnsafeMutablePointer<Float>, _ logits: UnsafePointer<Float>,
+            _ targets: UnsafePointer<Int32>, _ rows: Int) -> Void)?
+    ) throws {
         guard let act = activations, act.isTraining, lastLoss != nil, let gradientBuffer = gradients else {
             throw ModelError("backward needs a preceding training forward pass with targets")
         }
@@ -39,9 +49,13 @@ extension GPTModel {
         }
 
         // Loss: the mean over B·T positions seeds d logits with 1/(B·T) (fused softmax + cross-entropy).
-        Kernels.crossEntropyBackward(
-            logitsGradient: act.logitsGradient, logits: act.logits, logSumExp: act.logSumExp, targets: act.targets,
-            lossGradient: 1 / Float(rows), rows: rows, vocabularySize: V, context: context)
+        if let lossGradient {
+            lossGradient(act.logitsGradient, act.logits, act.targets, rows)
+        } else {
+            Kernels.crossEntropyBackward(
+                logitsGradient: act.logitsGradient, logits: act.logits, logSumExp: act.logSumExp, targets: act.targets,
+                lossGradient: 1 / Float(rows), rows: rows, vocabularySize: V, context: context)
+        }
 
         // Unembedding. With tied embeddings this accumulates into the token embedding's gradient.
         zero(act.normGradient, rows * C)

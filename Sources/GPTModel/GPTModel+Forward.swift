@@ -164,6 +164,12 @@ extension GPTModel {
         return UnsafeBufferPointer(start: act.logits + (batchIndex * lastLength + position) * V, count: V)
     }
 
+    /// All logits of the last forward pass (B·T rows of V, row-major).
+    public var allLogits: UnsafeBufferPointer<Float> {
+        guard let act = activations else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: act.logits, count: lastBatch * lastLength * configuration.vocabularySize)
+    }
+
     /// The cross-entropy at one position of the last forward pass with targets.
     public func loss(batchIndex: Int = 0, position: Int) -> Float {
         guard let act = activations else { return .nan }

@@ -65,6 +65,11 @@ public struct ParameterLayout: Sendable, Equatable {
         outputWeight = configuration.tieEmbeddings ? tokenEmbedding : add("lm_head.weight", [V, C])
     }
 
+    /// A layout of arbitrary named tensors (optimizer tests, other models).
+    public init(tensors: [(name: String, shape: [Int])]) {
+        for tensor in tensors { _ = add(tensor.name, tensor.shape) }
+    }
+
     private mutating func add(_ name: String, _ shape: [Int]) -> Int {
         let tensor = ParameterTensor(name: name, shape: shape, offset: count)
         tensors.append(tensor)

@@ -18,6 +18,12 @@ public struct Generator: RandomNumberGenerator, Sendable, Equatable, Codable {
         state = words
     }
 
+    /// Continues from a saved `state` (four words).
+    public mutating func restore(_ words: [UInt64]) {
+        precondition(words.count == 4, "Generator state has four words")
+        state = words
+    }
+
     public mutating func next() -> UInt64 {
         let result = rotate(state[1] &* 5, 7) &* 9
         let shifted = state[1] << 17

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import GPTFormats
 import GPTModel
@@ -8,10 +9,14 @@ import GPTTokenizer
 public enum TrainingEvent: Sendable {
     /// One optimisation step. `tokensPerSecond` counts only the step itself (not evaluation or saving).
     case step(iteration: Int, loss: Float, learningRate: Float, tokensPerSecond: Double, elapsed: Double)
+    /// A step whose loss or gradient norm was not finite: its update was skipped.
+    case skipped(iteration: Int, loss: Float, gradientNorm: Float)
     /// Mean losses over `--eval-iters` random batches of each split.
     case evaluation(iteration: Int, trainingLoss: Float, validationLoss: Float)
     /// Weights were written to this directory.
     case saved(directory: URL, best: Bool)
+    /// A checkpoint for exact resume was written; training continues at `nextIteration`.
+    case checkpoint(nextIteration: Int)
 }
 
 /// Time spent in each phase of one step, in seconds.
@@ -37,81 +42,161 @@ public struct TrainingSummary: Sendable {
     public let interrupted: Bool
 }
 
-/// Trains a model with AdamW, warmup + cosine decay and gradient clipping, evaluating
-/// every `evalInterval` steps and saving the latest (and optionally the best) weights.
+/// Knowledge distillation: a teacher model whose softened predictions the student also learns.
+public struct Distillation {
+    public let teacher: GPTModel
+    public let temperature: Float
+    /// Weight of the distillation term; 1 − alpha weighs the plain cross-entropy.
+    public let alpha: Float
+
+    public init(teacher: GPTModel, temperature: Float, alpha: Float) throws {
+        guard temperature > 0 else { throw TrainingError("--temperature must be positive (got \(temperature))") }
+        guard alpha >= 0 && alpha <= 1 else { throw TrainingError("--alpha must be in [0, 1] (got \(alpha))") }
+        self.teacher = teacher
+        self.temperature = temperature
+        self.alpha = alpha
+    }
+}
+
+/// Trains a model: gradient accumulation, clipping, the configured optimizer and schedule,
+/// evaluation every `evalInterval` steps, atomic saves, and checkpoints for exact resume.
 public final class Trainer {
+    /// Consecutive non-finite steps after which the run stops.
+    public static let nonFiniteLimit = 5
+
     public let model: GPTModel
     public let dataset: TokenDataset
     public let configuration: TrainingConfiguration
-    public let optimizer: AdamW
+    public let optimizer: Optimizer
     public let context: KernelContext
-    private var generator: Generator
+    public let distillation: Distillation?
+    /// Parameters that are not trained (fine-tuning), as ranges of the layout.
+    private let frozen: [Range<Int>]
+    /// The training stream: batches and dropout seeds. Evaluation uses its own generators.
+    public private(set) var generator: Generator
     private var inputs: [Int32] = []
     private var targets: [Int32] = []
+    private var distillationLosses: [Float] = []
 
-    public init(model: GPTModel, dataset: TokenDataset, configuration: TrainingConfiguration, parallelism: Parallelism) {
+    public init(
+        model: GPTModel, dataset: TokenDataset, configuration: TrainingConfiguration, parallelism: Parallelism,
+        isTrainable: (ParameterTensor) -> Bool = { _ in true }, distillation: Distillation? = nil
+    ) {
         self.model = model
         self.dataset = dataset
         self.configuration = configuration
-        optimizer = AdamW(layout: model.layout, settings: configuration.optimizerSettings)
+        optimizer = Optimizer(layout: model.layout, settings: configuration.optimizerSettings, isTrainable: isTrainable)
+        frozen = model.layout.tensors.filter { !isTrainable($0) }.map { $0.offset..<($0.offset + $0.count) }
         context = KernelContext(parallelism: parallelism)
-        // The data order comes from its own stream, derived from the seed.
+        self.distillation = distillation
         generator = Generator(seed: configuration.seed ^ 0x5EED_DA7A)
     }
 
-    /// One optimisation step at `iteration`: forward, backward, clip, AdamW. Returns the loss.
+    /// One optimisation step at `iteration`: `gradAccum` forward/backward passes, clipping and the
+    /// update. Returns the mean loss; a non-finite loss or gradient norm skips the update.
     public func step(iteration: Int, timing: inout StepTiming) throws -> Float {
         let (B, T) = (configuration.batchSize, configuration.contextLength)
-        dataset.sampleBatch(.training, batch: B, length: T, inputs: &inputs, targets: &targets, generator: &generator)
-        let dropoutSeed = generator.next()
-        var start = now()
-        let loss = try model.forward(
-            tokens: inputs, targets: targets, batch: B, length: T, training: true, dropoutSeed: dropoutSeed,
-            context: context)!
-        guard loss.isFinite else {
-            throw TrainingError(
-                "the loss became \(loss) at iteration \(iteration); lower --learning-rate (now \(configuration.learningRate)) or --grad-clip")
-        }
-        timing.forward += now() - start
-        start = now()
+        let micro = configuration.gradientAccumulation
         model.zeroGradients()
-        try model.backward(context: context)
-        timing.backward += now() - start
-        start = now()
+        var lossSum = 0.0
+        for _ in 0..<micro {
+            dataset.sampleBatch(.training, batch: B, length: T, inputs: &inputs, targets: &targets, generator: &generator)
+            let dropoutSeed = generator.next()
+            var start = now()
+            var loss = try model.forward(
+                tokens: inputs, targets: targets, batch: B, length: T, training: true, dropoutSeed: dropoutSeed,
+                context: context)!
+            if let distillation {
+                // The teacher runs forward only; the student's loss and d logits come from one kernel.
+                try distillation.teacher.forward(tokens: inputs, batch: B, length: T, context: context)
+                let teacherLogits = distillation.teacher.allLogits
+                let V = model.configuration.vocabularySize
+                if distillationLosses.count < B * T { distillationLosses = [Float](repeating: 0, count: B * T) }
+                timing.forward += now() - start
+                start = now()
+                try distillationLosses.withUnsafeMutableBufferPointer { losses in
+                    let lossPointer = losses.baseAddress!
+                    try model.backward(context: context) { gradient, logits, targets, rows in
+                        gpt_distillation_rows(
+                            lossPointer, gradient, logits, teacherLogits.baseAddress!, targets, rows, V,
+                            distillation.temperature, distillation.alpha, 1 / Float(rows))
+                    }
+                    loss = Float(losses.prefix(B * T).reduce(0.0) { $0 + Double($1) } / Double(B * T))
+                }
+            } else {
+                timing.forward += now() - start
+                start = now()
+                try model.backward(context: context)
+            }
+            timing.backward += now() - start
+            lossSum += Double(loss)
+        }
+        let start = now()
         let gradients = model.gradients!
-        clipGradientNorm(gradients, maximumNorm: configuration.gradientClip, context: context)
-        optimizer.update(
-            parameters: model.parameters, gradients: gradients,
-            learningRate: configuration.schedule.learningRate(at: iteration), context: context)
+        if micro > 1 { gpt_scale(gradients.pointer, gradients.count, 1 / Float(micro)) }
+        for range in frozen { (gradients.pointer + range.lowerBound).update(repeating: 0, count: range.count) }
+        let loss = Float(lossSum / Double(micro))
+        let norm = clipGradientNorm(gradients, maximumNorm: configuration.gradientClip, context: context)
+        lastGradientNorm = norm
+        if loss.isFinite && norm.isFinite {
+            optimizer.update(
+                parameters: model.parameters, gradients: gradients,
+                learningRate: configuration.learningRateSchedule.learningRate(at: iteration), context: context)
+        }
         timing.optimizer += now() - start
         return loss
     }
 
-    /// Mean loss over `evalIterations` random batches of `split`, without dropout.
-    public func estimateLoss(_ split: TokenDataset.Split) throws -> Float {
+    /// The gradient norm of the last step (before clipping).
+    public private(set) var lastGradientNorm: Float = 0
+
+    /// Mean cross-entropy over `evalIterations` random batches of `split`, without dropout. Each
+    /// evaluation draws its batches from a generator of its own (seed and iteration), so
+    /// evaluating never changes the training stream.
+    public func estimateLoss(_ split: TokenDataset.Split, iteration: Int) throws -> Float {
         let (B, T) = (configuration.batchSize, configuration.contextLength)
+        var evaluation = Generator(seed: configuration.seed &+ UInt64(iteration + 1) &* 0x9E37_79B9_7F4A_7C15 &+ (split == .training ? 0 : 1))
         var sum = 0.0
+        var inputs: [Int32] = []
+        var targets: [Int32] = []
         for _ in 0..<configuration.evalIterations {
-            dataset.sampleBatch(split, batch: B, length: T, inputs: &inputs, targets: &targets, generator: &generator)
+            dataset.sampleBatch(split, batch: B, length: T, inputs: &inputs, targets: &targets, generator: &evaluation)
             sum += Double(try model.forward(tokens: inputs, targets: targets, batch: B, length: T, context: context)!)
         }
         return Float(sum / Double(configuration.evalIterations))
     }
 
-    /// Runs `maxIterations` steps. Evaluates at iteration 0, every `evalInterval`, and at the end;
-    /// after each evaluation rewrites `outputDirectory`'s weights (and `best/` with `keepBest`).
-    /// `shouldStop` is polled between steps (Ctrl-C): the run then evaluates, saves and returns.
+    /// Runs to `maxIterations`, from `resume` if given. Evaluates at iteration 0, every
+    /// `evalInterval` and at the end, then rewrites the model's weights (and `best/` with
+    /// `keepBest`); writes a checkpoint at each evaluation, every `checkpointInterval` steps,
+    /// at the end and when `shouldStop` turns true (Ctrl-C).
     public func run(
-        outputDirectory: URL, tokenizer: (any Tokenizer)?, keepBest: Bool,
-        shouldStop: () -> Bool = { false }, onEvent: (TrainingEvent) -> Void
+        outputDirectory: URL, tokenizer: (any Tokenizer)?, keepBest: Bool, runDescription: [String: Any] = [:],
+        resume: TrainingCheckpoint? = nil, shouldStop: () -> Bool = { false }, onEvent: (TrainingEvent) -> Void
     ) throws -> TrainingSummary {
-        try ModelDirectory.save(model, tokenizer: tokenizer, to: outputDirectory)
         let bestDirectory = outputDirectory.appendingPathComponent("best")
         var best = Float.infinity
+        var iteration = 0
+        if let resume {
+            try TrainingCheckpoint.restore(model: model, optimizer: optimizer, from: outputDirectory)
+            optimizer.step = resume.optimizerStep
+            generator = resume.generator
+            best = resume.bestValidationLoss
+            iteration = resume.nextIteration
+        } else {
+            try ModelDirectory.save(model, tokenizer: tokenizer, to: outputDirectory)
+        }
         var last = (training: Float.nan, validation: Float.nan)
         let runStart = now()
-        func evaluateAndSave(_ iteration: Int) throws {
-            last = (try estimateLoss(.training), try estimateLoss(.validation))
+        func checkpoint() throws {
+            try TrainingCheckpoint(
+                nextIteration: iteration, optimizerStep: optimizer.step, generator: generator, bestValidationLoss: best,
+                configuration: configuration.dictionary, run: runDescription
+            ).write(model: model, optimizer: optimizer, to: outputDirectory)
+            onEvent(.checkpoint(nextIteration: iteration))
+        }
+        func evaluateAndSave() throws {
+            last = (try estimateLoss(.training, iteration: iteration), try estimateLoss(.validation, iteration: iteration))
             onEvent(.evaluation(iteration: iteration, trainingLoss: last.training, validationLoss: last.validation))
             try ModelDirectory.saveWeights(model, to: outputDirectory)
             onEvent(.saved(directory: outputDirectory, best: false))
@@ -120,12 +205,18 @@ public final class Trainer {
                 onEvent(.saved(directory: bestDirectory, best: true))
             }
             best = min(best, last.validation)
+            try checkpoint()
         }
-        var iteration = 0
         var interrupted = false
+        var nonFinite = 0
+        let resumedAt = iteration
         while iteration < configuration.maxIterations {
-            if iteration % configuration.evalInterval == 0 {
-                try evaluateAndSave(iteration)
+            if iteration % configuration.evalInterval == 0 && !(resume != nil && iteration == resumedAt) {
+                try evaluateAndSave()
+            } else if configuration.checkpointInterval > 0 && iteration % configuration.checkpointInterval == 0
+                && iteration != resumedAt
+            {
+                try checkpoint()
             }
             if shouldStop() {
                 interrupted = true
@@ -133,14 +224,25 @@ public final class Trainer {
             }
             var timing = StepTiming()
             let loss = try step(iteration: iteration, timing: &timing)
-            let tokens = Double(configuration.batchSize * configuration.contextLength)
+            iteration += 1
+            if !loss.isFinite || !lastGradientNorm.isFinite {
+                nonFinite += 1
+                onEvent(.skipped(iteration: iteration - 1, loss: loss, gradientNorm: lastGradientNorm))
+                if nonFinite >= Self.nonFiniteLimit {
+                    throw TrainingError(
+                        "\(nonFinite) steps in a row had a non-finite loss or gradient (last at iteration \(iteration - 1)); the last good checkpoint is kept in \(outputDirectory.path) — lower --learning-rate (now \(configuration.learningRate)) and resume")
+                }
+                continue
+            }
+            nonFinite = 0
+            let tokens = Double(configuration.batchSize * configuration.contextLength * configuration.gradientAccumulation)
             onEvent(
                 .step(
-                    iteration: iteration, loss: loss, learningRate: configuration.schedule.learningRate(at: iteration),
+                    iteration: iteration - 1, loss: loss,
+                    learningRate: configuration.learningRateSchedule.learningRate(at: iteration - 1),
                     tokensPerSecond: tokens / max(timing.total, 1e-9), elapsed: now() - runStart))
-            iteration += 1
         }
-        try evaluateAndSave(iteration)
+        try evaluateAndSave()
         return TrainingSummary(
             iterations: iteration, trainingLoss: last.training, validationLoss: last.validation,
             bestValidationLoss: best, interrupted: interrupted)

@@ -30,6 +30,17 @@ public struct TrainingConfiguration: Equatable, Sendable {
     public var evalInterval = 100
     public var evalIterations = 20
     public var seed: UInt64 = 1337
+    public var optimizer = OptimizerKind.adamw
+    /// SGD's momentum.
+    public var momentum: Float = 0.9
+    public var nesterov = false
+    public var schedule = ScheduleKind.cosine
+    /// For the `wsd` schedule: the share of the horizon spent decaying.
+    public var decayFraction: Float = 0.2
+    /// Micro-batches whose gradients add up to one step (the effective batch is batchSize × this).
+    public var gradientAccumulation = 1
+    /// Checkpoint for exact resume every N steps (0: only at evaluations and at the end).
+    public var checkpointInterval = 0
 
     /// The defaults: GPT-2's architecture switches, sized for the embedded corpus.
     public init() {}
@@ -81,6 +92,7 @@ public struct TrainingConfiguration: Equatable, Sendable {
         "layers", "heads", "embedding-size", "context-length", "dropout", "bias", "position", "norm", "activation",
         "tie-embeddings", "batch-size", "max-iters", "learning-rate", "min-learning-rate", "warmup-iters",
         "lr-decay-iters", "weight-decay", "beta1", "beta2", "grad-clip", "eval-interval", "eval-iters", "seed",
+        "optimizer", "momentum", "nesterov", "schedule", "decay-fraction", "grad-accum", "checkpoint-interval",
     ]
 
     /// Sets `key` (a flag name) from a JSON-like value; `source` names where it came from in errors.
@@ -127,6 +139,13 @@ public struct TrainingConfiguration: Equatable, Sendable {
         case "grad-clip": gradientClip = try real()
         case "eval-interval": evalInterval = try integer()
         case "eval-iters": evalIterations = try integer()
+        case "optimizer": optimizer = try choice(OptimizerKind.self)
+        case "momentum": momentum = try real()
+        case "nesterov": nesterov = try boolean()
+        case "schedule": schedule = try choice(ScheduleKind.self)
+        case "decay-fraction": decayFraction = try real()
+        case "grad-accum": gradientAccumulation = try integer()
+        case "checkpoint-interval": checkpointInterval = try integer()
         case "seed":
             let number = try integer()
             guard number >= 0 else { throw TrainingError("\(source): \"seed\" must be non-negative") }
@@ -163,6 +182,11 @@ public struct TrainingConfiguration: Equatable, Sendable {
         try require(gradientClip >= 0, "--grad-clip must be non-negative (0 disables clipping; got \(gradientClip))")
         try require(evalInterval > 0, "--eval-interval must be at least 1 (got \(evalInterval))")
         try require(evalIterations > 0, "--eval-iters must be at least 1 (got \(evalIterations))")
+        try require(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got \(momentum))")
+        try require(!nesterov || (optimizer == .sgd && momentum > 0), "--nesterov needs --optimizer sgd with --momentum > 0")
+        try require(decayFraction > 0 && decayFraction <= 1, "--decay-fraction must be in (0, 1] (got \(decayFraction))")
+        try require(gradientAccumulation >= 1, "--grad-accum must be at least 1 (got \(gradientAccumulation))")
+        try require(checkpointInterval >= 0, "--checkpoint-interval must be non-negative (got \(checkpointInterval))")
     }
 
     /// The model configuration for a vocabulary of `vocabularySize` tokens.
@@ -173,13 +197,30 @@ public struct TrainingConfiguration: Equatable, Sendable {
             activation: activation, tieEmbeddings: tieEmbeddings)
     }
 
-    public var schedule: LearningRateSchedule {
+    public var learningRateSchedule: LearningRateSchedule {
         LearningRateSchedule(
-            maximum: learningRate, minimum: minLearningRate, warmupIterations: warmupIterations,
-            decayIterations: decayIterations)
+            kind: schedule, maximum: learningRate, minimum: minLearningRate, warmupIterations: warmupIterations,
+            decayIterations: decayIterations, decayFraction: decayFraction)
     }
 
-    public var optimizerSettings: AdamW.Settings {
-        AdamW.Settings(beta1: beta1, beta2: beta2, epsilon: 1e-8, weightDecay: weightDecay)
+    public var optimizerSettings: OptimizerSettings {
+        OptimizerSettings(
+            kind: optimizer, beta1: beta1, beta2: beta2, epsilon: 1e-8, weightDecay: weightDecay, momentum: momentum,
+            nesterov: nesterov)
+    }
+
+    /// Every setting by its flag name, as a config file would hold it (saved for exact resume).
+    public var dictionary: [String: Any] {
+        [
+            "layers": layers, "heads": heads, "embedding-size": embeddingSize, "context-length": contextLength,
+            "dropout": Double(dropout), "bias": bias, "position": position.rawValue, "norm": normalization.rawValue,
+            "activation": activation.rawValue, "tie-embeddings": tieEmbeddings, "batch-size": batchSize,
+            "max-iters": maxIterations, "learning-rate": Double(learningRate), "min-learning-rate": Double(minLearningRate),
+            "warmup-iters": warmupIterations, "lr-decay-iters": decayIterations, "weight-decay": Double(weightDecay),
+            "beta1": Double(beta1), "beta2": Double(beta2), "grad-clip": Double(gradientClip), "eval-interval": evalInterval,
+            "eval-iters": evalIterations, "seed": Int(seed), "optimizer": optimizer.rawValue, "momentum": Double(momentum),
+            "nesterov": nesterov, "schedule": schedule.rawValue, "decay-fraction": Double(decayFraction),
+            "grad-accum": gradientAccumulation, "checkpoint-interval": checkpointInterval,
+        ]
     }
 }

@@ -41,9 +41,17 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("warmup-iters"), help: "Linear warmup steps.") var warmupIterations: Int?
     @Option(name: .customLong("lr-decay-iters"), help: "Step at which the cosine decay reaches the minimum.")
     var decayIterations: Int?
-    @Option(help: "AdamW weight decay (matrices only).") var weightDecay: Float?
-    @Option(help: "AdamW beta1.") var beta1: Float?
-    @Option(help: "AdamW beta2.") var beta2: Float?
+    @Option(help: "Optimizer: sgd | rmsprop | adam | adamw (default adamw).") var optimizer: OptimizerKind?
+    @Option(help: "Weight decay (matrices only; decoupled for adamw, added to the gradient otherwise).") var weightDecay: Float?
+    @Option(help: "Adam/AdamW beta1.") var beta1: Float?
+    @Option(help: "Adam/AdamW beta2; RMSprop's smoothing constant α.") var beta2: Float?
+    @Option(help: "SGD momentum (0: plain SGD).") var momentum: Float?
+    @Flag(help: "SGD with Nesterov momentum.") var nesterov = false
+    @Option(help: "Learning-rate schedule after warmup: constant | linear | cosine | wsd (default cosine).") var schedule: ScheduleKind?
+    @Option(help: "wsd: the share of the horizon spent decaying (default 0.2).") var decayFraction: Float?
+    @Option(name: .customLong("grad-accum"), help: "Micro-batches accumulated into one step (effective batch = batch × N).")
+    var gradientAccumulation: Int?
+    @Option(help: "Also checkpoint every N steps for exact resume (default: at evaluations only).") var checkpointInterval: Int?
     @Option(help: "Clip the global gradient norm to this (0 disables).") var gradClip: Float?
     @Option(help: "Evaluate (and save) every N steps.") var evalInterval: Int?
     @Option(name: .customLong("eval-iters"), help: "Batches per split in each evaluation.") var evalIterations: Int?
@@ -64,6 +72,13 @@ struct TrainingOptions: ParsableArguments {
         if let evalInterval { list.append(("eval-interval", evalInterval)) }
         if let evalIterations { list.append(("eval-iters", evalIterations)) }
         if let seed { list.append(("seed", Int(seed))) }
+        if let optimizer { list.append(("optimizer", optimizer.rawValue)) }
+        if let momentum { list.append(("momentum", Double(momentum))) }
+        if nesterov { list.append(("nesterov", true)) }
+        if let schedule { list.append(("schedule", schedule.rawValue)) }
+        if let decayFraction { list.append(("decay-fraction", Double(decayFraction))) }
+        if let gradientAccumulation { list.append(("grad-accum", gradientAccumulation)) }
+        if let checkpointInterval { list.append(("checkpoint-interval", checkpointInterval)) }
         return list
     }
 }
@@ -113,6 +128,8 @@ struct ConfigurationOptions: ParsableArguments {
 extension PositionEncoding: ExpressibleByArgument {}
 extension Normalization: ExpressibleByArgument {}
 extension Activation: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+extension ScheduleKind: ExpressibleByArgument {}
 
 /// `--threads N` (default: all cores).
 struct ThreadOptions: ParsableArguments {

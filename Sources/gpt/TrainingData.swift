@@ -16,20 +16,43 @@ struct DataOptions: ParsableArguments {
     @Flag(help: "Recognise special tokens such as <|endoftext|> in the text (default: they are ordinary text).")
     var allowSpecial = false
 
+    /// What a checkpoint keeps to rebuild this data set on resume (paths made absolute).
+    func description(command: String, vocabularySize: Int) -> [String: Any] {
+        var run: [String: Any] = ["command": command, "allow-special": allowSpecial, "vocab-size": vocabularySize]
+        if let data { run["data"] = URL(fileURLWithPath: data).path }
+        if let valData { run["val-data"] = URL(fileURLWithPath: valData).path }
+        return run
+    }
+
+    /// The data options a checkpoint's run description stands for.
+    static func restore(_ run: [String: Any]) throws -> DataOptions {
+        var arguments: [String] = []
+        if let data = run["data"] as? String { arguments += ["--data", data] }
+        if let valData = run["val-data"] as? String { arguments += ["--val-data", valData] }
+        if run["allow-special"] as? Bool == true { arguments.append("--allow-special") }
+        if let data = run["data"] as? String, isTokenFile(data), let size = (run["vocab-size"] as? NSNumber)?.intValue {
+            arguments += ["--vocab-size", String(size)]
+        }
+        return try DataOptions.parse(arguments)
+    }
+
     static func isTokenFile(_ path: String) -> Bool {
         ["bin", "tokens"].contains(URL(fileURLWithPath: path).pathExtension.lowercased())
     }
 
     /// The data set, the tokenizer to save with the model (nil for token files without
     /// --tokenizer), and a line describing the data for the user.
-    func prepare(outputDirectory: URL, threads: Int) throws -> (TokenDataset, (any Tokenizer)?, vocabularySize: Int, String) {
+    /// `tokenizer`, when given, is used instead of building one (resume, fine-tuning, distillation).
+    func prepare(
+        outputDirectory: URL, threads: Int, tokenizer given: (any Tokenizer)? = nil
+    ) throws -> (TokenDataset, (any Tokenizer)?, vocabularySize: Int, String) {
         if let data, Self.isTokenFile(data) {
-            return try prepareTokenFiles(data)
+            return try prepareTokenFiles(data, tokenizer: given)
         }
         let text = try data.map(TextFile.read) ?? DefaultCorpus.text()
         let validationText = try valData.map(TextFile.read)
         let texts = [text] + (validationText.map { [$0] } ?? [])
-        let tokenizer = try makeTokenizer(texts: texts, threads: threads)
+        let tokenizer = try given ?? makeTokenizer(texts: texts, threads: threads)
         let policy: SpecialTokenPolicy = allowSpecial ? .allowed : .ordinary
         func tokens(_ text: String) throws -> (TokenSequence, String) {
             guard data != nil else {
@@ -63,9 +86,10 @@ struct DataOptions: ParsableArguments {
         }
     }
 
-    private func prepareTokenFiles(_ data: String) throws -> (TokenDataset, (any Tokenizer)?, vocabularySize: Int, String) {
-        var tokenizer: (any Tokenizer)?
-        if !["char", "word", "bpe"].contains(self.tokenizer) {
+    private func prepareTokenFiles(_ data: String, tokenizer given: (any Tokenizer)?) throws -> (TokenDataset, (any Tokenizer)?, vocabularySize: Int, String) {
+        var tokenizer: (any Tokenizer)? = given
+        if given != nil {
+        } else if !["char", "word", "bpe"].contains(self.tokenizer) {
             tokenizer = try TokenizerLoader.loadAny(self.tokenizer)
         } else if self.tokenizer != "char" {
             throw ValidationError("a token file needs --tokenizer FILE|DIR (the one that made it), not \(self.tokenizer)")

@@ -52,6 +52,12 @@ void gpt_cross_entropy_forward(float *losses, float *logsumexp, const float *log
 /// Writes dlogits = dloss * (softmax(logits) - onehot(target)).
 void gpt_cross_entropy_backward(float *dlogits, const float *logits, const float *logsumexp,
                                 const int32_t *targets, float dloss, long rows, long V);
+/// Knowledge distillation over `rows` rows of `V` logits (writes losses and dlogits):
+/// loss = α·T²·KL(softmax(teacher/T) ‖ softmax(student/T)) + (1 − α)·CE(student, target),
+/// dlogits = dloss · (α·T·(softmax(student/T) − softmax(teacher/T)) + (1 − α)·(softmax(student) − onehot)).
+void gpt_distillation_rows(float *losses, float *dlogits, const float *student, const float *teacher,
+                           const int32_t *targets, long rows, long V, float temperature, float alpha, float dloss);
+
 /// Softmax of one row with temperature (writes); returns nothing. Subtracts the max first.
 void gpt_softmax(float *probs, const float *logits, long count, float inverse_temperature);
 
@@ -79,6 +85,19 @@ float gpt_read_sum(const float *x, long count);
 
 /// A spin-wait hint to the CPU (x86 PAUSE); does nothing elsewhere.
 void gpt_cpu_relax(void);
+
+/// Adam with L2-coupled weight decay (torch.optim.Adam): g += decay·p, then the Adam step.
+void gpt_adam_update(float *params, const float *grads, float *m, float *v, long count,
+                     float learning_rate, float beta1, float beta2, float epsilon,
+                     float weight_decay, float bias_correction1, float bias_correction2);
+/// SGD (torch.optim.SGD, dampening 0): g += decay·p; with momentum, buf = μ·buf + g (buf = g on
+/// the first step) and the step uses buf, or g + μ·buf with Nesterov.
+void gpt_sgd_update(float *params, const float *grads, float *momentum_buffer, long count,
+                    float learning_rate, float momentum, int nesterov, int first_step, float weight_decay);
+/// RMSprop (torch.optim.RMSprop, no momentum, not centred): g += decay·p;
+/// s = α·s + (1 − α)·g²; p −= lr · g / (sqrt(s) + ε).
+void gpt_rmsprop_update(float *params, const float *grads, float *square_average, long count,
+                        float learning_rate, float alpha, float epsilon, float weight_decay);
 
 /// The instruction set chosen at load time: "avx512", "avx2" or "baseline".
 const char *gpt_kernels_isa(void);

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import GPTFormats
+import GPTModel
+import GPTTensor
+import GPTTokenizer
+import GPTTraining
+
+struct Distill: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a small student model from a teacher's softened predictions (knowledge distillation).",
+        discussion: """
+            loss = α·T²·KL(softmax(teacher/T) ‖ softmax(student/T)) + (1 − α)·cross-entropy(student, labels). \
+            The teacher runs forward only; student and teacher share the teacher's tokenizer.
+            """)
+
+    @Option(help: "The teacher model directory.") var teacher: String?
+    @OptionGroup(title: "Data") var data: DataOptions
+    @Option(help: "Output (student) model directory.") var out: String?
+    @Flag(help: "Replace a model already in --out.") var overwrite = false
+    @Flag(help: "Also keep the best-by-validation weights in DIR/best/.") var keepBest = false
+    @Option(help: "Write JSON lines to this file.") var log: String?
+    @Option(help: "Distillation temperature T.") var temperature: Float = 2
+    @Option(help: "Weight α of the distillation term (1 − α weighs the labels).") var alpha: Float = 0.5
+    @OptionGroup var resumeOptions: ResumeOptions
+    @OptionGroup var options: ConfigurationOptions
+    @OptionGroup(title: "Student model") var model: ModelOptions
+    @OptionGroup(title: "Training") var training: TrainingOptions
+    @OptionGroup var threads: ThreadOptions
+
+    func validate() throws {
+        if resumeOptions.resume == nil {
+            guard teacher != nil, out != nil else { throw ValidationError("give --teacher DIR and --out DIR (or --resume DIR)") }
+        }
+        guard temperature > 0 else { throw ValidationError("--temperature must be positive (got \(temperature))") }
+        guard alpha >= 0 && alpha <= 1 else { throw ValidationError("--alpha must be in [0, 1] (got \(alpha))") }
+        if data.tokenizer != "char" { throw ValidationError("distillation uses the teacher's tokenizer; drop --tokenizer") }
+    }
+
+    func run() throws {
+        let parallelism = threads.parallelism
+        if let directory = resumeOptions.resume {
+            let checkpoint = try TrainingRun.checkpoint(in: directory, command: "distill")
+            let configuration = try TrainingRun.configuration(of: checkpoint, maxIterations: training.maxIterations)
+            let outputDirectory = URL(fileURLWithPath: directory)
+            let student = try ModelDirectory.loadModel(outputDirectory)
+            let tokenizer = try ModelDirectory.loadTokenizer(outputDirectory)
+            guard let teacherPath = checkpoint.run["teacher"] as? String else {
+                throw ValidationError("\(directory)/training.json does not name the teacher; it is corrupt")
+            }
+            let distillation = try Distillation(
+                teacher: try Self.loadTeacher(teacherPath, tokenizer: tokenizer, student: student.configuration),
+                temperature: (checkpoint.run["temperature"] as? NSNumber)?.floatValue ?? temperature,
+                alpha: (checkpoint.run["alpha"] as? NSNumber)?.floatValue ?? alpha)
+            let (dataset, _, _, _) = try DataOptions.restore(checkpoint.run).prepare(
+                outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+            let trainer = Trainer(
+                model: student, dataset: dataset, configuration: configuration, parallelism: parallelism, distillation: distillation)
+            try TrainingRun(
+                trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
+                keepBest: checkpoint.run["keep-best"] as? Bool ?? false, logPath: checkpoint.run["log"] as? String,
+                description: checkpoint.run, resume: checkpoint, command: "distill"
+            ).run()
+            return
+        }
+        let teacherDirectory = URL(fileURLWithPath: teacher!)
+        let tokenizer = try ModelDirectory.loadTokenizer(teacherDirectory)
+        let configuration = try options.resolve(model: model, training: training)
+        let studentConfiguration = configuration.modelConfiguration(vocabularySize: tokenizer.vocabularySize)
+        let teacherModel = try Self.loadTeacher(teacher!, tokenizer: tokenizer, student: studentConfiguration)
+        let outputDirectory = URL(fileURLWithPath: out!)
+        if ModelDirectory.containsModel(outputDirectory) && !overwrite {
+            throw ValidationError("\(out!) already holds a model; pass --overwrite to replace it or choose another --out")
+        }
+        try AtomicFile.createDirectory(outputDirectory)
+        let (dataset, _, _, _) = try data.prepare(outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+        try dataset.validate(contextLength: configuration.contextLength)
+        TrainingCheckpoint.remove(from: outputDirectory)
+        var generator = Generator(seed: configuration.seed)
+        let student = try GPTModel(configuration: studentConfiguration, generator: &generator)
+        let distillation = try Distillation(teacher: teacherModel, temperature: temperature, alpha: alpha)
+        let trainer = Trainer(
+            model: student, dataset: dataset, configuration: configuration, parallelism: parallelism, distillation: distillation)
+        Terminal.notice(
+            "distilling \(teacherDirectory.path) (\(Terminal.grouped(Double(teacherModel.parameterCount))) parameters) into a \(Terminal.grouped(Double(student.parameterCount)))-parameter student, T = \(temperature), α = \(alpha)")
+        var run = data.description(command: "distill", vocabularySize: tokenizer.vocabularySize)
+        run["teacher"] = teacherDirectory.path
+        run["temperature"] = Double(temperature)
+        run["alpha"] = Double(alpha)
+        run["keep-best"] = keepBest
+        if let log { run["log"] = URL(fileURLWithPath: log).path }
+        try TrainingRun(
+            trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory, keepBest: keepBest, logPath: log,
+            description: run, resume: nil, command: "distill"
+        ).run()
+    }
+
+    /// The teacher, checked to share the tokenizer and to see at least the student's context.
+    static func loadTeacher(_ path: String, tokenizer: any Tokenizer, student: GPTConfiguration) throws -> GPTModel {
+        let directory = URL(fileURLWithPath: path)
+        let teacher = try ModelDirectory.loadModel(directory)
+        let teacherTokenizer = try ModelDirectory.loadTokenizer(directory)
+        guard try teacherTokenizer.description.encoded() == tokenizer.description.encoded(),
+            teacher.configuration.vocabularySize == student.vocabularySize
+        else {
+            throw ValidationError(
+                "the teacher's tokenizer or vocabulary (\(teacher.configuration.vocabularySize)) differs from the student's (\(student.vocabularySize)); they must share one")
+        }
+        guard student.contextLength <= teacher.configuration.contextLength else {
+            throw ValidationError(
+                "the student's --context-length \(student.contextLength) exceeds the teacher's \(teacher.configuration.contextLength)")
+        }
+        return teacher
+    }
+}

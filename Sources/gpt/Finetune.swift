@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import GPTFormats
+import GPTModel
+import GPTTensor
+import GPTTokenizer
+import GPTTraining
+
+struct Finetune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Continue training a model (ours or a Hugging Face GPT-2 directory) on new text.",
+        discussion: """
+            The model keeps its architecture and tokenizer; text the tokenizer cannot encode is an error. \
+            Training options (and --preset/--config) set the recipe; the model's own shape flags are not taken.
+            """)
+
+    @Option(help: "The model to start from.") var from: String?
+    @OptionGroup(title: "Data") var data: DataOptions
+    @Option(help: "Output model directory.") var out: String?
+    @Flag(help: "Replace a model already in --out.") var overwrite = false
+    @Flag(help: "Also keep the best-by-validation weights in DIR/best/.") var keepBest = false
+    @Option(help: "Write JSON lines to this file.") var log: String?
+    @Flag(help: "Do not train the token and position embeddings (with tied embeddings, the unembedding too).")
+    var freezeEmbeddings = false
+    @Option(help: "Do not train the first K transformer blocks.") var freezeLayers = 0
+    @Flag(help: "Train only the final LayerNorm and the unembedding.") var trainHeadOnly = false
+    @OptionGroup var resumeOptions: ResumeOptions
+    @OptionGroup var options: ConfigurationOptions
+    @OptionGroup(title: "Training") var training: TrainingOptions
+    @OptionGroup var threads: ThreadOptions
+
+    func validate() throws {
+        if resumeOptions.resume == nil {
+            guard from != nil, out != nil else { throw ValidationError("give --from DIR and --out DIR (or --resume DIR)") }
+            guard data.data != nil else { throw ValidationError("give --data FILE to fine-tune on") }
+        }
+        guard freezeLayers >= 0 else { throw ValidationError("--freeze-layers must be non-negative (got \(freezeLayers))") }
+        if data.tokenizer != "char" { throw ValidationError("fine-tuning uses the model's own tokenizer; drop --tokenizer") }
+    }
+
+    func run() throws {
+        let parallelism = threads.parallelism
+        if let directory = resumeOptions.resume {
+            let checkpoint = try TrainingRun.checkpoint(in: directory, command: "finetune")
+            let configuration = try TrainingRun.configuration(of: checkpoint, maxIterations: training.maxIterations)
+            let outputDirectory = URL(fileURLWithPath: directory)
+            let gpt = try ModelDirectory.loadModel(outputDirectory)
+            let tokenizer = try ModelDirectory.loadTokenizer(outputDirectory)
+            let (dataset, _, _, _) = try DataOptions.restore(checkpoint.run).prepare(
+                outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+            let freezing = Freezing(run: checkpoint.run)
+            let trainer = Trainer(
+                model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism,
+                isTrainable: freezing.isTrainable(in: gpt.configuration))
+            try TrainingRun(
+                trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
+                keepBest: checkpoint.run["keep-best"] as? Bool ?? false, logPath: checkpoint.run["log"] as? String,
+                description: checkpoint.run, resume: checkpoint, command: "finetune"
+            ).run()
+            return
+        }
+        let source = URL(fileURLWithPath: from!)
+        let gpt = try ModelDirectory.loadModel(source)
+        let tokenizer = try ModelDirectory.loadTokenizer(source)
+        var configuration = try options.resolve(model: ModelOptions(), training: training)
+        // The architecture is the source model's.
+        let c = gpt.configuration
+        (configuration.layers, configuration.heads, configuration.embeddingSize) = (c.layers, c.heads, c.embeddingSize)
+        configuration.contextLength = min(configuration.contextLength, c.contextLength)
+        configuration.dropout = 0
+        let outputDirectory = URL(fileURLWithPath: out!)
+        if ModelDirectory.containsModel(outputDirectory) && !overwrite {
+            throw ValidationError("\(out!) already holds a model; pass --overwrite to replace it or choose another --out")
+        }
+        try AtomicFile.createDirectory(outputDirectory)
+        let dataset: TokenDataset
+        do {
+            (dataset, _, _, _) = try data.prepare(outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+        } catch let error as TokenizerError {
+            throw ValidationError(
+                "the model's tokenizer cannot encode \(data.data!): \(error.message) — fine-tune on text it covers, or train a new model with its own tokenizer")
+        }
+        try dataset.validate(contextLength: configuration.contextLength)
+        TrainingCheckpoint.remove(from: outputDirectory)
+        let freezing = Freezing(embeddings: freezeEmbeddings, layers: freezeLayers, headOnly: trainHeadOnly)
+        let trainer = Trainer(
+            model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism,
+            isTrainable: freezing.isTrainable(in: c))
+        Terminal.notice(
+            "fine-tuning \(source.path) (\(Terminal.grouped(Double(gpt.parameterCount))) parameters, \(Terminal.grouped(Double(trainer.optimizer.trainableCount))) trained) on \(data.data!): \(Terminal.grouped(Double(dataset.training.count))) training tokens")
+        var run = data.description(command: "finetune", vocabularySize: c.vocabularySize).merging(freezing.description) { $1 }
+        run["keep-best"] = keepBest
+        if let log { run["log"] = URL(fileURLWithPath: log).path }
+        try TrainingRun(
+            trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory, keepBest: keepBest, logPath: log,
+            description: run, resume: nil, command: "finetune"
+        ).run()
+    }
+}
+
+/// Which parameters fine-tuning leaves alone.
+struct Freezing {
+    let embeddings: Bool
+    let layers: Int
+    let headOnly: Bool
+
+    init(embeddings: Bool, layers: Int, headOnly: Bool) {
+        (self.embeddings, self.layers, self.headOnly) = (embeddings, layers, headOnly)
+    }
+
+    init(run: [String: Any]) {
+        embeddings = run["freeze-embeddings"] as? Bool ?? false
+        layers = (run["freeze-layers"] as? NSNumber)?.intValue ?? 0
+        headOnly = run["train-head-only"] as? Bool ?? false
+    }
+
+    var description: [String: Any] {
+        ["freeze-embeddings": embeddings, "freeze-layers": layers, "train-head-only": headOnly]
+    }
+
+    func isTrainable(in configuration: GPTConfiguration) -> (ParameterTensor) -> Bool {
+        let (embeddings, layers, headOnly) = (self.embeddings, self.layers, self.headOnly)
+        let tied = configuration.tieEmbeddings
+        return { tensor in
+            let name = tensor.name
+            let isHead = name.hasPrefix("ln_f.") || name == "lm_head.weight" || (tied && name == "wte.weight")
+            if headOnly { return isHead }
+            if embeddings && (name == "wte.weight" || name == "wpe.weight") { return false }
+            if name.hasPrefix("h."), let layer = Int(name.dropFirst(2).prefix { $0 != "." }), layer < layers { return false }
+            return true
+        }
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import GPTModel
+import GPTTensor
+import GPTTestSupport
+import GPTTokenizer
+import GPTTraining
+import Testing
+
+/// Optimizers, schedules, exact resume, the non-finite guard.
+@Suite struct OptimizerTests {
+    /// Three parameters: a 1×2 matrix (decayed) and a bias (not decayed).
+    let layout = ParameterLayout(tensors: [("w", [1, 2]), ("b", [1])])
+    let context = KernelContext(parallelism: Parallelism(threads: 1))
+
+    func twoSteps(_ settings: OptimizerSettings, learningRate: Float) -> [Float] {
+        let optimizer = Optimizer(layout: layout, settings: settings)
+        let parameters = FloatBuffer([1.0, -2.0, 0.5])
+        let gradients = FloatBuffer([0.5, -1.0, 2.0])
+        optimizer.update(parameters: parameters, gradients: gradients, learningRate: learningRate, context: context)
+        gradients.copy(from: FloatBuffer([0.25, 0.5, -1.0]))
+        optimizer.update(parameters: parameters, gradients: gradients, learningRate: learningRate, context: context)
+        return parameters.array
+    }
+
+    @Test func sgdWithMomentumAndNesterovByHand() {
+        // decay 0.1 on w only; lr 0.1; momentum 0.9
+        let plain = twoSteps(OptimizerSettings(kind: .sgd, weightDecay: 0.1, momentum: 0), learningRate: 0.1)
+        var p: [Double] = [1, -2, 0.5]
+        for g in [[0.5, -1.0, 2.0], [0.25, 0.5, -1.0]] {
+            for i in 0..<3 { p[i] -= 0.1 * (g[i] + (i < 2 ? 0.1 * p[i] : 0)) }
+        }
+        expectClose(plain, p.map(Float.init), absolute: 1e-6, relative: 1e-6, "sgd")
+        for nesterov in [false, true] {
+            let result = twoSteps(OptimizerSettings(kind: .sgd, weightDecay: 0.1, momentum: 0.9, nesterov: nesterov), learningRate: 0.1)
+            var p: [Double] = [1, -2, 0.5]
+            var buffer: [Double] = [0, 0, 0]
+            for (step, g0) in [[0.5, -1.0, 2.0], [0.25, 0.5, -1.0]].enumerated() {
+                for i in 0..<3 {
+                    let g = g0[i] + (i < 2 ? 0.1 * p[i] : 0)
+                    buffer[i] = step == 0 ? g : 0.9 * buffer[i] + g
+                    p[i] -= 0.1 * (nesterov ? g + 0.9 * buffer[i] : buffer[i])
+                }
+            }
+            expectClose(result, p.map(Float.init), absolute: 1e-6, relative: 1e-6, "sgd nesterov \(nesterov)")
+        }
+    }
+
+    @Test func rmspropAdamAndAdamWByHand() {
+        let rms = twoSteps(OptimizerSettings(kind: .rmsprop, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.1), learningRate: 0.01)
+        var p: [Double] = [1, -2, 0.5]
+        var s: [Double] = [0, 0, 0]
+        for g0 in [[0.5, -1.0, 2.0], [0.25, 0.5, -1.0]] {
+            for i in 0..<3 {
+                let g = g0[i] + (i < 2 ? 0.1 * p[i] : 0)
+                s[i] = 0.99 * s[i] + 0.01 * g * g
+                p[i] -= 0.01 * g / (s[i].squareRoot() + 1e-8)
+            }
+        }
+        expectClose(rms, p.map(Float.init), absolute: 1e-5, relative: 1e-5, "rmsprop")
+        for kind in [OptimizerKind.adam, .adamw] {
+            let result = twoSteps(OptimizerSettings(kind: kind, beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.1), learningRate: 0.01)
+            var p: [Double] = [1, -2, 0.5]
+            var m: [Double] = [0, 0, 0], v: [Double] = [0, 0, 0]
+            for (index, g0) in [[0.5, -1.0, 2.0], [0.25, 0.5, -1.0]].enumerated() {
+                let t = Double(index + 1)
+                for i in 0..<3 {
+                    let decay = i < 2 ? 0.1 : 0
+                    let g = kind == .adam ? g0[i] + decay * p[i] : g0[i]
+                    if kind == .adamw { p[i] *= 1 - 0.01 * decay }
+                    m[i] = 0.9 * m[i] + 0.1 * g
+                    v[i] = 0.99 * v[i] + 0.01 * g * g
+                    p[i] -= 0.01 * (m[i] / (1 - pow(0.9, t))) / ((v[i] / (1 - pow(0.99, t))).squareRoot() + 1e-8)
+                }
+            }
+            expectClose(result, p.map(Float.init), absolute: 1e-5, relative: 1e-5, "\(kind)")
+        }
+    }
+
+    @Test(arguments: OptimizerKind.allCases)
+    func everyOptimizerReducesTheLossOnASmallTask(kind: OptimizerKind) throws {
+        var configuration = TrainerTests.tinyConfiguration()
+        configuration.optimizer = kind
+        configuration.learningRate = kind == .sgd ? 0.3 : 3e-3
+        configuration.minLearningRate = configuration.learningRate / 10
+        let losses = try RecipeRuns.losses(configuration, steps: 40)
+        let early: Float = losses.prefix(5).reduce(0, +) / 5
+        let late: Float = losses.suffix(5).reduce(0, +) / 5
+        #expect(late < early - 0.2, "\(kind): \(early) → \(late)")
+    }
+}
+
+@Suite struct ScheduleTests {
+    @Test func eachScheduleMatchesItsFormula() {
+        func schedule(_ kind: ScheduleKind) -> LearningRateSchedule {
+            LearningRateSchedule(kind: kind, maximum: 1, minimum: 0.1, warmupIterations: 10, decayIterations: 110, decayFraction: 0.2)
+        }
+        for kind in ScheduleKind.allCases {
+            #expect(abs(schedule(kind).learningRate(at: 0) - 1.0 / 11) < 1e-7, "\(kind) warmup")
+            #expect(abs(schedule(kind).learningRate(at: 9) - 10.0 / 11) < 1e-7, "\(kind) warmup end")
+        }
+        #expect(schedule(.constant).learningRate(at: 500) == 1)
+        #expect(abs(schedule(.linear).learningRate(at: 60) - 0.55) < 1e-6)
+        #expect(abs(schedule(.linear).learningRate(at: 110) - 0.1) < 1e-6)
+        #expect(abs(schedule(.cosine).learningRate(at: 60) - 0.55) < 1e-6)
+        #expect(schedule(.wsd).learningRate(at: 89) == 1)  // stable until 10 + 0.8 · 100 = 90
+        #expect(abs(schedule(.wsd).learningRate(at: 100) - 0.55) < 1e-6)  // halfway down the decay
+        #expect(schedule(.wsd).learningRate(at: 200) == 0.1)
+    }
+}
+
+/// Small runs shared by the tests.
+enum RecipeRuns {
+    static let text = DefaultCorpus.text(characters: 6_000)
+    static let tokenizer = CharacterTokenizer(training: text)
+
+    static func trainer(_ configuration: TrainingConfiguration) throws -> Trainer {
+        var generator = Generator(seed: configuration.seed)
+        let model = try GPTModel(
+            configuration: configuration.modelConfiguration(vocabularySize: tokenizer.vocabularySize), generator: &generator)
+        let ids = try tokenizer.encode(text).map(Int32.init)
+        return Trainer(model: model, dataset: TokenDataset(tokens: ids), configuration: configuration, parallelism: Parallelism(threads: 2))
+    }
+
+    static func losses(_ configuration: TrainingConfiguration, steps: Int) throws -> [Float] {
+        let trainer = try trainer(configuration)
+        var timing = StepTiming()
+        return try (0..<steps).map { try trainer.step(iteration: $0, timing: &timing) }
+    }
+
+    /// Runs `trainer` to its configured end (or from `resume`), returning the step losses.
+    static func run(_ trainer: Trainer, in directory: URL, resume: TrainingCheckpoint? = nil) throws -> [Float] {
+        var losses: [Float] = []
+        _ = try trainer.run(outputDirectory: directory, tokenizer: tokenizer, keepBest: false, resume: resume) { event in
+            if case .step(_, let loss, _, _, _) = event { losses.append(loss) }
+        }
+        return losses
+    }
+}
+
+@Suite struct ResumeTests {
+    @Test(arguments: [OptimizerKind.adamw, .sgd])
+    func stopAndResumeIsBitIdenticalToOneRun(kind: OptimizerKind) throws {
+        var configuration = TrainerTests.tinyConfiguration()
+        configuration.optimizer = kind
+        configuration.maxIterations = 24
+        configuration.decayIterations = 24
+        configuration.evalInterval = 10
+        configuration.dropout = 0.1
+        configuration.gradientAccumulation = 2
+        let straightDirectory = temporaryDirectory("straight")
+        let straight = try RecipeRuns.trainer(configuration)
+        let all = try RecipeRuns.run(straight, in: straightDirectory)
+
+        var first = configuration
+        first.maxIterations = 12
+        let directory = temporaryDirectory("resumed")
+        let part1 = try RecipeRuns.run(try RecipeRuns.trainer(first), in: directory)
+        let checkpoint = try TrainingCheckpoint.read(from: directory)
+        #expect(checkpoint.nextIteration == 12)
+        let resumed = try RecipeRuns.trainer(configuration)  // fresh weights: the checkpoint replaces them
+        let part2 = try RecipeRuns.run(resumed, in: directory, resume: checkpoint)
+        #expect(part1 + part2 == all)
+        #expect(resumed.model.parameters.array == straight.model.parameters.array)
+        #expect(resumed.optimizer.step == straight.optimizer.step)
+    }
+
+    @Test func nonFiniteStepsAreSkippedThenStopTheRun() throws {
+        var configuration = TrainerTests.tinyConfiguration()
+        configuration.maxIterations = 20
+        let trainer = try RecipeRuns.trainer(configuration)
+        trainer.model.parameters[trainer.model.layout.finalNormWeight] = .nan
+        var skipped = 0
+        let directory = temporaryDirectory("nan")
+        do {
+            _ = try trainer.run(outputDirectory: directory, tokenizer: RecipeRuns.tokenizer, keepBest: false) { event in
+                if case .skipped = event { skipped += 1 }
+            }
+            Issue.record("a run of NaN losses did not stop")
+        } catch let error as TrainingError {
+            #expect(error.message.contains("lower --learning-rate"))
+        }
+        #expect(skipped == Trainer.nonFiniteLimit)
+        #expect(try TrainingCheckpoint.read(from: directory).nextIteration == 0)
+    }
+}
