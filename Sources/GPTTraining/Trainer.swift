@@ -147,6 +147,17 @@ public final class Trainer {
         return loss
     }
 
+    private var restored = false
+
+    /// Loads a checkpoint's weights, optimizer state and training stream (before `run(resume:)`,
+    /// so that a damaged checkpoint is reported before anything else happens).
+    public func restore(_ checkpoint: TrainingCheckpoint, from directory: URL) throws {
+        try TrainingCheckpoint.restore(model: model, optimizer: optimizer, from: directory)
+        optimizer.step = checkpoint.optimizerStep
+        generator = checkpoint.generator
+        restored = true
+    }
+
     /// The gradient norm of the last step (before clipping).
     public private(set) var lastGradientNorm: Float = 0
 
@@ -178,9 +189,7 @@ public final class Trainer {
         var best = Float.infinity
         var iteration = 0
         if let resume {
-            try TrainingCheckpoint.restore(model: model, optimizer: optimizer, from: outputDirectory)
-            optimizer.step = resume.optimizerStep
-            generator = resume.generator
+            if !restored { try restore(resume, from: outputDirectory) }
             best = resume.bestValidationLoss
             iteration = resume.nextIteration
         } else {

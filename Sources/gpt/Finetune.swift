@@ -62,7 +62,7 @@ struct Finetune: ParsableCommand {
         let source = URL(fileURLWithPath: from!)
         let gpt = try ModelDirectory.loadModel(source)
         let tokenizer = try ModelDirectory.loadTokenizer(source)
-        var configuration = try options.resolve(model: ModelOptions(), training: training)
+        var configuration = try options.resolve(model: try ModelOptions.parse([]), training: training)
         // The architecture is the source model's.
         let c = gpt.configuration
         (configuration.layers, configuration.heads, configuration.embeddingSize) = (c.layers, c.heads, c.embeddingSize)

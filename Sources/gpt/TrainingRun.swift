@@ -21,6 +21,7 @@ struct TrainingRun {
 
     func run() throws {
         let configuration = trainer.configuration
+        if let resume { try trainer.restore(resume, from: outputDirectory) }
         if let logPath, let resume { try JSONLinesLog.truncate(path: logPath, before: resume.nextIteration) }
         let logWriter = try logPath.map { try JSONLinesLog(path: $0, append: resume != nil) }
         let progress = TrainingProgress(
