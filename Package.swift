@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "GPTModel", targets: ["GPTModel"]),
         .library(name: "GPTTraining", targets: ["GPTTraining"]),
         .library(name: "GPTGeneration", targets: ["GPTGeneration"]),
+        .library(name: "GPTEmbeddings", targets: ["GPTEmbeddings"]),
+        .library(name: "GPTVisualization", targets: ["GPTVisualization"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,6 +30,7 @@ let package = Package(
         // Fused elementwise kernels in C, compiled for AVX-512 / AVX2 / baseline and
         // dispatched at load time (function multi-versioning): no unsafe flags.
         .target(name: "CKernels"),
+        .target(name: "CWord2Vec"),
         .target(
             name: "GPTTensor",
             dependencies: [
@@ -39,12 +42,16 @@ let package = Package(
         .target(name: "GPTTokenizer"),
         .target(name: "GPTModel", dependencies: ["GPTTensor", "GPTFormats", "GPTTokenizer"]),
         .target(name: "GPTGeneration", dependencies: ["GPTModel", "GPTTokenizer"]),
+        .target(name: "GPTEmbeddings", dependencies: ["CWord2Vec", "GPTTensor", "GPTFormats"]),
+        .target(name: "GPTVisualization", dependencies: ["GPTTensor"]),
         .target(name: "GPTTraining", dependencies: ["GPTModel"]),
         .executableTarget(
             name: "gpt",
             dependencies: [
                 "GPTTraining",
                 "GPTGeneration",
+                "GPTEmbeddings",
+                "GPTVisualization",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,6 +61,8 @@ let package = Package(
         .testTarget(name: "GPTTokenizerTests", dependencies: ["GPTTokenizer", "GPTFormats", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTModelTests", dependencies: ["GPTModel", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTTrainingTests", dependencies: ["GPTTraining", "GPTTokenizer", "GPTTestSupport"]),
+        .testTarget(name: "GPTEmbeddingsTests", dependencies: ["GPTEmbeddings", "CWord2Vec", "GPTTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "GPTVisualizationTests", dependencies: ["GPTVisualization", "GPTTestSupport"]),
         .testTarget(name: "GPTGenerationTests", dependencies: ["GPTGeneration", "GPTTraining", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTCommandTests", dependencies: ["gpt", "GPTTestSupport"]),
     ],

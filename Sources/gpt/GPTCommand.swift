@@ -6,7 +6,7 @@ struct GPTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gpt",
         abstract: "Train, sample from, evaluate and benchmark GPT models on the CPU.",
-        subcommands: [Train.self, Finetune.self, Distill.self, Sample.self, Evaluate.self, Info.self, Tokenize.self, TokenizerCommand.self, Bench.self]
+        subcommands: [Train.self, Finetune.self, Distill.self, Sample.self, Evaluate.self, Info.self, Tokenize.self, TokenizerCommand.self, Word2VecCommand.self, Visualize.self, Bench.self]
     )
 }
 
