@@ -75,12 +75,12 @@ public enum Word2Vec {
             running += powered[word]
             cumulative[word] = UInt32(min(2_147_483_647, (running / normaliser * 2_147_483_647).rounded()))
         }
-        // Jobs of about 100k words; each job split across threads by sentences.
+        // Jobs of about 500k words (few barriers; a progress report after each), split across threads by sentences.
         var jobs: [Range<Int>] = []
         var start = 0
         while start < corpus.sentenceCount {
             var end = start
-            while end < corpus.sentenceCount && corpus.starts[end] - corpus.starts[start] < 100_000 { end += 1 }
+            while end < corpus.sentenceCount && corpus.starts[end] - corpus.starts[start] < 500_000 { end += 1 }
             jobs.append(start..<end)
             start = end
         }

@@ -69,7 +69,7 @@ struct Word2VecTrain: ParsableCommand {
         if Terminal.standardErrorIsTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let chosen = format ?? WordVectors.FileFormat.forPath(out)
         try vectors.write(to: URL(fileURLWithPath: out), format: chosen)
-        print(String(format: "trained %@ %d-dimensional vectors for %@ words in %.1f s (%@ words/s over %d epochs)", model.rawValue, dimensions, Terminal.grouped(Double(vectors.words.count)), seconds, Terminal.grouped(Double(corpus.wordCount * epochs) / seconds), epochs))
+        print(String(format: "trained %@ %d-dimensional vectors for %@ words in %.1f s (%@ words/s over %d epochs)", model.rawValue, dimensions, Terminal.grouped(Double(vectors.words.count)), seconds, Terminal.grouped(Double(corpus.rawWordCount * epochs) / seconds), epochs))
         print("saved to \(out) (\(chosen.rawValue))")
     }
 }
