@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "GPTModel", dependencies: ["GPTTensor", "GPTFormats", "GPTTokenizer"]),
         .target(name: "GPTGeneration", dependencies: ["GPTModel", "GPTTokenizer"]),
         .target(name: "GPTEmbeddings", dependencies: ["CWord2Vec", "GPTTensor", "GPTFormats"]),
-        .target(name: "GPTVisualization", dependencies: ["GPTTensor"]),
+        .target(name: "GPTVisualization", dependencies: ["GPTTensor", "CKernels"]),
         .target(name: "GPTTraining", dependencies: ["GPTModel"]),
         .executableTarget(
             name: "gpt",
@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "GPTModelTests", dependencies: ["GPTModel", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTTrainingTests", dependencies: ["GPTTraining", "GPTTokenizer", "GPTTestSupport"]),
         .testTarget(name: "GPTEmbeddingsTests", dependencies: ["GPTEmbeddings", "CWord2Vec", "GPTTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "GPTVisualizationTests", dependencies: ["GPTVisualization", "GPTTestSupport"]),
+        .testTarget(name: "GPTVisualizationTests", dependencies: ["GPTVisualization", "GPTTensor", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTGenerationTests", dependencies: ["GPTGeneration", "GPTTraining", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTCommandTests", dependencies: ["gpt", "GPTTestSupport"]),
     ],

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what swift-gpt needs to build on Debian/Ubuntu: OpenBLAS and pkg-config.
+# Installs what swift-gpt needs to build on Debian/Ubuntu: OpenBLAS and pkg-config, and with
+# --with-test-tools also headless Chromium (the tests open the HTML pictures in it).
 # Does nothing when they are already there. Swift itself must be on PATH.
 set -euo pipefail
 if ! command -v swift >/dev/null 2>&1; then
@@ -9,8 +10,10 @@ fi
 if [ "$(uname)" = "Darwin" ]; then
     exit 0  # Accelerate provides BLAS on macOS
 fi
+packages=(libopenblas-dev pkg-config)
+[ "${1:-}" = "--with-test-tools" ] && packages+=(chromium)
 missing=()
-for package in libopenblas-dev pkg-config; do
+for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -3,6 +3,6 @@
 # slow in debug builds) and runs every test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash Scripts/install-dependencies.sh
+bash Scripts/install-dependencies.sh --with-test-tools
 swift build -c release --build-tests
 swift test -c release --skip-build

@@ -1,5 +1,9 @@
 import GPTTensor
 
+/// Sees each (layer, batch row, head)'s attention probabilities (T × T, row-major: query × key)
+/// during a forward pass, without changing anything.
+public typealias AttentionObserver = (_ layer: Int, _ batchIndex: Int, _ head: Int, _ probabilities: UnsafeBufferPointer<Float>) -> Void
+
 extension GPTModel {
     /// Runs the model on `tokens` (B × T ids, row-major) and, given `targets`, returns the
     /// mean cross-entropy loss. Logits are kept for `logits(batchIndex:position:)`.
@@ -12,7 +16,7 @@ extension GPTModel {
     public func forward(
         tokens: [Int32], targets: [Int32]? = nil, batch: Int, length: Int,
         training: Bool = false, dropoutSeed: UInt64 = 0, lastPositionOnly: Bool = false,
-        context: KernelContext
+        context: KernelContext, attentionObserver: AttentionObserver? = nil
     ) throws -> Float? {
         let config = configuration
         let (B, T, C, V, NH) = (batch, length, config.embeddingSize, config.vocabularySize, config.heads)
@@ -74,6 +78,14 @@ extension GPTModel {
                 output: a.attentionOutput, attention: a.attention, qkv: a.qkv,
                 batch: B, length: T, channels: C, heads: NH, dropout: dropout.attentionDropout,
                 dropoutSeed: siteSeed(dropoutSeed, layer: layer, site: 1), context: context)
+            if let attentionObserver {
+                // Read-only: the probabilities this forward pass itself mixes the values with.
+                for b in 0..<B {
+                    for h in 0..<NH {
+                        attentionObserver(layer, b, h, UnsafeBufferPointer(start: a.attention + (b * NH + h) * T * T, count: T * T))
+                    }
+                }
+            }
             Kernels.linearForward(
                 output: a.attentionProjection, input: a.attentionOutput,
                 weight: weight(p.attentionProjectionWeight), bias: bias(p.attentionProjectionBias),

@@ -86,6 +86,7 @@ struct Train: ParsableCommand {
         if ModelDirectory.containsModel(outputDirectory) {
             TrainingCheckpoint.remove(from: outputDirectory)  // --overwrite: the old run's checkpoint goes too
         }
+        try TokenCounts.write(dataset.training, vocabularySize: vocabularySize, to: outputDirectory)
         var run = data.description(command: "train", vocabularySize: vocabularySize)
         run["keep-best"] = keepBest
         if let log { run["log"] = URL(fileURLWithPath: log).path }

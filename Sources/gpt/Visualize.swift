@@ -2,11 +2,239 @@ import ArgumentParser
 import Foundation
 import GPTEmbeddings
 import GPTFormats
+import GPTModel
+import GPTTensor
+import GPTTokenizer
+import GPTTraining
 import GPTVisualization
+
+/// Writes an SVG or HTML picture (by the output's extension) atomically.
+func writePicture(_ out: String, svg: () -> String, html: () -> String) throws {
+    let lower = out.lowercased()
+    guard lower.hasSuffix(".svg") || lower.hasSuffix(".html") else {
+        throw ValidationError("--out must end in .svg or .html (got \(out))")
+    }
+    try AtomicFile.write(Data((lower.hasSuffix(".html") ? html() : svg()).utf8), to: URL(fileURLWithPath: out))
+    print("wrote \(out)")
+}
+
+/// The prompt's tokens (cropped to the context) and their texts.
+func promptTokens(_ prompt: String, tokenizer: any Tokenizer, model: GPTModel) throws -> [Int] {
+    guard !prompt.isEmpty else { throw ValidationError("--prompt is empty; give some text") }
+    let tokens = try tokenizer.encode(prompt)
+    guard !tokens.isEmpty else { throw ValidationError("--prompt encodes to no tokens") }
+    if tokens.count > model.configuration.contextLength {
+        Terminal.notice("note: the prompt has \(tokens.count) tokens; keeping the last \(model.configuration.contextLength)")
+    }
+    return Array(tokens.suffix(model.configuration.contextLength))
+}
+
+struct VisualizeEmbeddings: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embeddings", abstract: "The token embeddings projected with PCA or t-SNE, each point labelled.")
+
+    @Option(help: "Model directory.") var model: String
+    @Option(help: "pca | tsne.") var method = "pca"
+    @Option(help: "2 or 3 (the HTML page of a 3-D map can be rotated).") var dimensions = 2
+    @Option(help: "A token to show (repeatable); default: the --top most frequent in the training data, else the first ids.")
+    var token: [String] = []
+    @Option(help: "How many tokens without --token (at most 2,000).") var top = 300
+    @Option(help: "t-SNE perplexity.") var perplexity: Float = 30
+    @Option(help: "t-SNE seed.") var seed: UInt64 = 1
+    @Option(help: "Output .svg or .html.") var out: String
+    @OptionGroup var threads: ThreadOptions
+
+    func validate() throws {
+        guard ["pca", "tsne"].contains(method) else { throw ValidationError("--method must be pca or tsne (got \(method))") }
+        guard dimensions == 2 || dimensions == 3 else { throw ValidationError("--dimensions must be 2 or 3") }
+        guard top >= 2 && top <= 2000 else { throw ValidationError("--top must be between 2 and 2000 (got \(top))") }
+    }
+
+    func run() throws {
+        let directory = URL(fileURLWithPath: model)
+        let gpt = try ModelDirectory.loadModel(directory)
+        let tokenizer = try ModelDirectory.loadTokenizer(directory)
+        let C = gpt.configuration.embeddingSize
+        var ids: [Int] = []
+        if token.isEmpty {
+            ids = TokenCounts.mostFrequent(in: directory, count: top) ?? Array(0..<min(top, gpt.configuration.vocabularySize))
+        } else {
+            for text in token {
+                let encoded = try? tokenizer.encode(text)
+                guard let encoded, encoded.count == 1 else {
+                    throw ValidationError("'\(text)' is not a single token of the model's vocabulary; pick a token `gpt tokenize` shows")
+                }
+                ids.append(encoded[0])
+            }
+        }
+        let vectors = ids.map { id in (0..<C).map { gpt.parameters[gpt.layout.tokenEmbedding + id * C + $0] } }
+        let coordinates: [[Double]]
+        if method == "pca" {
+            coordinates = PrincipalComponents(points: vectors, components: dimensions).projections
+        } else {
+            coordinates = try TSNE(dimensions: dimensions, perplexity: perplexity, seed: seed).embed(vectors, parallelism: threads.parallelism)
+        }
+        let vocabulary = EmbeddingNeighbours(model: gpt)
+        let points = zip(ids, coordinates).map { id, point in
+            EmbeddingMap.Point(
+                coordinates: point, label: tokenizer.decode([id]),
+                neighbours: vocabulary.nearest(to: id, count: 5).map { tokenizer.decode([$0]) })
+        }
+        let map = EmbeddingMap(
+            title: "Token embeddings of \(directory.lastPathComponent) (\(method == "pca" ? "PCA" : "t-SNE"), \(ids.count) tokens)",
+            method: method == "pca" ? "principal component" : "t-SNE", points: points)
+        try writePicture(out, svg: map.svg, html: map.html)
+    }
+}
+
+/// Nearest tokens by cosine similarity of their embeddings.
+struct EmbeddingNeighbours {
+    let unit: [Float]
+    let count: Int
+    let channels: Int
+
+    init(model: GPTModel) {
+        count = model.configuration.vocabularySize
+        channels = model.configuration.embeddingSize
+        var unit = [Float](repeating: 0, count: count * channels)
+        for row in 0..<count {
+            var norm: Float = 0
+            for c in 0..<channels {
+                let value = model.parameters[model.layout.tokenEmbedding + row * channels + c]
+                unit[row * channels + c] = value
+                norm += value * value
+            }
+            let inverse = norm > 0 ? 1 / norm.squareRoot() : 0
+            for c in 0..<channels { unit[row * channels + c] *= inverse }
+        }
+        self.unit = unit
+    }
+
+    func nearest(to id: Int, count k: Int) -> [Int] {
+        var scored: [(Int, Float)] = []
+        for row in 0..<count where row != id {
+            var dot: Float = 0
+            for c in 0..<channels { dot += unit[id * channels + c] * unit[row * channels + c] }
+            scored.append((row, dot))
+        }
+        return scored.sorted { $0.1 > $1.1 }.prefix(k).map(\.0)
+    }
+}
+
+struct VisualizeAttention: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attention", abstract: "Attention weights as heatmaps (query × key tokens), every layer × head by default.")
+
+    @Option(help: "Model directory.") var model: String
+    @Option(help: "Prompt text.") var prompt: String
+    @Option(help: "Only this layer.") var layer: Int?
+    @Option(help: "Only this head.") var head: Int?
+    @Option(help: "Output .svg or .html (the page lets you pick a layer and head).") var out: String
+
+    func run() throws {
+        let directory = URL(fileURLWithPath: model)
+        let gpt = try ModelDirectory.loadModel(directory)
+        let tokenizer = try ModelDirectory.loadTokenizer(directory)
+        let c = gpt.configuration
+        if let layer, !(0..<c.layers).contains(layer) { throw ValidationError("--layer must be in 0..<\(c.layers) (got \(layer))") }
+        if let head, !(0..<c.heads).contains(head) { throw ValidationError("--head must be in 0..<\(c.heads) (got \(head))") }
+        let tokens = try promptTokens(prompt, tokenizer: tokenizer, model: gpt)
+        var weights = [[[Float]]](repeating: [[Float]](repeating: [], count: c.heads), count: c.layers)
+        try gpt.forward(
+            tokens: tokens.map(Int32.init), batch: 1, length: tokens.count, lastPositionOnly: true,
+            context: KernelContext(parallelism: Parallelism(threads: 1))
+        ) { layer, _, head, probabilities in
+            weights[layer][head] = Array(probabilities)
+        }
+        let heatmaps = AttentionHeatmaps(
+            title: "Attention of \(directory.lastPathComponent) on \"\(prompt.prefix(60))\"", tokens: tokens.map { tokenizer.decode([$0]) },
+            weights: weights)
+        try writePicture(
+            out, svg: { heatmaps.svg(layers: layer.map { [$0] }, heads: head.map { [$0] }) },
+            html: { heatmaps.html(layer: layer, head: head) })
+    }
+}
+
+struct VisualizeNextToken: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "next-token", abstract: "The most likely next tokens at several temperatures, side by side, with the entropy of each.")
+
+    @Option(help: "Model directory.") var model: String
+    @Option(help: "Prompt text.") var prompt: String
+    @Option(help: "Comma-separated temperatures (> 0).") var temperatures = "0.5,1,2"
+    @Option(help: "Bars per temperature.") var top = 15
+    @Option(help: "Output .svg or .html.") var out: String
+
+    func run() throws {
+        let values = try temperatures.split(separator: ",").map { text -> Float in
+            guard let value = Float(text.trimmingCharacters(in: .whitespaces)), value > 0, value.isFinite else {
+                throw ValidationError("--temperatures takes positive numbers separated by commas (got \(temperatures))")
+            }
+            return value
+        }
+        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+        let directory = URL(fileURLWithPath: model)
+        let gpt = try ModelDirectory.loadModel(directory)
+        let tokenizer = try ModelDirectory.loadTokenizer(directory)
+        let tokens = try promptTokens(prompt, tokenizer: tokenizer, model: gpt)
+        try gpt.forward(
+            tokens: tokens.map(Int32.init), batch: 1, length: tokens.count, lastPositionOnly: true,
+            context: KernelContext(parallelism: Parallelism(threads: 1)))
+        let logits = Array(gpt.logits(position: tokens.count - 1)).map(Double.init)
+        let panels = values.map { temperature -> NextTokenChart.Panel in
+            let scaled = logits.map { $0 / Double(temperature) }
+            let maximum = scaled.max()!
+            let exponentials = scaled.map { exp($0 - maximum) }
+            let total = exponentials.reduce(0, +)
+            let probabilities = exponentials.map { $0 / total }
+            let entropy = -probabilities.reduce(0) { $0 + ($1 > 0 ? $1 * log($1) : 0) }
+            let best = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }.prefix(top)
+            return NextTokenChart.Panel(
+                temperature: temperature, entropy: entropy, bars: best.map { (tokenizer.decode([$0]), probabilities[$0]) })
+        }
+        let chart = NextTokenChart(title: "Next token after \"\(Markup.visible(String(prompt.suffix(40))))\"", panels: panels)
+        try writePicture(out, svg: chart.svg, html: chart.html)
+    }
+}
+
+struct VisualizeTraining: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "training", abstract: "Training and validation loss and the learning rate against the step, from a --log file.")
+
+    @Option(help: "A JSON-lines log written by gpt train --log.") var log: String
+    @Option(help: "Output .svg or .html.") var out: String
+
+    func run() throws {
+        let text = try TextFile.read(log)
+        var steps: [(Int, Double)] = [], rates: [(Int, Double)] = [], evaluations: [(Int, Double, Double)] = []
+        for line in text.split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let iteration = (object["iter"] as? NSNumber)?.intValue
+            else { continue }
+            switch object["type"] as? String {
+            case "step":
+                if let loss = (object["loss"] as? NSNumber)?.doubleValue { steps.append((iteration, loss)) }
+                if let rate = (object["lr"] as? NSNumber)?.doubleValue { rates.append((iteration, rate)) }
+            case "eval":
+                if let train = (object["train_loss"] as? NSNumber)?.doubleValue, let validation = (object["val_loss"] as? NSNumber)?.doubleValue {
+                    evaluations.append((iteration, train, validation))
+                }
+            default: continue
+            }
+        }
+        guard !steps.isEmpty || !evaluations.isEmpty else {
+            throw ValidationError("\(log) has no step or eval entries; write one with gpt train --log FILE")
+        }
+        let chart = TrainingChart(
+            title: "Training: \(URL(fileURLWithPath: log).lastPathComponent)", steps: steps, evaluations: evaluations, learningRates: rates)
+        try writePicture(out, svg: chart.svg, html: chart.html)
+    }
+}
 
 struct Visualize: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "viz", abstract: "Pictures: word vectors projected to the plane.", subcommands: [VisualizeWords.self])
+        commandName: "viz", abstract: "Pictures of the inside: embeddings, attention, next-token distributions, training curves, word vectors.",
+        subcommands: [VisualizeEmbeddings.self, VisualizeAttention.self, VisualizeNextToken.self, VisualizeTraining.self, VisualizeWords.self])
 }
 
 struct VisualizeWords: ParsableCommand {
@@ -38,11 +266,6 @@ struct VisualizeWords: ParsableCommand {
                 let nearest = (try? loaded.similar(to: word, top: 3).map(\.word).joined(separator: ", ")) ?? ""
                 return ScatterPlot.Point(x: projection[0], y: projection.count > 1 ? projection[1] : 0, label: word, detail: "nearest: \(nearest)")
             })
-        let text = out.lowercased().hasSuffix(".html") ? plot.html() : plot.svg()
-        guard out.lowercased().hasSuffix(".svg") || out.lowercased().hasSuffix(".html") else {
-            throw ValidationError("--out must end in .svg or .html")
-        }
-        try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: out))
-        print("wrote \(out)")
+        try writePicture(out, svg: { plot.svg() }, html: plot.html)
     }
 }

@@ -83,6 +83,15 @@ void gpt_matrix_times_vector(float *y, const float *w, const float *x, long rows
 /// Sum of `count` floats, read once (for measuring memory read bandwidth).
 float gpt_read_sum(const float *x, long count);
 
+/// t-SNE, rows [first, last): the conditional affinities P(j|i) of points X (n × d), each row's
+/// Gaussian width found by bisection so that its perplexity equals `perplexity` (writes P rows).
+void gpt_tsne_affinities(float *P, const float *X, long n, long d, float perplexity, long first, long last);
+/// t-SNE, rows [first, last): num[i][j] = 1 / (1 + |y_i − y_j|²) (0 on the diagonal); returns the rows' sum.
+double gpt_tsne_kernel(float *num, const float *Y, long n, long dims, long first, long last);
+/// t-SNE gradient rows [first, last): 4 Σ_j (exaggeration·P_ij − num_ij / Z) num_ij (y_i − y_j) (writes).
+void gpt_tsne_gradient(float *gradient, const float *P, const float *num, const float *Y, long n, long dims,
+                       float exaggeration, float inverse_z, long first, long last);
+
 /// A spin-wait hint to the CPU (x86 PAUSE); does nothing elsewhere.
 void gpt_cpu_relax(void);
 
