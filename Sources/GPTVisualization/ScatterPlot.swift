@@ -44,6 +44,7 @@ public struct ScatterPlot: Sendable {
             <line x1="\(margin)" y1="\(margin)" x2="\(margin)" y2="\(h - margin)" stroke="black"/>
             <text x="\(w / 2)" y="\(h - 25)" text-anchor="middle" font-size="14">\(Markup.escape(xLabel))</text>
             <text x="20" y="\(h / 2)" text-anchor="middle" font-size="14" transform="rotate(-90 20 \(h / 2))">\(Markup.escape(yLabel))</text>
+            <circle cx="\(w - 250)" cy="\(h - 30)" r="4" fill="steelblue"/><text x="\(w - 240)" y="\(h - 26)" font-size="12">one point per item, labelled (hover for details)</text>
 
             """
         for point in points {

@@ -57,7 +57,7 @@ import Testing
         #expect(drawn.status == 0, "\(drawn.standardError)")
         let document = try XMLDocument(contentsOf: URL(fileURLWithPath: svg))
         #expect(document.rootElement()?.name == "svg")
-        #expect(try String(contentsOfFile: svg, encoding: .utf8).components(separatedBy: "<circle").count == 5)
+        #expect(try String(contentsOfFile: svg, encoding: .utf8).components(separatedBy: "class=\"point\"").count == 5)
         let html = directory.appendingPathComponent("words.html").path
         #expect(try GPT.run(["viz", "words", "--vectors", vectors, "--words", "king,queen", "--out", html]).status == 0)
         #expect(try String(contentsOfFile: html, encoding: .utf8).hasPrefix("<!DOCTYPE html>"))
