@@ -50,8 +50,7 @@ public final class KVCache: @unchecked Sendable {
         }
     }
 
-    /// Drops all but the last `keep` positions' worth of context: the caller re-encodes them
-    /// (positions are absolute, so cached keys cannot simply be shifted).
+    /// Layer `layer`'s key and value storage.
     func pointers(layer: Int) -> (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
         (keys[layer].pointer, values[layer].pointer)
     }
