@@ -22,7 +22,57 @@ final class InferenceScratch {
     }
 }
 
+/// One block's matrices for inference.
+public struct BlockWeights: Sendable {
+    public var qkv: any WeightMatrix
+    public var attentionProjection: any WeightMatrix
+    public var mlpUp: any WeightMatrix
+    public var mlpDown: any WeightMatrix
+}
+
+/// The matrices the inference path multiplies by — dense views of the parameters by default;
+/// a quantized model replaces them (`GPTModel.inferenceWeights`).
+public struct InferenceWeights: Sendable {
+    public var blocks: [BlockWeights]
+    public var unembedding: any WeightMatrix
+
+    /// Dense Float32 views into `model`'s parameters.
+    public init(dense model: GPTModel) {
+        let weights = UnsafePointer(model.parameters.pointer)
+        let C = model.configuration.embeddingSize
+        blocks = model.layout.blocks.map { p in
+            BlockWeights(
+                qkv: DenseWeightMatrix(pointer: weights + p.qkvWeight, inputSize: C, outputSize: 3 * C),
+                attentionProjection: DenseWeightMatrix(pointer: weights + p.attentionProjectionWeight, inputSize: C, outputSize: C),
+                mlpUp: DenseWeightMatrix(pointer: weights + p.mlpUpWeight, inputSize: C, outputSize: 4 * C),
+                mlpDown: DenseWeightMatrix(pointer: weights + p.mlpDownWeight, inputSize: 4 * C, outputSize: C))
+        }
+        unembedding = DenseWeightMatrix(
+            pointer: weights + model.layout.outputWeight, inputSize: C, outputSize: model.configuration.vocabularySize,
+            outputMajor: true)
+    }
+
+    /// Bytes of matrices read per decoded token.
+    public var storageBytes: Int {
+        blocks.reduce(unembedding.storageBytes) {
+            $0 + $1.qkv.storageBytes + $1.attentionProjection.storageBytes + $1.mlpUp.storageBytes + $1.mlpDown.storageBytes
+        }
+    }
+}
+
 extension GPTModel {
+    /// The matrices cached inference multiplies by: dense views of `parameters` (made once; the
+    /// buffer never moves) unless replaced, e.g. by quantized matrices.
+    public var inferenceWeights: InferenceWeights {
+        get {
+            if let weights = storedInferenceWeights { return weights }
+            let dense = InferenceWeights(dense: self)
+            storedInferenceWeights = dense
+            return dense
+        }
+        set { storedInferenceWeights = newValue }
+    }
+
     /// Runs `count` new tokens per cache row (`tokens` is batch × count, row-major) at positions
     /// cache.length ..< cache.length + count, appends their keys and values to `cache`, and
     /// returns the logits of each row's last new position (batch × V). The prompt goes through
@@ -47,6 +97,7 @@ extension GPTModel {
         }
         let s = inferenceScratch!
         let weights = parameters.pointer
+        let matrices = inferenceWeights
         func weight(_ offset: Int) -> UnsafePointer<Float> { UnsafePointer(weights + offset) }
         func bias(_ offset: Int?) -> UnsafePointer<Float>? { offset.map { UnsafePointer(weights + $0) } }
         func layerNorm(_ output: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ gain: Int, _ shift: Int?, rows: Int) {
@@ -74,22 +125,23 @@ extension GPTModel {
                 layerNorm(s.norm, s.stream, p.firstNormWeight, p.firstNormBias, rows: rows)
                 attentionInput = UnsafePointer(s.norm)
             }
-            Kernels.linearForward(
-                output: s.qkv, input: attentionInput, weight: weight(p.qkvWeight), bias: bias(p.qkvBias),
-                rows: rows, inputSize: C, outputSize: 3 * C, context: context)
+            let m = matrices.blocks[layer]
+            m.qkv.apply(output: s.qkv, input: attentionInput, bias: bias(p.qkvBias), rows: rows, context: context)
             // Append this step's keys and values to the cache.
+            let HS = C / NH
             for row in 0..<rows {
                 let (b, i) = (row / count, row % count)
-                let slot = (b * cache.capacity + past + i) * C
-                (keyCache + slot).update(from: s.qkv + row * 3 * C + C, count: C)
-                (valueCache + slot).update(from: s.qkv + row * 3 * C + 2 * C, count: C)
+                for h in 0..<NH {
+                    let slot = ((b * NH + h) * cache.capacity + past + i) * HS
+                    (keyCache + slot).update(from: s.qkv + row * 3 * C + C + h * HS, count: HS)
+                    (valueCache + slot).update(from: s.qkv + row * 3 * C + 2 * C + h * HS, count: HS)
+                }
             }
             Kernels.cachedAttentionForward(
                 output: s.attention, qkv: s.qkv, keyCache: keyCache, valueCache: valueCache, batch: B, count: count,
                 past: past, capacity: cache.capacity, channels: C, heads: NH, context: context)
-            Kernels.linearForward(
-                output: s.projection, input: s.attention, weight: weight(p.attentionProjectionWeight),
-                bias: bias(p.attentionProjectionBias), rows: rows, inputSize: C, outputSize: C, context: context)
+            m.attentionProjection.apply(
+                output: s.projection, input: s.attention, bias: bias(p.attentionProjectionBias), rows: rows, context: context)
             Kernels.add(output: s.stream, s.stream, s.projection, count: rows * C, context: context)
             var mlpInput = UnsafePointer(s.stream)
             if config.normalization == .pre {
@@ -98,14 +150,10 @@ extension GPTModel {
             } else {
                 layerNorm(s.stream, s.stream, p.firstNormWeight, p.firstNormBias, rows: rows)
             }
-            Kernels.linearForward(
-                output: s.up, input: mlpInput, weight: weight(p.mlpUpWeight), bias: bias(p.mlpUpBias),
-                rows: rows, inputSize: C, outputSize: 4 * C, context: context)
+            m.mlpUp.apply(output: s.up, input: mlpInput, bias: bias(p.mlpUpBias), rows: rows, context: context)
             Kernels.activationForward(
                 output: s.activated, input: s.up, count: rows * 4 * C, activation: config.activation, context: context)
-            Kernels.linearForward(
-                output: s.projection, input: s.activated, weight: weight(p.mlpDownWeight), bias: bias(p.mlpDownBias),
-                rows: rows, inputSize: 4 * C, outputSize: C, context: context)
+            m.mlpDown.apply(output: s.projection, input: s.activated, bias: bias(p.mlpDownBias), rows: rows, context: context)
             Kernels.add(output: s.stream, s.stream, s.projection, count: rows * C, context: context)
             if config.normalization == .post {
                 layerNorm(s.stream, s.stream, p.secondNormWeight, p.secondNormBias, rows: rows)
@@ -119,9 +167,7 @@ extension GPTModel {
         }
         layerNorm(s.last, s.last, layout.finalNormWeight, layout.finalNormBias, rows: B)
         for b in 0..<B {
-            Kernels.linearForward(
-                output: s.logits + b * V, input: s.last + b * C, weight: weight(layout.outputWeight), bias: nil,
-                rows: 1, inputSize: C, outputSize: V, weightIsOutputMajor: true, context: context)
+            matrices.unembedding.apply(output: s.logits + b * V, input: s.last + b * C, bias: nil, rows: 1, context: context)
         }
         return UnsafeBufferPointer(start: s.logits, count: B * V)
     }

@@ -16,6 +16,8 @@ public final class GPTModel: @unchecked Sendable {
     let sinusoidTable: FloatBuffer?
     var activations: Activations?
     var inferenceScratch: InferenceScratch?
+    /// The matrices inference multiplies by (see `inferenceWeights`).
+    var storedInferenceWeights: InferenceWeights?
     var inferenceBatch = 0
     /// The mean loss of the last forward pass that had targets.
     public internal(set) var lastLoss: Float?

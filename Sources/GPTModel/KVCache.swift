@@ -3,13 +3,15 @@ import GPTTensor
 /// Keys and values of every layer for the positions seen so far, so that generation
 /// runs one new token per step instead of recomputing the whole context.
 ///
-/// Layout per layer: (batch, capacity, C) for keys and for values; row b of the batch is
-/// one sequence (a sample or a beam). All rows hold the same number of positions.
+/// Layout per layer: (batch, heads, capacity, head size) for keys and for values, so that one
+/// head's keys are one contiguous stream when decoding reads them; row b of the batch is one
+/// sequence (a sample or a beam). All rows hold the same number of positions.
 public final class KVCache: @unchecked Sendable {
     public let batch: Int
     /// The most positions a row can hold (the model's context length).
     public let capacity: Int
     let channels: Int
+    let heads: Int
     let keys: [FloatBuffer]
     let values: [FloatBuffer]
     /// Positions filled in every row.
@@ -19,6 +21,7 @@ public final class KVCache: @unchecked Sendable {
         self.batch = batch
         capacity = configuration.contextLength
         channels = configuration.embeddingSize
+        heads = configuration.heads
         let size = batch * capacity * configuration.embeddingSize
         keys = (0..<configuration.layers).map { _ in FloatBuffer(count: size) }
         values = (0..<configuration.layers).map { _ in FloatBuffer(count: size) }
@@ -35,16 +38,24 @@ public final class KVCache: @unchecked Sendable {
     public func reorder(_ sources: [Int]) {
         precondition(sources.count == batch, "KVCache.reorder: one source per row")
         guard sources != Array(0..<batch) else { return }
-        let rowSize = capacity * channels
-        let used = length * channels
-        let scratch = FloatBuffer(count: batch * used)
+        // Per head, only the positions in use are copied.
+        let headSize = channels / heads
+        let headBlock = capacity * headSize
+        let used = length * headSize
+        let scratch = FloatBuffer(count: batch * heads * used)
         for buffers in [keys, values] {
             for buffer in buffers {
                 for row in 0..<batch {
-                    (scratch.pointer + row * used).update(from: buffer.pointer + sources[row] * rowSize, count: used)
+                    for head in 0..<heads {
+                        (scratch.pointer + (row * heads + head) * used)
+                            .update(from: buffer.pointer + (sources[row] * heads + head) * headBlock, count: used)
+                    }
                 }
                 for row in 0..<batch {
-                    (buffer.pointer + row * rowSize).update(from: scratch.pointer + row * used, count: used)
+                    for head in 0..<heads {
+                        (buffer.pointer + (row * heads + head) * headBlock)
+                            .update(from: scratch.pointer + (row * heads + head) * used, count: used)
+                    }
                 }
             }
         }

@@ -4,7 +4,7 @@ extension Kernels {
     /// Causal attention of `count` new positions per row over a key/value cache.
     ///
     /// qkv (B, count, 3C) holds the new positions' [Q | K | V]; their K and V have already been
-    /// written into the caches (B, capacity, C) at positions past ..< past + count. New position i
+    /// written into the caches (B, NH, capacity, HS) at positions past ..< past + count. New position i
     /// attends to cached positions 0 ... past + i. Writes out (B, count, C).
     /// `observer`, when given, receives each (row, head)'s probabilities (count × (past + count)).
     public static func cachedAttentionForward(
@@ -22,18 +22,22 @@ extension Kernels {
             for item in range {
                 let (b, h) = (item / NH, item % NH)
                 let query = qkv + b * count * 3 * C + h * HS
-                let keys = keyCache + b * capacity * C + h * HS
-                let values = valueCache + b * capacity * C + h * HS
+                let keys = keyCache + item * capacity * HS
+                let values = valueCache + item * capacity * HS
+                if count == 1 {  // decoding: one query, a fused pass over the cache
+                    gpt_attention_decode(output + b * C + h * HS, query, keys, values, total, HS, HS, scale, scores)
+                    continue
+                }
                 // scores (count, total) = Q · Kᵀ, then a causal softmax offset by `past`
                 BLAS.multiply(
                     transposeB: true, rows: count, columns: total, inner: HS,
-                    query, leadingA: 3 * C, keys, leadingB: C, scores, leadingC: total)
+                    query, leadingA: 3 * C, keys, leadingB: HS, scores, leadingC: total)
                 for i in 0..<count {
                     let row = scores + i * total
                     gpt_causal_softmax_row(row, row, past + i + 1, total, scale)
                 }
                 BLAS.multiply(
-                    rows: count, columns: HS, inner: total, scores, leadingA: total, values, leadingB: C,
+                    rows: count, columns: HS, inner: total, scores, leadingA: total, values, leadingB: HS,
                     output + b * count * C + h * HS, leadingC: C)
             }
         }

@@ -16,17 +16,31 @@ extension Kernels {
         weightIsOutputMajor: Bool = false, context: KernelContext
     ) {
         if rows == 1 {
-            // One vector (generation): memory-bound, so each thread reads its own columns of the weights.
-            context.parallelism.forEachChunk(of: outputSize, minimumChunk: 64) { _, range in
-                let out = output + range.lowerBound
-                if let bias { out.update(from: bias + range.lowerBound, count: range.count) }
-                let accumulate: Int32 = bias == nil ? 0 : 1
-                if weightIsOutputMajor {
+            // One vector (generation) is memory-bound: each thread streams one contiguous block of
+            // the weights. [out, in]: a block of output rows. [in, out]: a block of input rows into
+            // its own partial sum, added up afterwards.
+            if weightIsOutputMajor {
+                context.parallelism.forEachChunk(of: outputSize, minimumChunk: 64) { _, range in
+                    let out = output + range.lowerBound
+                    if let bias { out.update(from: bias + range.lowerBound, count: range.count) }
                     gpt_matrix_times_vector(
-                        out, weight + range.lowerBound * inputSize, input, range.count, inputSize, accumulate)
-                } else {
-                    gpt_vector_times_matrix(
-                        out, input, weight + range.lowerBound, inputSize, range.count, outputSize, accumulate)
+                        out, weight + range.lowerBound * inputSize, input, range.count, inputSize, bias == nil ? 0 : 1)
+                }
+                return
+            }
+            let threads = context.parallelism.threads
+            let partials = context.scratch(count: threads * outputSize)
+            var used = 0
+            context.parallelism.forEachChunk(of: inputSize, minimumChunk: 64) { chunk, range in
+                gpt_vector_times_matrix(
+                    partials + chunk * outputSize, input + range.lowerBound, weight + range.lowerBound * outputSize,
+                    range.count, outputSize, outputSize, 0)
+            }
+            used = min(threads, max(1, inputSize / 64))
+            if let bias { output.update(from: bias, count: outputSize) } else { output.update(repeating: 0, count: outputSize) }
+            context.parallelism.forEachChunk(of: outputSize, minimumChunk: 1024) { _, range in
+                for chunk in 0..<used {
+                    gpt_accumulate(output + range.lowerBound, partials + chunk * outputSize + range.lowerBound, range.count)
                 }
             }
             return

@@ -80,6 +80,11 @@ void gpt_vector_times_matrix(float *y, const float *x, const float *w, long rows
 /// y[r] (+)= Σ_j w[r·columns + j] · x[j] for r < rows: a row-major matrix times a vector.
 void gpt_matrix_times_vector(float *y, const float *w, const float *x, long rows, long columns, int accumulate);
 
+/// One query over `length` cached keys and values (rows `stride` floats apart), softmax with
+/// `scale`: out[0..<head) = Σ_j softmax(scale · q·k_j) v_j. `scores` holds `length` floats of scratch.
+void gpt_attention_decode(float *out, const float *query, const float *keys, const float *values, long length,
+                          long head, long stride, float scale, float *scores);
+
 /// Sum of `count` floats, read once (for measuring memory read bandwidth).
 float gpt_read_sum(const float *x, long count);
 
