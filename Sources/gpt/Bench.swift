@@ -207,7 +207,7 @@ struct BenchGenerate: ParsableCommand {
         }
         let (m, k, n) = result.sgemmShape
         print("benchmark:   generate \(preset): \(Terminal.grouped(Double(result.parameters))) parameters, context \(configuration.contextLength), \(parallelism.threads) threads, \(BLAS.description)")
-        print(String(format: "bandwidth:   %.1f GB/s read (measured in this run)", result.bandwidthGigabytes))
+        print(String(format: "bandwidth:   %.1f GB/s read (best of probes before and after the decodes)", result.bandwidthGigabytes))
         print(String(format: "prefill:     %d tokens at %@ tokens/s = %.1f GFLOP/s, %.0f%% of sgemm (%.1f GFLOP/s on %d×%d×%d)", result.promptTokens, Terminal.grouped(result.prefillTokensPerSecond), result.prefillGigaflops, prefillShare * 100, result.sgemmGigaflops, m, k, n))
         for decode in result.decodes {
             print(String(format: "decode @%4d: %8.1f tokens/s; bound %8.1f tokens/s (%.1f MB read per token) → %.0f%% of the bound", decode.position, decode.tokensPerSecond, decode.boundTokensPerSecond, decode.bytesPerToken / 1e6, decode.tokensPerSecond / decode.boundTokensPerSecond * 100))
