@@ -89,17 +89,17 @@ public enum Word2Vec {
         let scratch = FloatBuffer(count: threads * 2 * n)
         var states = (0..<threads).map { UInt64($0) &+ settings.seed &* 0x9E37_79B9_7F4A_7C15 }
         var done = 0
-        try cumulative.withUnsafeBufferPointer { cumulative in
-            try thresholds.withUnsafeBufferPointer { thresholds in
-                try corpus.ids.withUnsafeBufferPointer { ids in
-                    try corpus.starts.withUnsafeBufferPointer { starts in
+        cumulative.withUnsafeBufferPointer { cumulative in
+            thresholds.withUnsafeBufferPointer { thresholds in
+                corpus.ids.withUnsafeBufferPointer { ids in
+                    corpus.starts.withUnsafeBufferPointer { starts in
                         var model = gpt_word2vec_model(
                             input: input.pointer, output: output.pointer, cumulative: cumulative.baseAddress!,
                             vocabulary: V, keep_threshold: thresholds.baseAddress!, dimensions: Int32(n),
                             window: Int32(settings.window), negatives: Int32(settings.negatives),
                             skipgram: settings.architecture == .skipgram ? 1 : 0)
-                        try withUnsafePointer(to: &model) { model in
-                            try states.withUnsafeMutableBufferPointer { states in
+                        withUnsafePointer(to: &model) { model in
+                            states.withUnsafeMutableBufferPointer { states in
                                 for _ in 0..<settings.epochs {
                                     for job in jobs {
                                         let jobWords = Int(starts[job.upperBound] - starts[job.lowerBound])
