@@ -450,25 +450,17 @@ MULTIVERSION
 void gpt_attention_decode(float *out, const float *query, const float *keys, const float *values, long length,
                           long head, long stride, float scale, float *scores) {
 #pragma clang fp reassociate(on)
-    float maximum = -INFINITY;
     for (long j = 0; j < length; j++) {
         const float *k = keys + j * stride;
         float dot = 0.0f;
         for (long i = 0; i < head; i++) dot += query[i] * k[i];
         scores[j] = dot;
-        maximum = fmaxf(maximum, dot);
     }
-    float sum = 0.0f;
-    for (long j = 0; j < length; j++) {
-        float e = fast_exp(scale * (scores[j] - maximum));
-        scores[j] = e;
-        sum += e;
-    }
-    float inverse = 1.0f / sum;
+    gpt_causal_softmax_row(scores, scores, length, length, scale);
     for (long i = 0; i < head; i++) out[i] = 0.0f;
     for (long j = 0; j < length; j++) {
         const float *v = values + j * stride;
-        float p = scores[j] * inverse;
+        float p = scores[j];
         for (long i = 0; i < head; i++) out[i] += p * v[i];
     }
 }
