@@ -28,15 +28,13 @@ extension Kernels {
                 }
                 return
             }
-            let threads = context.parallelism.threads
-            let partials = context.scratch(count: threads * outputSize)
-            var used = 0
+            let used = context.parallelism.chunkCount(of: inputSize, minimumChunk: 64)
+            let partials = context.scratch(count: used * outputSize)
             context.parallelism.forEachChunk(of: inputSize, minimumChunk: 64) { chunk, range in
                 gpt_vector_times_matrix(
                     partials + chunk * outputSize, input + range.lowerBound, weight + range.lowerBound * outputSize,
                     range.count, outputSize, outputSize, 0)
             }
-            used = min(threads, max(1, inputSize / 64))
             if let bias { output.update(from: bias, count: outputSize) } else { output.update(repeating: 0, count: outputSize) }
             context.parallelism.forEachChunk(of: outputSize, minimumChunk: 1024) { _, range in
                 for chunk in 0..<used {

@@ -20,6 +20,12 @@ public struct Parallelism: Sendable, Equatable {
         Parallelism(threads: ProcessInfo.processInfo.activeProcessorCount)
     }
 
+    /// How many chunks `forEachChunk(of: count, minimumChunk:)` makes.
+    @inline(__always)
+    public func chunkCount(of count: Int, minimumChunk: Int = 1) -> Int {
+        Swift.min(threads, Swift.max(1, count / Swift.max(1, minimumChunk)))
+    }
+
     /// Calls `body(chunk, range)` for `threads` contiguous chunks of `0..<count`, in parallel.
     /// Chunks are never smaller than `minimumChunk` items (small jobs stay on one thread).
     @inline(__always)
@@ -27,7 +33,7 @@ public struct Parallelism: Sendable, Equatable {
         of count: Int, minimumChunk: Int = 1, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void
     ) {
         guard count > 0 else { return }
-        let chunks = Swift.min(threads, Swift.max(1, count / Swift.max(1, minimumChunk)))
+        let chunks = chunkCount(of: count, minimumChunk: minimumChunk)
         if chunks == 1 {
             body(0, 0..<count)
             return

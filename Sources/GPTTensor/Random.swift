@@ -18,8 +18,8 @@ public struct Generator: RandomNumberGenerator, Sendable, Equatable, Codable {
         state = words
     }
 
-    /// Continues from a saved `state` (four words).
-    public mutating func restore(_ words: [UInt64]) {
+    /// A generator continuing from a saved `state` (four words).
+    public init(state words: [UInt64]) {
         precondition(words.count == 4, "Generator state has four words")
         state = words
     }

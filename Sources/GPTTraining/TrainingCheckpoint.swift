@@ -118,11 +118,3 @@ public struct TrainingCheckpoint {
         for (name, buffer) in optimizer.buffers { try load(name, into: buffer) }
     }
 }
-
-extension Generator {
-    /// A generator continuing from a saved `state`.
-    public init(state words: [UInt64]) {
-        self.init(seed: 0)
-        restore(words)
-    }
-}

@@ -28,12 +28,7 @@ public struct NextTokenChart: Sendable {
         let rows = panels.map(\.bars.count).max() ?? 0
         let width = 20 + Double(panels.count) * (panelWidth + 30)
         let height = 110 + Double(rows) * (barHeight + 4) + 50
-        var out = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif">
-            <rect width="100%" height="100%" fill="white"/>
-            <text x="\(width / 2)" y="24" text-anchor="middle" font-size="16">\(Markup.escape(title))</text>
-
-            """
+        var out = Markup.svgStart(width: width, height: height, title: title, titleBaseline: 24, titleSize: 16)
         for (index, panel) in panels.enumerated() {
             let x0 = 20 + Double(index) * (panelWidth + 30)
             out += "<g transform=\"translate(\(x0),60)\">"
@@ -84,10 +79,7 @@ public struct TrainingChart: Sendable {
         func path(_ points: [(Double, Double)]) -> String {
             points.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(String(format: "%.1f,%.1f", $0.element.0, $0.element.1))" }.joined(separator: " ")
         }
-        var out = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif">
-            <rect width="100%" height="100%" fill="white"/>
-            <text x="\(width / 2)" y="26" text-anchor="middle" font-size="16">\(Markup.escape(title))</text>
+        var out = Markup.svgStart(width: width, height: height, title: title, titleBaseline: 26, titleSize: 16) + """
             <line x1="\(margin)" y1="\(height - margin)" x2="\(width - margin)" y2="\(height - margin)" stroke="black"/>
             <line x1="\(margin)" y1="\(margin)" x2="\(margin)" y2="\(height - margin)" stroke="black"/>
             <line x1="\(width - margin)" y1="\(margin)" x2="\(width - margin)" y2="\(height - margin)" stroke="gray"/>

@@ -50,10 +50,7 @@ public struct AttentionHeatmaps: Sendable {
         let gap = margin
         let width = margin + Double(headList.count) * (panelSize + gap)
         let height = 60 + Double(layerList.count) * (panelSize + gap) + 40
-        var out = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif">
-            <rect width="100%" height="100%" fill="white"/>
-            <text x="\(width / 2)" y="24" text-anchor="middle" font-size="16">\(Markup.escape(title))</text>
+        var out = Markup.svgStart(width: width, height: height, title: title, titleBaseline: 24, titleSize: 16) + """
             <text x="\(width / 2)" y="\(height - 12)" text-anchor="middle" font-size="12">key token (attended to) →   ·   query token (attending) ↓   ·   darker = more attention (0 … 1)</text>
 
             """

@@ -36,10 +36,7 @@ public struct ScatterPlot: Sendable {
         let (yMin, yMax) = (ys.min() ?? 0, ys.max() ?? 1)
         func px(_ x: Double) -> Double { margin + (x - xMin) / max(xMax - xMin, 1e-12) * (w - 2 * margin) }
         func py(_ y: Double) -> Double { h - margin - (y - yMin) / max(yMax - yMin, 1e-12) * (h - 2 * margin) }
-        var out = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="sans-serif">
-            <rect width="100%" height="100%" fill="white"/>
-            <text x="\(w / 2)" y="30" text-anchor="middle" font-size="18">\(Markup.escape(title))</text>
+        var out = Markup.svgStart(width: w, height: h, title: title, titleBaseline: 30, titleSize: 18) + """
             <line x1="\(margin)" y1="\(h - margin)" x2="\(w - margin)" y2="\(h - margin)" stroke="black"/>
             <line x1="\(margin)" y1="\(margin)" x2="\(margin)" y2="\(h - margin)" stroke="black"/>
             <text x="\(w / 2)" y="\(h - 25)" text-anchor="middle" font-size="14">\(Markup.escape(xLabel))</text>
@@ -74,6 +71,16 @@ public struct ScatterPlot: Sendable {
 
 /// Escaping and display of text from models and users in SVG and HTML.
 public enum Markup {
+    /// An SVG document's opening: the root element, a white background and the title centred at the top.
+    static func svgStart(width: Double, height: Double, title: String, titleBaseline: Int, titleSize: Int) -> String {
+        """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif">
+        <rect width="100%" height="100%" fill="white"/>
+        <text x="\(width / 2)" y="\(titleBaseline)" text-anchor="middle" font-size="\(titleSize)">\(escape(title))</text>
+
+        """
+    }
+
     /// Escapes &, <, >, " and ' for element text and attribute values.
     public static func escape(_ text: String) -> String {
         var result = ""

@@ -43,8 +43,7 @@ struct Distill: ParsableCommand {
             let checkpoint = try TrainingRun.checkpoint(in: directory, command: "distill")
             let configuration = try TrainingRun.configuration(of: checkpoint, maxIterations: training.maxIterations)
             let outputDirectory = URL(fileURLWithPath: directory)
-            let student = try ModelDirectory.loadModel(outputDirectory)
-            let tokenizer = try ModelDirectory.loadTokenizer(outputDirectory)
+            let (student, tokenizer) = try loadModelAndTokenizer(model: directory, tokenizer: nil)
             guard let teacherPath = checkpoint.run["teacher"] as? String else {
                 throw ValidationError("\(directory)/training.json does not name the teacher; it is corrupt")
             }
@@ -97,9 +96,7 @@ struct Distill: ParsableCommand {
 
     /// The teacher, checked to share the tokenizer and to see at least the student's context.
     static func loadTeacher(_ path: String, tokenizer: any Tokenizer, student: GPTConfiguration) throws -> GPTModel {
-        let directory = URL(fileURLWithPath: path)
-        let teacher = try ModelDirectory.loadModel(directory)
-        let teacherTokenizer = try ModelDirectory.loadTokenizer(directory)
+        let (teacher, teacherTokenizer) = try loadModelAndTokenizer(model: path, tokenizer: nil)
         guard try teacherTokenizer.description.encoded() == tokenizer.description.encoded(),
             teacher.configuration.vocabularySize == student.vocabularySize
         else {

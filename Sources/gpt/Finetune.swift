@@ -44,8 +44,7 @@ struct Finetune: ParsableCommand {
             let checkpoint = try TrainingRun.checkpoint(in: directory, command: "finetune")
             let configuration = try TrainingRun.configuration(of: checkpoint, maxIterations: training.maxIterations)
             let outputDirectory = URL(fileURLWithPath: directory)
-            let gpt = try ModelDirectory.loadModel(outputDirectory)
-            let tokenizer = try ModelDirectory.loadTokenizer(outputDirectory)
+            let (gpt, tokenizer) = try loadModelAndTokenizer(model: directory, tokenizer: nil)
             let (dataset, _, _, _) = try DataOptions.restore(checkpoint.run).prepare(
                 outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
             let freezing = Freezing(run: checkpoint.run)
@@ -60,8 +59,7 @@ struct Finetune: ParsableCommand {
             return
         }
         let source = URL(fileURLWithPath: from!)
-        let gpt = try ModelDirectory.loadModel(source)
-        let tokenizer = try ModelDirectory.loadTokenizer(source)
+        let (gpt, tokenizer) = try loadModelAndTokenizer(model: from!, tokenizer: nil)
         var configuration = try options.resolve(model: try ModelOptions.parse([]), training: training)
         // The architecture is the source model's.
         let c = gpt.configuration

@@ -9,8 +9,7 @@ struct Info: ParsableCommand {
 
     func run() throws {
         let directory = URL(fileURLWithPath: model)
-        let gpt = try ModelDirectory.loadModel(directory)
-        let tokenizer = try ModelDirectory.loadTokenizer(directory)
+        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil)
         let c = gpt.configuration
         print("model:          \(directory.path)")
         print("type:           \(c.isGPT2Compatible ? "gpt2 (loads in Hugging Face transformers)" : "swift-gpt")")

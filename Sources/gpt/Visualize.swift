@@ -52,8 +52,7 @@ struct VisualizeEmbeddings: ParsableCommand {
 
     func run() throws {
         let directory = URL(fileURLWithPath: model)
-        let gpt = try ModelDirectory.loadModel(directory)
-        let tokenizer = try ModelDirectory.loadTokenizer(directory)
+        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil)
         let C = gpt.configuration.embeddingSize
         var ids: [Int] = []
         if token.isEmpty {
@@ -133,8 +132,7 @@ struct VisualizeAttention: ParsableCommand {
 
     func run() throws {
         let directory = URL(fileURLWithPath: model)
-        let gpt = try ModelDirectory.loadModel(directory)
-        let tokenizer = try ModelDirectory.loadTokenizer(directory)
+        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil)
         let c = gpt.configuration
         if let layer, !(0..<c.layers).contains(layer) { throw ValidationError("--layer must be in 0..<\(c.layers) (got \(layer))") }
         if let head, !(0..<c.heads).contains(head) { throw ValidationError("--head must be in 0..<\(c.heads) (got \(head))") }
@@ -173,9 +171,7 @@ struct VisualizeNextToken: ParsableCommand {
             return value
         }
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
-        let directory = URL(fileURLWithPath: model)
-        let gpt = try ModelDirectory.loadModel(directory)
-        let tokenizer = try ModelDirectory.loadTokenizer(directory)
+        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil)
         let tokens = try promptTokens(prompt, tokenizer: tokenizer, model: gpt)
         try gpt.forward(
             tokens: tokens.map(Int32.init), batch: 1, length: tokens.count, lastPositionOnly: true,
