@@ -12,9 +12,14 @@ public enum TextNormalization: String, CaseIterable, Sendable {
     case whitespace
 }
 
-/// A corpus for word2vec: every line is a sentence (context windows never cross line ends),
-/// words are counted, and the words seen at least `minCount` times get ids by descending count.
+/// A corpus for word2vec: every line is a sentence (context windows never cross line ends; a
+/// line of more than `maximumSentenceLength` kept words is cut into sentences of that length, as
+/// gensim does), words are counted, and the words seen at least `minCount` times get ids by
+/// descending count.
 public struct Word2VecCorpus: Sendable {
+    /// The longest sentence the training kernel takes (word2vec.c's and gensim's 10,000).
+    public static let maximumSentenceLength = 10_000
+
     /// Vocabulary: words by id, most frequent first (ties in byte order).
     public let words: [String]
     public let counts: [Int]
@@ -83,7 +88,10 @@ public struct Word2VecCorpus: Sendable {
         ids.reserveCapacity(raw.count)
         var starts: [Int64] = [0]
         for s in 0..<(rawStarts.count - 1) {
-            for k in Int(rawStarts[s])..<Int(rawStarts[s + 1]) where remap[Int(raw[k])] >= 0 { ids.append(remap[Int(raw[k])]) }
+            for k in Int(rawStarts[s])..<Int(rawStarts[s + 1]) where remap[Int(raw[k])] >= 0 {
+                ids.append(remap[Int(raw[k])])
+                if ids.count - Int(starts.last!) == Self.maximumSentenceLength { starts.append(Int64(ids.count)) }
+            }
             if Int64(ids.count) > starts.last! { starts.append(Int64(ids.count)) }
         }
         words = kept.map { names[$0] }

@@ -3,8 +3,8 @@ import Foundation
 import GPTTensor
 
 /// Picks the next token from a row of logits by running `SamplingParameters`' chain over a
-/// candidate set (token ids with their current logits). Its buffers are reused from token to
-/// token, so sampling allocates nothing per step.
+/// candidate set (token ids with their current logits). Its candidate buffers are reused from
+/// token to token, so a step does not allocate per candidate.
 public struct Sampler {
     public let parameters: SamplingParameters
     private var ids: [Int32] = []
@@ -12,6 +12,10 @@ public struct Sampler {
     private var probabilities: [Float] = []
     private var keys: [Float] = []
     private var indices: [Int] = []
+    /// Where `select` gathers the kept candidates before swapping them in.
+    private var spareIds: [Int32] = []
+    private var spareValues: [Float] = []
+    private var spareProbabilities: [Float] = []
     /// Candidates are still all tokens in id order (so index == id).
     private var isIdentity = true
     /// Candidates are sorted by descending logit.
@@ -75,6 +79,7 @@ public struct Sampler {
         } else {
             for index in ids.indices { if let occurrences = counts[Int(ids[index])] { penalise(index, occurrences) } }
         }
+        isSorted = false  // the penalised logits may be out of order now
     }
 
     /// Keeps the k largest logits, sorted descending.
@@ -144,7 +149,7 @@ public struct Sampler {
             indices.removeAll(keepingCapacity: true)
             for index in probabilities.indices where probabilities[index] >= threshold { indices.append(index) }
             indices.sort { probabilities[$0] != probabilities[$1] ? probabilities[$0] > probabilities[$1] : ids[$0] < ids[$1] }
-            select(indices)
+            select(indices[...], sorted: true)
         }
         var mass: Float = 0
         var keep = 0
@@ -162,7 +167,7 @@ public struct Sampler {
         let threshold = (probabilities.max() ?? 0) * fraction
         indices.removeAll(keepingCapacity: true)
         for index in probabilities.indices where probabilities[index] >= threshold { indices.append(index) }
-        if indices.count < ids.count { select(indices) }
+        if indices.count < ids.count { select(indices[...], sorted: isSorted) }
     }
 
     /// Locally typical sampling: keeps the tokens whose surprise is closest to the entropy,
@@ -183,8 +188,7 @@ public struct Sampler {
             keep += 1
             if mass >= p { break }
         }
-        select(Array(indices.prefix(keep)))
-        isSorted = false
+        select(indices[..<keep], sorted: false)
     }
 
     private func currentTemperature(step: Int, steps: Int) -> Float {
@@ -213,15 +217,22 @@ public struct Sampler {
 
     // MARK: - Helpers
 
-    private mutating func select(_ chosen: [Int]) {
-        let newIds = chosen.map { ids[$0] }
-        let newValues = chosen.map { values[$0] }
-        let newProbabilities = probabilities.isEmpty ? [] : chosen.map { probabilities[$0] }
-        ids = newIds
-        values = newValues
-        probabilities = newProbabilities
+    /// Keeps the candidates at `chosen`, in that order; `sorted` says whether that order is by
+    /// descending logit.
+    private mutating func select(_ chosen: ArraySlice<Int>, sorted: Bool) {
+        spareIds.removeAll(keepingCapacity: true)
+        spareValues.removeAll(keepingCapacity: true)
+        spareProbabilities.removeAll(keepingCapacity: true)
+        for index in chosen {
+            spareIds.append(ids[index])
+            spareValues.append(values[index])
+            if !probabilities.isEmpty { spareProbabilities.append(probabilities[index]) }
+        }
+        swap(&ids, &spareIds)
+        swap(&values, &spareValues)
+        swap(&probabilities, &spareProbabilities)
         isIdentity = false
-        isSorted = true
+        isSorted = sorted
     }
 
     private mutating func truncate(_ keep: Int) {

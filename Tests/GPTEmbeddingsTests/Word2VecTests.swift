@@ -187,5 +187,10 @@ import Testing
         #expect(corpus.words.prefix(2) == ["cat", "the"])
         #expect(corpus.sentenceCount == 2)
         #expect(corpus.rawWordCount == 7)
+        // One long line (like text8) becomes sentences of at most 10,000 words, none lost.
+        let long = try Word2VecCorpus(
+            texts: [Array(repeating: "a b c d e", count: 5_000).joined(separator: " ")], normalization: .lowerLetters, minCount: 1)
+        #expect(long.starts == [0, 10_000, 20_000, 25_000])
+        #expect(long.wordCount == 25_000)
     }
 }

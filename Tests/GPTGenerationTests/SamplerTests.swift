@@ -13,13 +13,15 @@ import Testing
         return e.map { $0 / total }
     }
 
-    func draws(_ configure: (inout SamplingParameters) -> Void, count: Int = 20_000, seed: UInt64 = 1) -> [Int] {
+    func draws(
+        _ configure: (inout SamplingParameters) -> Void, count: Int = 20_000, seed: UInt64 = 1, history: [Int] = []
+    ) -> [Int] {
         var parameters = SamplingParameters()
         configure(&parameters)
         var sampler = Sampler(parameters: parameters)
         var generator = Generator(seed: seed)
         return logits.withUnsafeBufferPointer { logits in
-            (0..<count).map { _ in sampler.sample(logits, generator: &generator) }
+            (0..<count).map { _ in sampler.sample(logits, history: history, generator: &generator) }
         }
     }
 
@@ -56,6 +58,20 @@ import Testing
             }
             #expect(Set(draws({ $0.topP = topP })) == nucleus, "top-p \(topP)")
         }
+    }
+
+    @Test func stagesKeepTheirMeaningInAnyOrder() {
+        // min-p keeps candidates in id order; a top-p after it must still take the most likely.
+        let p = probabilities()
+        let nucleus = Set([1, 3])  // 2.0 and 1.5: the first two by logit reach 0.5 of the mass
+        #expect(p[1] + p[3] >= 0.5 && p[1] < 0.5)
+        #expect(Set(draws({ $0.minP = 0.1; $0.topP = 0.5; $0.order = [.minP, .topP, .temperature] })) == nucleus)
+        // A penalty after top-k reorders the candidates; top-p must see the new order.
+        let penalised = draws({
+            $0.topK = 3; $0.repetitionPenalty = 10; $0.topP = 0.5
+            $0.order = [.topK, .penalties, .topP, .temperature]
+        }, history: [1])
+        #expect(Set(penalised) == [3])
     }
 
     @Test func minPDropsExactlyTheTokensBelowTheThreshold() {
