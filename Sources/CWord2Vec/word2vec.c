@@ -14,15 +14,13 @@
 #define MAX_SENTENCE 10000
 
 static float sigmoid_table[EXP_TABLE_SIZE];
-static int sigmoid_ready = 0;
 
-static void prepare_sigmoid(void) {
-    if (sigmoid_ready) return;
+// Filled once when the library loads, before any training thread reads it.
+__attribute__((constructor)) static void prepare_sigmoid(void) {
     for (int i = 0; i < EXP_TABLE_SIZE; i++) {
         double e = exp(((double)i / EXP_TABLE_SIZE * 2 - 1) * MAX_EXP);
         sigmoid_table[i] = (float)(e / (e + 1));
     }
-    sigmoid_ready = 1;
 }
 
 static inline uint64_t next_random(uint64_t *state) {
@@ -88,7 +86,6 @@ static inline void negative_sampling(const gpt_word2vec_model *m, const float *h
 
 void gpt_word2vec_pair_update(float *input, float *output, const int32_t *targets, const float *labels, int count,
                               int dimensions, float alpha, float *error) {
-    prepare_sigmoid();
     memset(error, 0, (size_t)dimensions * sizeof(float));
     for (int d = 0; d < count; d++) {
         update_target(input, error, output + (long)targets[d] * dimensions, labels[d], alpha, dimensions);
@@ -100,7 +97,6 @@ MULTIVERSION
 long gpt_word2vec_train(const gpt_word2vec_model *m, const int32_t *ids, const int64_t *starts, long first,
                         long last, uint64_t *random_state, float alpha, float min_alpha, long words_before,
                         long total_words, float *scratch) {
-    prepare_sigmoid();
     // A local copy: threads' states sit side by side in memory, and writing them there on
     // every draw would bounce one cache line between the cores.
     uint64_t local_random = *random_state;

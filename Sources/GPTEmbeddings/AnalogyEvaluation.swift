@@ -90,10 +90,8 @@ public struct AnalogyEvaluation: Sendable {
                     if method == .add {
                         score = scores[row * V + word]
                     } else {
-                        let sa = (1 + scores[row * V + word]) / 2
-                        let sb = (1 + scores[(block + row) * V + word]) / 2
-                        let sc = (1 + scores[(2 * block + row) * V + word]) / 2
-                        score = sb * sc / (sa + 1e-6)
+                        score = WordVectors.AnalogyMethod.multiplicativeScore(
+                            a: scores[row * V + word], b: scores[(block + row) * V + word], c: scores[(2 * block + row) * V + word])
                     }
                     if score > best { best = score; answer = word }
                 }

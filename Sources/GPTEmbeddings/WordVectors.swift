@@ -64,6 +64,13 @@ public struct WordVectors: Sendable {
         case add = "3cosadd"
         /// argmax cos(x, b)·cos(x, c) / (cos(x, a) + ε), cosines shifted to [0, 1] (Levy & Goldberg).
         case multiply = "3cosmul"
+
+        /// 3CosMul's score of a word from its cosines with a, b and c.
+        @inline(__always)
+        static func multiplicativeScore(a: Float, b: Float, c: Float) -> Float {
+            let (sa, sb, sc) = ((1 + a) / 2, (1 + b) / 2, (1 + c) / 2)
+            return sb * sc / (sa + 1e-6)
+        }
     }
 
     /// Words for "a is to b as c is to ?", the three inputs excluded.
@@ -86,8 +93,7 @@ public struct WordVectors: Sendable {
             }
         case .multiply:
             return best(top, limit: limit, excluding: [ia, ib, ic]) { row in
-                let (sa, sb, sc) = ((1 + cosine(row, ia)) / 2, (1 + cosine(row, ib)) / 2, (1 + cosine(row, ic)) / 2)
-                return sb * sc / (sa + 1e-6)
+                AnalogyMethod.multiplicativeScore(a: cosine(row, ia), b: cosine(row, ib), c: cosine(row, ic))
             }
         }
     }

@@ -17,12 +17,11 @@ public enum TextFile {
         guard !data.isEmpty else {
             throw FileFormatError("data file \(path) is empty; give a file with text in it")
         }
-        // Validate first, then decode without Foundation's BOM stripping: the text is exactly the file.
-        if String(validating: data, as: UTF8.self) == nil, let offset = firstInvalidUTF8Offset(data) {
+        // The standard library's validating decoder keeps a byte-order mark: the text is exactly the file.
+        guard let text = String(validating: data, as: UTF8.self) else {
             throw FileFormatError(
-                "\(path) is not valid UTF-8 text (first bad byte at offset \(offset)); convert it to UTF-8 first (e.g. with iconv)")
+                "\(path) is not valid UTF-8 text (first bad byte at offset \(firstInvalidUTF8Offset(data) ?? 0)); convert it to UTF-8 first (e.g. with iconv)")
         }
-        let text = String(decoding: data, as: UTF8.self)
         return text
     }
 
@@ -34,7 +33,7 @@ public enum TextFile {
         while true {
             switch decoder.decode(&iterator) {
             case .scalarValue(let scalar):
-                consumed += String(scalar).utf8.count
+                consumed += UTF8.width(scalar)
                 offset = consumed
             case .emptyInput:
                 return nil

@@ -153,24 +153,22 @@ public struct TokenSequence: Sendable {
     }
 
     public subscript(index: Int) -> Int32 {
-        data.withUnsafeBytes { raw in
-            let position = offset + index * width
-            return width == 2
-                ? Int32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt16.self)))
-                : Int32(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt32.self)))
-        }
+        data.withUnsafeBytes { raw in token(index, in: raw) }
+    }
+
+    /// Token `index` read from the storage bytes `raw`.
+    @inline(__always)
+    private func token(_ index: Int, in raw: UnsafeRawBufferPointer) -> Int32 {
+        let position = offset + index * width
+        return width == 2
+            ? Int32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt16.self)))
+            : Int32(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt32.self)))
     }
 
     /// Appends tokens `range` to `destination`.
     public func append(_ range: Range<Int>, to destination: inout [Int32]) {
         data.withUnsafeBytes { raw in
-            for index in range {
-                let position = offset + index * width
-                destination.append(
-                    width == 2
-                        ? Int32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt16.self)))
-                        : Int32(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt32.self))))
-            }
+            for index in range { destination.append(token(index, in: raw)) }
         }
     }
 
@@ -183,13 +181,7 @@ public struct TokenSequence: Sendable {
     public func maximum() -> Int {
         var result: Int32 = 0
         data.withUnsafeBytes { raw in
-            for index in 0..<count {
-                let position = offset + index * width
-                let value = width == 2
-                    ? Int32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt16.self)))
-                    : Int32(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt32.self)))
-                result = max(result, value)
-            }
+            for index in 0..<count { result = max(result, token(index, in: raw)) }
         }
         return Int(result)
     }

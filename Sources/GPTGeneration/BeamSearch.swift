@@ -45,9 +45,10 @@ extension TextGenerator {
         let kept = Array(prompt.suffix(config.contextLength - 1))
         let steps = min(options.maxTokens, config.contextLength - kept.count)
         let cache = KVCache(configuration: config, batch: B)
-        var logits = Array(try model.forward(
+        // Valid until the next forward pass, which comes after the candidates are scored.
+        var logits = try model.forward(
             tokens: Array(repeating: kept.map(Int32.init), count: B).flatMap { $0 }, count: kept.count, cache: cache,
-            context: context))
+            context: context)
         var running: [(tokens: [Int], sum: Float)] = [([], 0)] + Array(repeating: ([], -.infinity), count: B - 1)
         var finished: [BeamHypothesis] = []
         func score(_ sum: Float, _ length: Int) -> Float { sum / pow(Float(max(length, 1)), options.lengthPenalty) }
@@ -60,11 +61,11 @@ extension TextGenerator {
             // Candidates: every (beam, token) with its total log-probability; keep the best 2B.
             var candidates: [(sum: Float, beam: Int, token: Int)] = []
             for beam in 0..<B where running[beam].sum > -.infinity {
-                let row = Array(logits[(beam * V)..<((beam + 1) * V)])
+                let row = logits[(beam * V)..<((beam + 1) * V)]
                 let maximum = row.max()!
                 let normaliser = maximum + log(row.reduce(Float(0)) { $0 + exp($1 - maximum) })
                 for token in 0..<V {
-                    let total = running[beam].sum + row[token] - normaliser
+                    let total = running[beam].sum + row[beam * V + token] - normaliser
                     if candidates.count < 2 * B || total > candidates.last!.sum {
                         let position = candidates.firstIndex { $0.sum < total } ?? candidates.count
                         candidates.insert((total, beam, token), at: position)
@@ -94,8 +95,8 @@ extension TextGenerator {
                 sources.append(sources.first ?? 0)
             }
             cache.reorder(sources)
-            logits = Array(try model.forward(
-                tokens: running.map { Int32($0.tokens.last ?? 0) }, count: 1, cache: cache, context: context))
+            logits = try model.forward(
+                tokens: running.map { Int32($0.tokens.last ?? 0) }, count: 1, cache: cache, context: context)
         }
         for beam in running where beam.sum > -.infinity { finish(beam.tokens, beam.sum) }
         return Array(finished.prefix(options.returnCount))

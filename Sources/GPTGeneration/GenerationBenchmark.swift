@@ -55,9 +55,9 @@ public struct GenerationBenchmark: Sendable {
         var best = Double.infinity
         for _ in 0..<3 {
             let cache = KVCache(configuration: c)
-            let start = Self.now()
+            let start = monotonicSeconds()
             _ = try model.forward(tokens: Array(tokens[0..<promptTokens]), count: promptTokens, cache: cache, context: context)
-            best = min(best, Self.now() - start)
+            best = min(best, monotonicSeconds() - start)
         }
         let positionCount = c.position == .learned ? c.contextLength * c.embeddingSize : 0
         let matrixParameters = Double(model.parameterCount - positionCount - c.vocabularySize * c.embeddingSize)
@@ -75,11 +75,11 @@ public struct GenerationBenchmark: Sendable {
             for _ in 0..<max(2, decodeSteps / run) {
                 let cache = KVCache(configuration: c)
                 _ = try model.forward(tokens: Array(tokens[0..<position]), count: position, cache: cache, context: context)
-                let start = Self.now()
+                let start = monotonicSeconds()
                 for step in 0..<run {
                     _ = try model.forward(tokens: [tokens[position + step]], count: 1, cache: cache, context: context)
                 }
-                seconds = min(seconds, (Self.now() - start) / Double(run))
+                seconds = min(seconds, (monotonicSeconds() - start) / Double(run))
             }
             // Every weight once (the position table: one row), plus the cache so far.
             let weightBytes = Double(model.parameterCount - positionCount + (positionCount > 0 ? c.embeddingSize : 0)) * 4
@@ -107,20 +107,18 @@ public struct GenerationBenchmark: Sendable {
         var best = Double.infinity
         var sink: Float = 0
         for _ in 0..<5 {
-            let start = now()
+            let start = monotonicSeconds()
             var partial = [Float](repeating: 0, count: parallelism.threads)
             partial.withUnsafeMutableBufferPointer { partial in
                 parallelism.forEachChunk(of: count, minimumChunk: 1 << 20) { chunk, range in
                     partial[chunk] = gpt_read_sum(buffer.pointer + range.lowerBound, range.count)
                 }
             }
-            best = min(best, now() - start)
+            best = min(best, monotonicSeconds() - start)
             sink += partial.reduce(0, +)
         }
         precondition(sink > 0)
         return Double(count * 4) / best / 1e9
     }
-
-    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 }
 

@@ -230,7 +230,7 @@ public struct GeneratedText {
                 break
             }
         }
-        safe = Self.characterBoundary(in: bytes, before: safe, from: emitted)
+        safe = StreamingDecoder.characterBoundary(in: bytes, before: safe, from: emitted)
         let piece = String(decoding: bytes[emitted..<safe], as: UTF8.self)
         emitted = safe
         return (piece, false)
@@ -265,21 +265,5 @@ public struct GeneratedText {
             if Array(bytes[index..<(index + needle.count)]) == needle { return index }
         }
         return nil
-    }
-
-    /// The largest end ≤ `limit` that does not split a UTF-8 character.
-    static func characterBoundary(in bytes: [UInt8], before limit: Int, from start: Int) -> Int {
-        var end = limit
-        var back = 0
-        while back < 4 && end - back - 1 >= start {
-            let byte = bytes[end - back - 1]
-            if byte & 0xC0 != 0x80 {
-                let needed = byte < 0x80 ? 1 : byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
-                if back + 1 < needed { end = end - back - 1 }
-                break
-            }
-            back += 1
-        }
-        return end
     }
 }

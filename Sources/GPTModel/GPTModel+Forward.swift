@@ -44,10 +44,9 @@ extension GPTModel {
         let weights = parameters.pointer
 
         // Token embedding + position encoding (+ dropout).
-        let positions = UnsafePointer(layout.positionEmbedding.map { weights + $0 } ?? sinusoidTable!.pointer)
         Kernels.embeddingForward(
             output: act.embedded, tokens: act.tokens, tokenEmbedding: weights + layout.tokenEmbedding,
-            positionTable: positions, batch: B, length: T, channels: C, context: context)
+            positionTable: positionTable, batch: B, length: T, channels: C, context: context)
         if dropout.embeddingDropout > 0 {
             Kernels.dropout(
                 output: act.embedded, input: act.embedded, count: rows * C, probability: dropout.embeddingDropout,

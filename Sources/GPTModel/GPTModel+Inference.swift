@@ -3,11 +3,13 @@ import GPTTensor
 /// Buffers for cached inference, sized for `rows` new positions at once.
 final class InferenceScratch {
     let rows: Int
+    let batch: Int
     let storage: FloatBuffer
     let stream, norm, mean, reciprocalStd, qkv, attention, projection, up, activated, last, logits: UnsafeMutablePointer<Float>
 
     init(configuration: GPTConfiguration, rows: Int, batch: Int) {
         self.rows = rows
+        self.batch = batch
         let C = configuration.embeddingSize
         let sizes = [rows * C, rows * C, rows, rows, rows * 3 * C, rows * C, rows * C, rows * 4 * C, rows * 4 * C, batch * C, batch * configuration.vocabularySize]
         storage = FloatBuffer(count: sizes.reduce(0, +))
@@ -91,9 +93,8 @@ extension GPTModel {
         for token in tokens where token < 0 || Int(token) >= V {
             throw ModelError("token id \(token) is outside the vocabulary of \(V)")
         }
-        if inferenceScratch == nil || inferenceScratch!.rows < rows || inferenceBatch != B {
+        if inferenceScratch == nil || inferenceScratch!.rows < rows || inferenceScratch!.batch != B {
             inferenceScratch = InferenceScratch(configuration: config, rows: rows, batch: B)
-            inferenceBatch = B
         }
         let s = inferenceScratch!
         let weights = parameters.pointer
@@ -108,13 +109,10 @@ extension GPTModel {
         }
 
         // Token embedding + position encoding at absolute positions past + i.
-        let positions = UnsafePointer(layout.positionEmbedding.map { weights + $0 } ?? sinusoidTable!.pointer)
-        for row in 0..<rows {
-            let position = past + row % count
-            let token = Int(tokens[row])
-            for c in 0..<C {
-                s.stream[row * C + c] = weights[layout.tokenEmbedding + token * C + c] + positions[position * C + c]
-            }
+        tokens.withUnsafeBufferPointer { tokens in
+            Kernels.embeddingForward(
+                output: s.stream, tokens: tokens.baseAddress!, tokenEmbedding: weights + layout.tokenEmbedding,
+                positionTable: positionTable + past * C, batch: B, length: count, channels: C, context: context)
         }
 
         for layer in 0..<config.layers {

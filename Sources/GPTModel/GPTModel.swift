@@ -12,13 +12,16 @@ public final class GPTModel: @unchecked Sendable {
     public let parameters: FloatBuffer
     /// Allocated on the first training forward pass.
     public private(set) var gradients: FloatBuffer?
-    /// Position vectors added to the token embedding: `wpe` when learned, else a fixed sinusoid table.
+    /// The fixed position vectors when positions are sinusoidal (learned ones live in `parameters`).
     let sinusoidTable: FloatBuffer?
+    /// Position vectors added to the token embedding: `wpe` when learned, else the sinusoid table.
+    var positionTable: UnsafePointer<Float> {
+        UnsafePointer(layout.positionEmbedding.map { parameters.pointer + $0 } ?? sinusoidTable!.pointer)
+    }
     var activations: Activations?
     var inferenceScratch: InferenceScratch?
     /// The matrices inference multiplies by (see `inferenceWeights`).
     var storedInferenceWeights: InferenceWeights?
-    var inferenceBatch = 0
     /// The mean loss of the last forward pass that had targets.
     public internal(set) var lastLoss: Float?
     var lastDropoutSeed: UInt64 = 0

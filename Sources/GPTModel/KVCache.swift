@@ -16,6 +16,8 @@ public final class KVCache: @unchecked Sendable {
     let values: [FloatBuffer]
     /// Positions filled in every row.
     public internal(set) var length = 0
+    /// Room for one layer's keys or values while `reorder` permutes rows (made on first use).
+    private lazy var reorderScratch = FloatBuffer(count: batch * capacity * channels)
 
     public init(configuration: GPTConfiguration, batch: Int = 1) {
         self.batch = batch
@@ -26,9 +28,6 @@ public final class KVCache: @unchecked Sendable {
         keys = (0..<configuration.layers).map { _ in FloatBuffer(count: size) }
         values = (0..<configuration.layers).map { _ in FloatBuffer(count: size) }
     }
-
-    /// Bytes of keys and values held for `length` positions in every row.
-    public var bytesInUse: Int { 2 * keys.count * batch * length * channels * 4 }
 
     public func reset() {
         length = 0
@@ -42,7 +41,7 @@ public final class KVCache: @unchecked Sendable {
         let headSize = channels / heads
         let headBlock = capacity * headSize
         let used = length * headSize
-        let scratch = FloatBuffer(count: batch * heads * used)
+        let scratch = reorderScratch
         for buffers in [keys, values] {
             for buffer in buffers {
                 for row in 0..<batch {

@@ -103,16 +103,15 @@ extension BLAS {
         let c = FloatBuffer(count: rows * columns)
         for index in 0..<a.count { a[index] = Float(index % 7) * 0.1 }
         for index in 0..<b.count { b[index] = Float(index % 5) * 0.1 }
-        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         var best = Double.infinity
-        let deadline = now() + 0.5
+        let deadline = monotonicSeconds() + 0.5
         var runs = 0
-        while runs < 3 || (now() < deadline && runs < 1000) {
-            let start = now()
+        while runs < 3 || (monotonicSeconds() < deadline && runs < 1000) {
+            let start = monotonicSeconds()
             multiply(
                 rows: rows, columns: columns, inner: inner, a.pointer, leadingA: inner, b.pointer, leadingB: columns,
                 c.pointer, leadingC: columns)
-            best = min(best, now() - start)
+            best = min(best, monotonicSeconds() - start)
             runs += 1
         }
         return 2 * Double(rows) * Double(inner) * Double(columns) / best / 1e9

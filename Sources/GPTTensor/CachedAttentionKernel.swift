@@ -6,7 +6,6 @@ extension Kernels {
     /// qkv (B, count, 3C) holds the new positions' [Q | K | V]; their K and V have already been
     /// written into the caches (B, NH, capacity, HS) at positions past ..< past + count. New position i
     /// attends to cached positions 0 ... past + i. Writes out (B, count, C).
-    /// `observer`, when given, receives each (row, head)'s probabilities (count × (past + count)).
     public static func cachedAttentionForward(
         output: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
         keyCache: UnsafePointer<Float>, valueCache: UnsafePointer<Float>,

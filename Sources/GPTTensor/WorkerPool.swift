@@ -9,12 +9,9 @@ import Synchronization
 /// here spin briefly between regions (then sleep), so a region starts in well under a
 /// microsecond. The caller runs chunk 0 itself.
 final class WorkerPool: @unchecked Sendable {
-    let size: Int
-    private let state: State
+    private let state = State()
 
     init(size: Int) {
-        self.size = size
-        state = State(size: size)
         for index in 1..<size {
             let state = self.state
             let thread = Thread { state.work(as: index) }
@@ -42,7 +39,6 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     final class State: @unchecked Sendable {
-        let size: Int
         let busy = Atomic<Bool>(false)
         private let generation = Atomic<Int>(0)
         private let pending = Atomic<Int>(0)
@@ -51,10 +47,6 @@ final class WorkerPool: @unchecked Sendable {
         private var job: ((Int) -> Void)?
         private var activeChunks = 0
         private let sleepLock = NSCondition()
-
-        init(size: Int) {
-            self.size = size
-        }
 
         func dispatch(chunks: Int, _ work: @escaping (Int) -> Void) {
             job = work

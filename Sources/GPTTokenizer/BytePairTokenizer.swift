@@ -235,7 +235,7 @@ public struct BytePairTokenizer: Tokenizer, Sendable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(tokens.count * 4)
         for token in tokens where token >= 0 && token < vocabularySize {
-            bytes += pool[Int(offsets[token])..<Int(offsets[token + 1])]
+            bytes += self.bytes(of: token)
         }
         return bytes
     }

@@ -32,7 +32,7 @@ public struct SequenceEvaluation: Sendable {
             throw ModelError("the text has \(ids.count) token(s); at least 2 are needed to score a prediction")
         }
         let context = KernelContext(parallelism: parallelism)
-        let started = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+        let started = monotonicSeconds()
         var total = 0.0
         var scored = 0
         var previousEnd = 1
@@ -53,7 +53,7 @@ public struct SequenceEvaluation: Sendable {
             if end == ids.count { break }
             begin += stride
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds) / 1e9 - started
+        let seconds = monotonicSeconds() - started
         return SequenceEvaluation(loss: total / Double(scored), tokens: scored, seconds: seconds)
     }
 
@@ -68,7 +68,7 @@ public struct SequenceEvaluation: Sendable {
         }
         let context = KernelContext(parallelism: parallelism)
         let T = model.configuration.contextLength
-        let start = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+        let start = monotonicSeconds()
         var starts = Array(stride(from: 0, to: ids.count - 1, by: T))
         var total = 0.0
         var scored = 0
@@ -98,7 +98,7 @@ public struct SequenceEvaluation: Sendable {
             total += Double(loss) * Double(length)
             scored += length
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds) / 1e9 - start
+        let seconds = monotonicSeconds() - start
         return SequenceEvaluation(loss: total / Double(scored), tokens: scored, seconds: seconds)
     }
 }

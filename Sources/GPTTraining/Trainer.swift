@@ -102,7 +102,7 @@ public final class Trainer {
         for _ in 0..<micro {
             dataset.sampleBatch(.training, batch: B, length: T, inputs: &inputs, targets: &targets, generator: &generator)
             let dropoutSeed = generator.next()
-            var start = now()
+            var start = monotonicSeconds()
             var loss = try model.forward(
                 tokens: inputs, targets: targets, batch: B, length: T, training: true, dropoutSeed: dropoutSeed,
                 context: context)!
@@ -112,8 +112,8 @@ public final class Trainer {
                 let teacherLogits = distillation.teacher.allLogits
                 let V = model.configuration.vocabularySize
                 if distillationLosses.count < B * T { distillationLosses = [Float](repeating: 0, count: B * T) }
-                timing.forward += now() - start
-                start = now()
+                timing.forward += monotonicSeconds() - start
+                start = monotonicSeconds()
                 try distillationLosses.withUnsafeMutableBufferPointer { losses in
                     let lossPointer = losses.baseAddress!
                     try model.backward(context: context) { gradient, logits, targets, rows in
@@ -124,14 +124,14 @@ public final class Trainer {
                     loss = Float(losses.prefix(B * T).reduce(0.0) { $0 + Double($1) } / Double(B * T))
                 }
             } else {
-                timing.forward += now() - start
-                start = now()
+                timing.forward += monotonicSeconds() - start
+                start = monotonicSeconds()
                 try model.backward(context: context)
             }
-            timing.backward += now() - start
+            timing.backward += monotonicSeconds() - start
             lossSum += Double(loss)
         }
-        let start = now()
+        let start = monotonicSeconds()
         let gradients = model.gradients!
         if micro > 1 { gpt_scale(gradients.pointer, gradients.count, 1 / Float(micro)) }
         for range in frozen { (gradients.pointer + range.lowerBound).update(repeating: 0, count: range.count) }
@@ -143,7 +143,7 @@ public final class Trainer {
                 parameters: model.parameters, gradients: gradients,
                 learningRate: configuration.learningRateSchedule.learningRate(at: iteration), context: context)
         }
-        timing.optimizer += now() - start
+        timing.optimizer += monotonicSeconds() - start
         return loss
     }
 
@@ -196,7 +196,7 @@ public final class Trainer {
             try ModelDirectory.save(model, tokenizer: tokenizer, to: outputDirectory)
         }
         var last = (training: Float.nan, validation: Float.nan)
-        let runStart = now()
+        let runStart = monotonicSeconds()
         func checkpoint() throws {
             try TrainingCheckpoint(
                 nextIteration: iteration, optimizerStep: optimizer.step, generator: generator, bestValidationLoss: best,
@@ -249,7 +249,7 @@ public final class Trainer {
                 .step(
                     iteration: iteration - 1, loss: loss,
                     learningRate: configuration.learningRateSchedule.learningRate(at: iteration - 1),
-                    tokensPerSecond: tokens / max(timing.total, 1e-9), elapsed: now() - runStart))
+                    tokensPerSecond: tokens / max(timing.total, 1e-9), elapsed: monotonicSeconds() - runStart))
         }
         try evaluateAndSave()
         return TrainingSummary(
@@ -258,7 +258,3 @@ public final class Trainer {
     }
 }
 
-/// Seconds on a monotonic clock.
-func now() -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds) / 1e9
-}

@@ -120,11 +120,12 @@ public struct TrainingChart: Sendable {
 
 /// A self-contained HTML page around an SVG.
 enum Page {
-    static func html(title: String, body: String, note: String) -> String {
+    /// `style`: extra CSS rules after the page's own.
+    static func html(title: String, body: String, note: String, style: String = "") -> String {
         """
         <!DOCTYPE html>
         <html><head><meta charset="utf-8"><title>\(Markup.escape(title))</title>
-        <style>body{font-family:sans-serif;margin:20px}</style></head>
+        <style>body{font-family:sans-serif;margin:20px}\(style)</style></head>
         <body>
         \(body)
         <p>\(Markup.escape(note))</p>

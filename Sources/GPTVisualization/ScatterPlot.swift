@@ -56,16 +56,9 @@ public struct ScatterPlot: Sendable {
 
     /// A standalone HTML page with the SVG inline (hover a point for its details).
     public func html() -> String {
-        """
-        <!DOCTYPE html>
-        <html><head><meta charset="utf-8"><title>\(Markup.escape(title))</title>
-        <style>body{font-family:sans-serif;margin:20px} .point:hover circle{fill:crimson;r:6}</style></head>
-        <body>
-        \(svg())
-        <p>Hover a point to see its label and details.</p>
-        </body></html>
-
-        """
+        Page.html(
+            title: title, body: svg(), note: "Hover a point to see its label and details.",
+            style: " .point:hover circle{fill:crimson;r:6}")
     }
 }
 

@@ -141,11 +141,11 @@ struct BenchTokenize: ParsableCommand {
         let bytes = Double(text.utf8.count)
         var best = Double.infinity
         var ids: [Int] = []
-        let threadCount = threads.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let threadCount = threads.count
         for _ in 0..<max(1, runs) {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = monotonicSeconds()
             ids = try loaded.encode(text, specialTokens: .ordinary, threads: threadCount)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            best = min(best, monotonicSeconds() - start)
         }
         let packed = ids.map { UInt32($0).littleEndian }
         let digest = packed.withUnsafeBytes { SHA256.hex($0) }

@@ -57,16 +57,15 @@ struct Distill: ParsableCommand {
                 model: student, dataset: dataset, configuration: configuration, parallelism: parallelism, distillation: distillation)
             try TrainingRun(
                 trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
-                keepBest: checkpoint.run["keep-best"] as? Bool ?? false, logPath: checkpoint.run["log"] as? String,
                 description: checkpoint.run, resume: checkpoint, command: "distill"
             ).run()
             return
         }
         let teacherDirectory = URL(fileURLWithPath: teacher!)
-        let tokenizer = try ModelDirectory.loadTokenizer(teacherDirectory)
+        let (teacherModel, tokenizer) = try loadModelAndTokenizer(model: teacher!, tokenizer: nil)
         let configuration = try options.resolve(model: model, training: training)
         let studentConfiguration = configuration.modelConfiguration(vocabularySize: tokenizer.vocabularySize)
-        let teacherModel = try Self.loadTeacher(teacher!, tokenizer: tokenizer, student: studentConfiguration)
+        try Self.check(teacher: teacherModel, student: studentConfiguration)
         let outputDirectory = URL(fileURLWithPath: out!)
         if ModelDirectory.containsModel(outputDirectory) && !overwrite {
             throw ValidationError("\(out!) already holds a model; pass --overwrite to replace it or choose another --out")
@@ -89,7 +88,7 @@ struct Distill: ParsableCommand {
         run["keep-best"] = keepBest
         if let log { run["log"] = URL(fileURLWithPath: log).path }
         try TrainingRun(
-            trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory, keepBest: keepBest, logPath: log,
+            trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
             description: run, resume: nil, command: "distill"
         ).run()
     }
@@ -97,9 +96,14 @@ struct Distill: ParsableCommand {
     /// The teacher, checked to share the tokenizer and to see at least the student's context.
     static func loadTeacher(_ path: String, tokenizer: any Tokenizer, student: GPTConfiguration) throws -> GPTModel {
         let (teacher, teacherTokenizer) = try loadModelAndTokenizer(model: path, tokenizer: nil)
-        guard try teacherTokenizer.description.encoded() == tokenizer.description.encoded(),
-            teacher.configuration.vocabularySize == student.vocabularySize
-        else {
+        let sameTokenizer = try teacherTokenizer.description.encoded() == tokenizer.description.encoded()
+        try check(teacher: teacher, student: student, sameTokenizer: sameTokenizer)
+        return teacher
+    }
+
+    /// The teacher shares the student's tokenizer and vocabulary and covers its context.
+    static func check(teacher: GPTModel, student: GPTConfiguration, sameTokenizer: Bool = true) throws {
+        guard sameTokenizer, teacher.configuration.vocabularySize == student.vocabularySize else {
             throw ValidationError(
                 "the teacher's tokenizer or vocabulary (\(teacher.configuration.vocabularySize)) differs from the student's (\(student.vocabularySize)); they must share one")
         }
@@ -107,6 +111,5 @@ struct Distill: ParsableCommand {
             throw ValidationError(
                 "the student's --context-length \(student.contextLength) exceeds the teacher's \(teacher.configuration.contextLength)")
         }
-        return teacher
     }
 }

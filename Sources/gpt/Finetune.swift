@@ -53,7 +53,6 @@ struct Finetune: ParsableCommand {
                 isTrainable: freezing.isTrainable(in: gpt.configuration))
             try TrainingRun(
                 trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
-                keepBest: checkpoint.run["keep-best"] as? Bool ?? false, logPath: checkpoint.run["log"] as? String,
                 description: checkpoint.run, resume: checkpoint, command: "finetune"
             ).run()
             return
@@ -90,7 +89,7 @@ struct Finetune: ParsableCommand {
         run["keep-best"] = keepBest
         if let log { run["log"] = URL(fileURLWithPath: log).path }
         try TrainingRun(
-            trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory, keepBest: keepBest, logPath: log,
+            trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
             description: run, resume: nil, command: "finetune"
         ).run()
     }

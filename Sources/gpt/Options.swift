@@ -139,9 +139,10 @@ struct ThreadOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }
 
-    var parallelism: Parallelism {
-        threads.map { Parallelism(threads: $0) } ?? .allCores
-    }
+    /// The thread count asked for, or every core.
+    var count: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
+
+    var parallelism: Parallelism { Parallelism(threads: count) }
 }
 
 import GPTTensor

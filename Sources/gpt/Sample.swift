@@ -108,7 +108,7 @@ struct Sample: AsyncParsableCommand {
         options.ignoreEndOfText = ignoreEos
         let hypotheses = try generator.beamSearch(prompt: prompt, options: options)
         for (index, hypothesis) in hypotheses.enumerated() {
-            let text = tokenizer(generator).decode(hypothesis.tokens)
+            let text = generator.tokenizer.decode(hypothesis.tokens)
             if json {
                 let object: [String: Any] = [
                     "text": text, "tokens": hypothesis.tokens, "score": Double(hypothesis.score),
@@ -123,8 +123,6 @@ struct Sample: AsyncParsableCommand {
         }
         if !json { Terminal.write("\n") }
     }
-
-    private func tokenizer(_ generator: TextGenerator) -> any Tokenizer { generator.tokenizer }
 
     private func readPrompt() throws -> String? {
         if let prompt { return prompt }

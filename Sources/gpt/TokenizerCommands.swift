@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GPTFormats
 import GPTModel
+import GPTTensor
 import GPTTokenizer
 
 struct TokenizerCommand: ParsableCommand {
@@ -28,7 +29,7 @@ struct TrainTokenizer: ParsableCommand {
 
     func run() throws {
         let texts = try data.map(TextFile.read)
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = monotonicSeconds()
         let tokenizer: any Tokenizer
         if kind == "word" {
             guard special.isEmpty else { throw ValidationError("--special applies to BPE tokenizers") }
@@ -36,7 +37,7 @@ struct TrainTokenizer: ParsableCommand {
         } else {
             tokenizer = try BytePairTrainer.train(texts: texts, vocabularySize: vocabSize, specialTokens: special)
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let seconds = monotonicSeconds() - start
         try AtomicFile.write(tokenizer.description.encoded(), to: URL(fileURLWithPath: out))
         let bytes = texts.reduce(0) { $0 + $1.utf8.count }
         print(String(format: "trained %@ on %@ bytes in %.2f s", tokenizer.kind, Terminal.grouped(Double(bytes)), seconds))
@@ -84,7 +85,7 @@ struct Tokenize: ParsableCommand {
         let input = try text ?? TextFile.read(file!)
         let ids = try loaded.encode(
             input, specialTokens: allowSpecial ? .allowed : .ordinary,
-            threads: threads.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            threads: threads.count)
         if json {
             FileHandle.standardOutput.write(Self.json(ids))
             return

@@ -54,7 +54,6 @@ struct Train: ParsableCommand {
             let trainer = Trainer(model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism)
             try TrainingRun(
                 trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
-                keepBest: checkpoint.run["keep-best"] as? Bool ?? false, logPath: checkpoint.run["log"] as? String,
                 description: checkpoint.run, resume: checkpoint, command: "train"
             ).run()
             return
@@ -91,7 +90,7 @@ struct Train: ParsableCommand {
         run["keep-best"] = keepBest
         if let log { run["log"] = URL(fileURLWithPath: log).path }
         try TrainingRun(
-            trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory, keepBest: keepBest, logPath: log,
+            trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
             description: run, resume: nil, command: "train"
         ).run()
     }

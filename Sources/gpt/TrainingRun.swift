@@ -12,12 +12,14 @@ struct TrainingRun {
     let trainer: Trainer
     let tokenizer: (any Tokenizer)?
     let outputDirectory: URL
-    let keepBest: Bool
-    let logPath: String?
-    /// What `--resume` needs to rebuild this run (saved in the checkpoint).
+    /// What `--resume` needs to rebuild this run (saved in the checkpoint), including
+    /// "keep-best" and "log".
     let description: [String: Any]
     let resume: TrainingCheckpoint?
     let command: String
+
+    var keepBest: Bool { description["keep-best"] as? Bool ?? false }
+    var logPath: String? { description["log"] as? String }
 
     func run() throws {
         let configuration = trainer.configuration
@@ -101,18 +103,21 @@ final class TrainingProgress {
             ])
             let done = iteration + 1
             let remaining = elapsed / Double(max(1, done - startIteration)) * Double(maxIterations - done)
-            let line = String(
-                format: "iter %d/%d | loss %.4f | lr %.2e | %@ tok/s | %@ elapsed | ETA %@", done, maxIterations, loss,
-                learningRate, Terminal.grouped(tokensPerSecond), Terminal.duration(elapsed), Terminal.duration(remaining))
+            // Formatted only when shown (a step is often shorter than a redraw interval).
+            func line() -> String {
+                String(
+                    format: "iter %d/%d | loss %.4f | lr %.2e | %@ tok/s | %@ elapsed | ETA %@", done, maxIterations, loss,
+                    learningRate, Terminal.grouped(tokensPerSecond), Terminal.duration(elapsed), Terminal.duration(remaining))
+            }
             if Terminal.standardErrorIsTerminal {
-                let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+                let now = monotonicSeconds()
                 if now - lastDraw > 0.1 || done == maxIterations {
-                    FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+                    FileHandle.standardError.write(Data("\r\u{1B}[K\(line())".utf8))
                     liveLineShown = true
                     lastDraw = now
                 }
             } else if done % 10 == 0 || done == maxIterations {
-                Terminal.notice(line)
+                Terminal.notice(line())
             }
         case .skipped(let iteration, let loss, let norm):
             log?.write(["type": "skipped", "iter": iteration, "loss": loss, "grad_norm": norm])
@@ -182,7 +187,6 @@ final class JSONLinesLog {
         }
         guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
         data.append(0x0A)
-        handle.write(data)
-        try? handle.synchronize()
+        handle.write(data)  // one write(2): the line survives the process being killed
     }
 }
