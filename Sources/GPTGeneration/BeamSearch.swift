@@ -46,9 +46,8 @@ extension TextGenerator {
         let steps = min(options.maxTokens, config.contextLength - kept.count)
         let cache = KVCache(configuration: config, batch: B)
         // Valid until the next forward pass, which comes after the candidates are scored.
-        var logits = try model.forward(
-            tokens: Array(repeating: kept.map(Int32.init), count: B).flatMap { $0 }, count: kept.count, cache: cache,
-            context: context)
+        var logits = try session.forward(
+            tokens: Array(repeating: kept.map(Int32.init), count: B).flatMap { $0 }, count: kept.count, cache: cache)
         var running: [(tokens: [Int], sum: Float)] = [([], 0)] + Array(repeating: ([], -.infinity), count: B - 1)
         var finished: [BeamHypothesis] = []
         func score(_ sum: Float, _ length: Int) -> Float { sum / pow(Float(max(length, 1)), options.lengthPenalty) }
@@ -95,8 +94,7 @@ extension TextGenerator {
                 sources.append(sources.first ?? 0)
             }
             cache.reorder(sources)
-            logits = try model.forward(
-                tokens: running.map { Int32($0.tokens.last ?? 0) }, count: 1, cache: cache, context: context)
+            logits = try session.forward(tokens: running.map { Int32($0.tokens.last ?? 0) }, count: 1, cache: cache)
         }
         for beam in running where beam.sum > -.infinity { finish(beam.tokens, beam.sum) }
         return Array(finished.prefix(options.returnCount))

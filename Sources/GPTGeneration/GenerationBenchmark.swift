@@ -44,11 +44,11 @@ public struct GenerationBenchmark: Sendable {
         // The machine's bandwidth drifts (a VM shares it): probe before and after the decodes, keep the best.
         let bandwidthBefore = Self.measureReadBandwidth(parallelism: parallelism)
         // Prefill's largest product: the MLP's up-projection of the whole prompt.
-        let shape = (promptTokens, c.embeddingSize, 4 * c.embeddingSize)
+        let shape = (promptTokens, c.embeddingSize, c.mlpSize)
         let sgemm = BLAS.measureGigaflops(rows: shape.0, inner: shape.1, columns: shape.2, threads: parallelism.threads)
         var generator = Generator(seed: 7)
         let model = try GPTModel(configuration: c, generator: &generator)
-        let context = KernelContext(parallelism: parallelism)
+        let session = InferenceSession(model: model, parallelism: parallelism)
         let tokens = (0..<c.contextLength).map { _ in Int32(generator.nextInt(below: c.vocabularySize)) }
 
         // Prefill: the prompt in one pass (best of 3).
@@ -56,7 +56,7 @@ public struct GenerationBenchmark: Sendable {
         for _ in 0..<3 {
             let cache = KVCache(configuration: c)
             let start = monotonicSeconds()
-            _ = try model.forward(tokens: Array(tokens[0..<promptTokens]), count: promptTokens, cache: cache, context: context)
+            _ = try session.forward(tokens: Array(tokens[0..<promptTokens]), count: promptTokens, cache: cache)
             best = min(best, monotonicSeconds() - start)
         }
         let positionCount = c.position == .learned ? c.contextLength * c.embeddingSize : 0
@@ -74,10 +74,10 @@ public struct GenerationBenchmark: Sendable {
             var seconds = Double.infinity
             for _ in 0..<max(2, decodeSteps / run) {
                 let cache = KVCache(configuration: c)
-                _ = try model.forward(tokens: Array(tokens[0..<position]), count: position, cache: cache, context: context)
+                _ = try session.forward(tokens: Array(tokens[0..<position]), count: position, cache: cache)
                 let start = monotonicSeconds()
                 for step in 0..<run {
-                    _ = try model.forward(tokens: [tokens[position + step]], count: 1, cache: cache, context: context)
+                    _ = try session.forward(tokens: [tokens[position + step]], count: 1, cache: cache)
                 }
                 seconds = min(seconds, (monotonicSeconds() - start) / Double(run))
             }

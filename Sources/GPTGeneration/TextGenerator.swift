@@ -81,16 +81,18 @@ public struct GenerationResult: Sendable {
 }
 
 /// Predict, sample, repeat — with a key/value cache: the prompt goes through in one batched
-/// pass (prefill), then one token per step.
-public final class TextGenerator: @unchecked Sendable {
+/// pass (prefill), then one token per step. A generator is one user of a (shared) model: it owns
+/// its inference session, so run one generation at a time on it and make one generator per
+/// concurrent request.
+public final class TextGenerator {
     public let model: GPTModel
     public let tokenizer: any Tokenizer
-    public let context: KernelContext
+    public let session: InferenceSession
 
     public init(model: GPTModel, tokenizer: any Tokenizer, parallelism: Parallelism) {
         self.model = model
         self.tokenizer = tokenizer
-        context = KernelContext(parallelism: parallelism)
+        session = InferenceSession(model: model, parallelism: parallelism)
     }
 
     /// Generates after `prompt`, calling `onEvent` as tokens arrive (return false to stop).
@@ -106,7 +108,7 @@ public final class TextGenerator: @unchecked Sendable {
         let window = model.configuration.contextLength
         let cache = KVCache(configuration: model.configuration)
         var history = Array(prompt.suffix(window))
-        var logits = try model.forward(tokens: history.map(Int32.init), count: history.count, cache: cache, context: context)
+        var logits = try session.forward(tokens: history.map(Int32.init), count: history.count, cache: cache)
         var sampler = Sampler(parameters: options.sampling)
         var text = GeneratedText(tokenizer: tokenizer, stopSequences: options.stopSequences)
         var tokens: [Int] = []
@@ -136,10 +138,10 @@ public final class TextGenerator: @unchecked Sendable {
                 // Slide: keep the last half of the context and re-encode it at positions 0….
                 cache.reset()
                 let kept = Array(history.suffix(window / 2))
-                logits = try model.forward(tokens: kept.map(Int32.init), count: kept.count, cache: cache, context: context)
+                logits = try session.forward(tokens: kept.map(Int32.init), count: kept.count, cache: cache)
                 continue
             }
-            logits = try model.forward(tokens: [Int32(next)], count: 1, cache: cache, context: context)
+            logits = try session.forward(tokens: [Int32(next)], count: 1, cache: cache)
         }
         let remainder = text.finish()
         if !remainder.isEmpty { _ = onEvent(GenerationEvent(token: -1, text: remainder, logprob: nil)) }
@@ -148,23 +150,29 @@ public final class TextGenerator: @unchecked Sendable {
             promptTokens: min(prompt.count, window), seconds: Date().timeIntervalSince(start))
     }
 
-    /// The same generation as an asynchronous stream of events (it runs on its own thread).
+    /// The same generation as an asynchronous stream of events. It runs in a task of its own
+    /// (with a session of its own, so this generator stays free) that stops within one token when
+    /// the consumer stops listening or its task is cancelled; the stream then ends with
+    /// `CancellationError`.
     public func stream(prompt: [Int], options: GenerationOptions, seed: UInt64) -> AsyncThrowingStream<GenerationEvent, Error> {
-        AsyncThrowingStream { continuation in
-            let thread = Thread { [self] in
-                var generator = Generator(seed: seed)
+        let (model, tokenizer, parallelism) = (model, tokenizer, session.context.parallelism)
+        return AsyncThrowingStream { continuation in
+            let task = Task.detached {
+                let generator = TextGenerator(model: model, tokenizer: tokenizer, parallelism: parallelism)
+                var random = Generator(seed: seed)
                 do {
-                    let result = try generate(prompt: prompt, options: options, generator: &generator) { event in
+                    let result = try generator.generate(prompt: prompt, options: options, generator: &random) { event in
                         continuation.yield(event)
-                        return true
+                        return !Task.isCancelled
                     }
+                    try Task.checkCancellation()
                     continuation.yield(GenerationEvent(token: -1, text: "", logprob: nil, result: result))
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)
                 }
             }
-            thread.start()
+            continuation.onTermination = { _ in task.cancel() }
         }
     }
 

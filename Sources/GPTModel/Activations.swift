@@ -13,10 +13,15 @@ struct BlockActivations {
     var secondNorm: UnsafeMutablePointer<Float>         // (rows, C)
     var secondMean: UnsafeMutablePointer<Float>
     var secondReciprocalStd: UnsafeMutablePointer<Float>
-    var mlpUp: UnsafeMutablePointer<Float>              // (rows, 4C) before the activation
-    var mlpActivated: UnsafeMutablePointer<Float>       // (rows, 4C)
+    var mlpUp: UnsafeMutablePointer<Float>              // (rows, H) before the activation
+    var mlpActivated: UnsafeMutablePointer<Float>       // (rows, H)
     var mlpDown: UnsafeMutablePointer<Float>            // (rows, C) after dropout
     var secondResidual: UnsafeMutablePointer<Float>     // (rows, C)
+    // Where the forward pass read the inputs that depend on the norm placement (for backward).
+    var firstNormInput: UnsafePointer<Float>? = nil
+    var secondNormInput: UnsafePointer<Float>? = nil
+    var qkvInput: UnsafePointer<Float>? = nil
+    var mlpUpInput: UnsafePointer<Float>? = nil
 }
 
 /// Everything a forward pass saves for its backward, plus the backward's scratch,
@@ -32,6 +37,7 @@ final class Activations {
     var embedded: UnsafeMutablePointer<Float>   // (rows, C)
     var blocks: [BlockActivations] = []
     var finalNorm: UnsafeMutablePointer<Float>  // (rows, C)
+    var finalNormInput: UnsafePointer<Float>? = nil
     var finalMean: UnsafeMutablePointer<Float>
     var finalReciprocalStd: UnsafeMutablePointer<Float>
     var logits: UnsafeMutablePointer<Float>     // (rows, V)
@@ -45,8 +51,8 @@ final class Activations {
     var projectionGradient: UnsafeMutablePointer<Float>! = nil  // (rows, C)
     var attentionOutputGradient: UnsafeMutablePointer<Float>! = nil // (rows, C)
     var qkvGradient: UnsafeMutablePointer<Float>! = nil         // (rows, 3C)
-    var mlpUpGradient: UnsafeMutablePointer<Float>! = nil       // (rows, 4C)
-    var mlpActivatedGradient: UnsafeMutablePointer<Float>! = nil // (rows, 4C)
+    var mlpUpGradient: UnsafeMutablePointer<Float>! = nil       // (rows, H)
+    var mlpActivatedGradient: UnsafeMutablePointer<Float>! = nil // (rows, H)
     var logitsGradient: UnsafeMutablePointer<Float>! = nil      // (rows, V)
     var ones: UnsafeMutablePointer<Float>! = nil                // (rows)
 
@@ -57,7 +63,8 @@ final class Activations {
         let C = configuration.embeddingSize
         let V = configuration.vocabularySize
         let NH = configuration.heads
-        let perBlock = rows * (C * 10 + 4 * C * 2 + 4) + batch * NH * length * length
+        let H = configuration.mlpSize
+        let perBlock = rows * (C * 10 + H * 2 + 4) + batch * NH * length * length
         let total = rows * C + configuration.layers * perBlock + rows * (C + 2) + rows * V + 2 * rows
         storage = FloatBuffer(count: total)
         tokens = .allocate(capacity: rows)
@@ -78,7 +85,7 @@ final class Activations {
                     qkv: take(rows * 3 * C), attention: take(batch * NH * length * length),
                     attentionOutput: take(rows * C), attentionProjection: take(rows * C),
                     firstResidual: take(rows * C), secondNorm: take(rows * C), secondMean: take(rows),
-                    secondReciprocalStd: take(rows), mlpUp: take(rows * 4 * C), mlpActivated: take(rows * 4 * C),
+                    secondReciprocalStd: take(rows), mlpUp: take(rows * H), mlpActivated: take(rows * H),
                     mlpDown: take(rows * C), secondResidual: take(rows * C)))
         }
         finalNorm = take(rows * C)
@@ -93,7 +100,7 @@ final class Activations {
             gradientStorage = nil
             return
         }
-        let gradientTotal = rows * (C * 5 + 3 * C + 8 * C + V + 1)
+        let gradientTotal = rows * (C * 5 + 3 * C + 2 * H + V + 1)
         let gradients = FloatBuffer(count: gradientTotal)
         gradientStorage = gradients
         cursor = gradients.pointer
@@ -103,8 +110,8 @@ final class Activations {
         projectionGradient = take(rows * C)
         attentionOutputGradient = take(rows * C)
         qkvGradient = take(rows * 3 * C)
-        mlpUpGradient = take(rows * 4 * C)
-        mlpActivatedGradient = take(rows * 4 * C)
+        mlpUpGradient = take(rows * H)
+        mlpActivatedGradient = take(rows * H)
         logitsGradient = take(rows * V)
         ones = take(rows)
         ones.update(repeating: 1, count: rows)

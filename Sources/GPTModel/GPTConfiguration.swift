@@ -59,6 +59,18 @@ public struct GPTConfiguration: Equatable, Sendable {
     }
 
     public var headSize: Int { embeddingSize / heads }
+    /// The MLP's hidden width (GPT-2: four times the embedding size).
+    public var mlpSize: Int { 4 * embeddingSize }
+
+    /// (input, output) sizes of one of a block's matrices.
+    public func shape(of matrix: BlockMatrix) -> (input: Int, output: Int) {
+        switch matrix {
+        case .qkv: (embeddingSize, 3 * embeddingSize)
+        case .attentionProjection: (embeddingSize, embeddingSize)
+        case .mlpUp: (embeddingSize, mlpSize)
+        case .mlpDown: (mlpSize, embeddingSize)
+        }
+    }
 
     /// A configuration that Hugging Face's GPT-2 can express exactly.
     public var isGPT2Compatible: Bool {

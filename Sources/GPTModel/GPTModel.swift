@@ -4,30 +4,22 @@ import GPTTensor
 /// A GPT-2-style language model: token (+ position) embedding → blocks of causal
 /// self-attention and MLP, each in a residual → final LayerNorm → unembedding.
 ///
-/// Parameters live in one flat buffer described by `layout`; gradients, when
-/// trained, in a second buffer with the same layout.
-public final class GPTModel: @unchecked Sendable {
+/// The model is its configuration and weights, nothing else: parameters live in one flat buffer
+/// described by `layout`. Whatever a pass needs besides (activations, gradients, scratch, a key/value
+/// cache, a kernel context) belongs to a `TrainingSession` or an `InferenceSession`, so one model
+/// serves any number of sessions at once. Only training writes the parameters, through its session.
+public final class GPTModel: Sendable {
     public let configuration: GPTConfiguration
     public let layout: ParameterLayout
     public let parameters: FloatBuffer
-    /// Allocated on the first training forward pass.
-    public private(set) var gradients: FloatBuffer?
     /// The fixed position vectors when positions are sinusoidal (learned ones live in `parameters`).
-    let sinusoidTable: FloatBuffer?
+    private let sinusoidTable: FloatBuffer?
+    /// The matrices cached inference multiplies by (dense views of `parameters`; the buffer never moves).
+    public let inferenceWeights: InferenceWeights
     /// Position vectors added to the token embedding: `wpe` when learned, else the sinusoid table.
     var positionTable: UnsafePointer<Float> {
         UnsafePointer(layout.positionEmbedding.map { parameters.pointer + $0 } ?? sinusoidTable!.pointer)
     }
-    var activations: Activations?
-    var inferenceScratch: InferenceScratch?
-    /// The matrices inference multiplies by (see `inferenceWeights`).
-    var storedInferenceWeights: InferenceWeights?
-    /// The mean loss of the last forward pass that had targets.
-    public internal(set) var lastLoss: Float?
-    var lastDropoutSeed: UInt64 = 0
-    /// The batch size and length of the last forward pass.
-    var lastBatch = 0
-    var lastLength = 0
 
     /// A model with GPT-2 / nanoGPT initialisation: weights normal(0, 0.02), residual
     /// output projections normal(0, 0.02 / sqrt(2 · layers)), biases 0, LayerNorm gains 1.
@@ -70,36 +62,8 @@ public final class GPTModel: @unchecked Sendable {
         } else {
             sinusoidTable = nil
         }
+        inferenceWeights = InferenceWeights(dense: parameters, layout: layout, configuration: configuration)
     }
 
     public var parameterCount: Int { layout.count }
-
-    /// Sets every gradient to zero (backward accumulates).
-    public func zeroGradients() {
-        gradients?.zero()
-    }
-
-    /// Bytes held by activations for the current shape.
-    public var activationBytes: Int {
-        guard let activations else { return 0 }
-        return (activations.storage.count + (activations.gradientStorage?.count ?? 0)) * 4
-    }
-
-    /// Makes sure buffers exist for `batch` × `length` positions.
-    func prepare(batch: Int, length: Int, training: Bool) throws {
-        guard batch > 0, length > 0 else { throw ModelError("batch size and length must be positive") }
-        guard length <= configuration.contextLength else {
-            throw ModelError("sequence length \(length) exceeds the context length \(configuration.contextLength)")
-        }
-        if let current = activations, batch * length <= current.batch * current.length,
-            batch * length * length <= current.batch * current.length * current.length,
-            current.isTraining || !training
-        {
-            return
-        }
-        activations = Activations(configuration: configuration, batch: batch, length: length, training: training)
-        if training && gradients == nil {
-            gradients = FloatBuffer(count: layout.count)
-        }
-    }
 }

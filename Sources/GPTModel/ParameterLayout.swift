@@ -22,6 +22,18 @@ public struct BlockParameters: Sendable, Equatable {
     public var mlpDownWeight = 0, mlpDownBias: Int?
 }
 
+extension BlockParameters {
+    /// Offsets of one of the block's matrices and its bias.
+    public func matrix(_ matrix: BlockMatrix) -> (weight: Int, bias: Int?) {
+        switch matrix {
+        case .qkv: (qkvWeight, qkvBias)
+        case .attentionProjection: (attentionProjectionWeight, attentionProjectionBias)
+        case .mlpUp: (mlpUpWeight, mlpUpBias)
+        case .mlpDown: (mlpDownWeight, mlpDownBias)
+        }
+    }
+}
+
 /// The single table of (name, shape, offset) that drives the parameter buffer, the
 /// gradient buffer, the optimizer moments, clipping, checkpoint IO and test comparisons.
 public struct ParameterLayout: Sendable, Equatable {
@@ -37,6 +49,7 @@ public struct ParameterLayout: Sendable, Equatable {
 
     public init(_ configuration: GPTConfiguration) {
         let C = configuration.embeddingSize
+        let H = configuration.mlpSize
         let V = configuration.vocabularySize
         let bias = configuration.bias
         tokenEmbedding = add("wte.weight", [V, C])
@@ -54,9 +67,9 @@ public struct ParameterLayout: Sendable, Equatable {
             block.attentionProjectionBias = bias ? add(prefix + "attn.c_proj.bias", [C]) : nil
             block.secondNormWeight = add(prefix + "ln_2.weight", [C])
             block.secondNormBias = bias ? add(prefix + "ln_2.bias", [C]) : nil
-            block.mlpUpWeight = add(prefix + "mlp.c_fc.weight", [C, 4 * C])
-            block.mlpUpBias = bias ? add(prefix + "mlp.c_fc.bias", [4 * C]) : nil
-            block.mlpDownWeight = add(prefix + "mlp.c_proj.weight", [4 * C, C])
+            block.mlpUpWeight = add(prefix + "mlp.c_fc.weight", [C, H])
+            block.mlpUpBias = bias ? add(prefix + "mlp.c_fc.bias", [H]) : nil
+            block.mlpDownWeight = add(prefix + "mlp.c_proj.weight", [H, C])
             block.mlpDownBias = bias ? add(prefix + "mlp.c_proj.bias", [C]) : nil
             blocks.append(block)
         }
@@ -75,6 +88,15 @@ public struct ParameterLayout: Sendable, Equatable {
         tensors.append(tensor)
         count += tensor.count
         return tensor.offset
+    }
+
+    /// Offsets of a LayerNorm's gain and bias: a block's (`layer`) or the final one.
+    public func norm(_ site: NormSite, layer: Int) -> (weight: Int, bias: Int?) {
+        switch site {
+        case .first: (blocks[layer].firstNormWeight, blocks[layer].firstNormBias)
+        case .second: (blocks[layer].secondNormWeight, blocks[layer].secondNormBias)
+        case .final: (finalNormWeight, finalNormBias)
+        }
     }
 
     /// The tensor called `name`, if the layout has one.

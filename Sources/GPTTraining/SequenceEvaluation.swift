@@ -31,7 +31,7 @@ public struct SequenceEvaluation: Sendable {
         guard ids.count >= 2 else {
             throw ModelError("the text has \(ids.count) token(s); at least 2 are needed to score a prediction")
         }
-        let context = KernelContext(parallelism: parallelism)
+        let session = InferenceSession(model: model, parallelism: parallelism)
         let started = monotonicSeconds()
         var total = 0.0
         var scored = 0
@@ -44,9 +44,10 @@ public struct SequenceEvaluation: Sendable {
             // Row r predicts position start + r + 1; the last row's target is outside the window.
             var targets = Array(ids[(start + 1)..<end])
             targets.append(end < ids.count ? ids[end] : 0)
-            try model.forward(tokens: Array(ids[start..<end]), targets: targets, batch: 1, length: length, context: context)
+            let losses = try session.negativeLogLikelihoods(
+                tokens: Array(ids[start..<end]), targets: targets, batch: 1, length: length)
             for position in max(previousEnd, start + 1)..<end {
-                total += Double(model.loss(position: position - start - 1))
+                total += Double(losses[position - start - 1])
                 scored += 1
             }
             previousEnd = end
@@ -66,7 +67,7 @@ public struct SequenceEvaluation: Sendable {
         guard ids.count >= 2 else {
             throw ModelError("the text has \(ids.count) token(s); at least 2 are needed to score a prediction")
         }
-        let context = KernelContext(parallelism: parallelism)
+        let session = InferenceSession(model: model, parallelism: parallelism)
         let T = model.configuration.contextLength
         let start = monotonicSeconds()
         var starts = Array(stride(from: 0, to: ids.count - 1, by: T))
@@ -84,18 +85,18 @@ public struct SequenceEvaluation: Sendable {
                 inputs += ids[s..<(s + T)]
                 targets += ids[(s + 1)...(s + T)]
             }
-            let loss = try model.forward(tokens: inputs, targets: targets, batch: group.count, length: T, context: context)!
-            total += Double(loss) * Double(group.count * T)
+            let losses = try session.negativeLogLikelihoods(tokens: inputs, targets: targets, batch: group.count, length: T)
+            total += losses.reduce(0.0) { $0 + Double($1) }
             scored += group.count * T
             index += group.count
         }
         // The final, shorter window.
         for s in starts {
             let length = ids.count - 1 - s
-            let loss = try model.forward(
+            let losses = try session.negativeLogLikelihoods(
                 tokens: Array(ids[s..<(s + length)]), targets: Array(ids[(s + 1)...(s + length)]), batch: 1,
-                length: length, context: context)!
-            total += Double(loss) * Double(length)
+                length: length)
+            total += losses.reduce(0.0) { $0 + Double($1) }
             scored += length
         }
         let seconds = monotonicSeconds() - start

@@ -68,8 +68,12 @@ public final class Trainer {
     public let dataset: TokenDataset
     public let configuration: TrainingConfiguration
     public let optimizer: Optimizer
-    public let context: KernelContext
+    /// The training passes' buffers and gradients.
+    public let session: TrainingSession
+    public var context: KernelContext { session.context }
     public let distillation: Distillation?
+    /// The teacher's forward passes (same kernel context: they never run at the same time).
+    private let teacherSession: TrainingSession?
     /// Parameters that are not trained (fine-tuning), as ranges of the layout.
     private let frozen: [Range<Int>]
     /// The training stream: batches and dropout seeds. Evaluation uses its own generators.
@@ -87,7 +91,9 @@ public final class Trainer {
         self.configuration = configuration
         optimizer = Optimizer(layout: model.layout, settings: configuration.optimizerSettings, isTrainable: isTrainable)
         frozen = model.layout.tensors.filter { !isTrainable($0) }.map { $0.offset..<($0.offset + $0.count) }
-        context = KernelContext(parallelism: parallelism)
+        let session = TrainingSession(model: model, parallelism: parallelism)
+        self.session = session
+        teacherSession = distillation.map { TrainingSession(model: $0.teacher, context: session.context) }
         self.distillation = distillation
         generator = Generator(seed: configuration.seed ^ 0x5EED_DA7A)
     }
@@ -97,26 +103,25 @@ public final class Trainer {
     public func step(iteration: Int, timing: inout StepTiming) throws -> Float {
         let (B, T) = (configuration.batchSize, configuration.contextLength)
         let micro = configuration.gradientAccumulation
-        model.zeroGradients()
+        session.zeroGradients()
         var lossSum = 0.0
         for _ in 0..<micro {
             dataset.sampleBatch(.training, batch: B, length: T, inputs: &inputs, targets: &targets, generator: &generator)
             let dropoutSeed = generator.next()
             var start = monotonicSeconds()
-            var loss = try model.forward(
-                tokens: inputs, targets: targets, batch: B, length: T, training: true, dropoutSeed: dropoutSeed,
-                context: context)!
-            if let distillation {
+            var loss = try session.forward(
+                tokens: inputs, targets: targets, batch: B, length: T, training: true, dropoutSeed: dropoutSeed)!
+            if let distillation, let teacherSession {
                 // The teacher runs forward only; the student's loss and d logits come from one kernel.
-                try distillation.teacher.forward(tokens: inputs, batch: B, length: T, context: context)
-                let teacherLogits = distillation.teacher.allLogits
+                try teacherSession.forward(tokens: inputs, batch: B, length: T)
+                let teacherLogits = teacherSession.allLogits
                 let V = model.configuration.vocabularySize
                 if distillationLosses.count < B * T { distillationLosses = [Float](repeating: 0, count: B * T) }
                 timing.forward += monotonicSeconds() - start
                 start = monotonicSeconds()
                 try distillationLosses.withUnsafeMutableBufferPointer { losses in
                     let lossPointer = losses.baseAddress!
-                    try model.backward(context: context) { gradient, logits, targets, rows in
+                    try session.backward { gradient, logits, targets, rows in
                         gpt_distillation_rows(
                             lossPointer, gradient, logits, teacherLogits.baseAddress!, targets, rows, V,
                             distillation.temperature, distillation.alpha, 1 / Float(rows))
@@ -126,13 +131,13 @@ public final class Trainer {
             } else {
                 timing.forward += monotonicSeconds() - start
                 start = monotonicSeconds()
-                try model.backward(context: context)
+                try session.backward()
             }
             timing.backward += monotonicSeconds() - start
             lossSum += Double(loss)
         }
         let start = monotonicSeconds()
-        let gradients = model.gradients!
+        let gradients = session.gradients
         if micro > 1 { gpt_scale(gradients.pointer, gradients.count, 1 / Float(micro)) }
         for range in frozen { (gradients.pointer + range.lowerBound).update(repeating: 0, count: range.count) }
         let loss = Float(lossSum / Double(micro))
@@ -172,7 +177,7 @@ public final class Trainer {
         var targets: [Int32] = []
         for _ in 0..<configuration.evalIterations {
             dataset.sampleBatch(split, batch: B, length: T, inputs: &inputs, targets: &targets, generator: &evaluation)
-            sum += Double(try model.forward(tokens: inputs, targets: targets, batch: B, length: T, context: context)!)
+            sum += Double(try session.forward(tokens: inputs, targets: targets, batch: B, length: T)!)
         }
         return Float(sum / Double(configuration.evalIterations))
     }

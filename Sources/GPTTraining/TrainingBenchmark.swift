@@ -32,7 +32,7 @@ public struct TrainingBenchmark: Sendable {
     public func run(steps: Int, warmupSteps: Int) throws -> Result {
         // sgemm first, while no other work has run in this process.
         let (B0, T0) = (configuration.batchSize, configuration.contextLength)
-        let shape = largestProduct(rows: B0 * T0, channels: configuration.embeddingSize, vocabulary: vocabularySize)
+        let shape = largestProduct(rows: B0 * T0, channels: configuration.embeddingSize, mlpSize: 4 * configuration.embeddingSize, vocabulary: vocabularySize)
         let sgemm = BLAS.measureGigaflops(rows: shape.0, inner: shape.1, columns: shape.2, threads: parallelism.threads)
         var generator = Generator(seed: configuration.seed)
         let model = try GPTModel(
@@ -62,8 +62,8 @@ public struct TrainingBenchmark: Sendable {
     }
 
     /// The forward product with the most work: C→3C, C→4C, 4C→C or the unembedding C→V.
-    func largestProduct(rows: Int, channels: Int, vocabulary: Int) -> (Int, Int, Int) {
-        let candidates = [(rows, channels, 4 * channels), (rows, 4 * channels, channels), (rows, channels, vocabulary)]
+    func largestProduct(rows: Int, channels: Int, mlpSize: Int, vocabulary: Int) -> (Int, Int, Int) {
+        let candidates = [(rows, channels, mlpSize), (rows, mlpSize, channels), (rows, channels, vocabulary)]
         return candidates.max { $0.1 * $0.2 < $1.1 * $1.2 }!
     }
 }

@@ -138,9 +138,8 @@ struct VisualizeAttention: ParsableCommand {
         if let head, !(0..<c.heads).contains(head) { throw ValidationError("--head must be in 0..<\(c.heads) (got \(head))") }
         let tokens = try promptTokens(prompt, tokenizer: tokenizer, model: gpt)
         var weights = [[[Float]]](repeating: [[Float]](repeating: [], count: c.heads), count: c.layers)
-        try gpt.forward(
-            tokens: tokens.map(Int32.init), batch: 1, length: tokens.count, lastPositionOnly: true,
-            context: KernelContext(parallelism: Parallelism(threads: 1))
+        try TrainingSession(model: gpt, parallelism: Parallelism(threads: 1)).forward(
+            tokens: tokens.map(Int32.init), batch: 1, length: tokens.count, lastPositionOnly: true
         ) { layer, _, head, probabilities in
             weights[layer][head] = Array(probabilities)
         }
@@ -173,10 +172,10 @@ struct VisualizeNextToken: ParsableCommand {
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
         let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil)
         let tokens = try promptTokens(prompt, tokenizer: tokenizer, model: gpt)
-        try gpt.forward(
-            tokens: tokens.map(Int32.init), batch: 1, length: tokens.count, lastPositionOnly: true,
-            context: KernelContext(parallelism: Parallelism(threads: 1)))
-        let logits = Array(gpt.logits(position: tokens.count - 1)).map(Double.init)
+        let session = InferenceSession(model: gpt, parallelism: Parallelism(threads: 1))
+        let logits = try session.forward(
+            tokens: tokens.map(Int32.init), count: tokens.count, cache: KVCache(configuration: gpt.configuration)
+        ).map(Double.init)
         let panels = values.map { temperature -> NextTokenChart.Panel in
             let scaled = logits.map { $0 / Double(temperature) }
             let maximum = scaled.max()!

@@ -41,10 +41,10 @@ import Testing
         #expect(tokenizer.endOfTextToken == Self.expected.eot_id)
         #expect(try tokenizer.encode(Self.expected.text) == Self.expected.ids)
         #expect(tokenizer.decode(Self.expected.ids) == Self.expected.text)
-        let context = KernelContext(parallelism: Parallelism(threads: 2))
+        let session = InferenceSession(model: model, parallelism: Parallelism(threads: 2))
         let input = Self.expected.ids.prefix(Self.expected.last_logits_input_length).map(Int32.init)
         let cache = KVCache(configuration: model.configuration)
-        let logits = Array(try model.forward(tokens: Array(input), count: input.count, cache: cache, context: context))
+        let logits = Array(try session.forward(tokens: Array(input), count: input.count, cache: cache))
         expectClose(logits, Self.expected.last_logits, absolute: 2e-4, relative: 1e-4, "last logits")
     }
 

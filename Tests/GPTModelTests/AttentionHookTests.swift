@@ -14,14 +14,13 @@ import Testing
         let tokens: [Int32] = [3, 1, 4, 1, 5, 9]
         let T = tokens.count
         var seen: [String: [Float]] = [:]
-        let loss = try model.forward(
-            tokens: tokens, targets: tokens, batch: 1, length: T, context: KernelContext(parallelism: Parallelism(threads: 2))
-        ) { layer, batch, head, probabilities in
+        let session = TrainingSession(model: model, parallelism: Parallelism(threads: 2))
+        let loss = try session.forward(tokens: tokens, targets: tokens, batch: 1, length: T) { layer, batch, head, probabilities in
             seen["\(layer).\(batch).\(head)"] = Array(probabilities)
         }
         #expect(seen.count == configuration.layers * configuration.heads)
         // The hook changes nothing.
-        let again = try model.forward(tokens: tokens, targets: tokens, batch: 1, length: T, context: KernelContext(parallelism: Parallelism(threads: 2)))
+        let again = try session.forward(tokens: tokens, targets: tokens, batch: 1, length: T)
         #expect(loss == again)
         for probabilities in seen.values {
             for q in 0..<T {

@@ -37,15 +37,15 @@ import Testing
         let (B, T) = (2, 5)
         let tokens = (0..<(B * T)).map { _ in Int32(generator.nextInt(below: 11)) }
         let targets = (0..<(B * T)).map { _ in Int32(generator.nextInt(below: 11)) }
-        let context = KernelContext(parallelism: Parallelism(threads: 2))
+        let session = TrainingSession(model: model, parallelism: Parallelism(threads: 2))
         let seed: UInt64 = 99
         func loss() -> Double {
-            Double(try! model.forward(tokens: tokens, targets: targets, batch: B, length: T, training: true, dropoutSeed: seed, context: context)!)
+            Double(try! session.forward(tokens: tokens, targets: targets, batch: B, length: T, training: true, dropoutSeed: seed)!)
         }
         _ = loss()
-        model.zeroGradients()
-        try model.backward(context: context)
-        let analyticAll = model.gradients!.array
+        session.zeroGradients()
+        try session.backward()
+        let analyticAll = session.gradients.array
         let isReLU = configuration.activation == .relu
         for tensor in model.layout.tensors {
             let indices = Array(stride(from: 0, to: tensor.count, by: max(1, tensor.count / 12)))

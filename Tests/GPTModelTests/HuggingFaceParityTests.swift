@@ -16,13 +16,12 @@ import Testing
         expected = try SafetensorsFile(contentsOf: fixture.directory.appendingPathComponent("expected.safetensors"))
     }
 
-    func forwardBackward(_ model: GPTModel, threads: Int = 2) throws -> Float {
-        let context = KernelContext(parallelism: Parallelism(threads: threads))
-        let loss = try model.forward(
+    func forwardBackward(_ session: TrainingSession) throws -> Float {
+        let loss = try session.forward(
             tokens: fixture.inputIds, targets: fixture.targets, batch: fixture.batch, length: fixture.length,
-            training: true, context: context)!
-        model.zeroGradients()
-        try model.backward(context: context)
+            training: true)!
+        session.zeroGradients()
+        try session.backward()
         return loss
     }
 
@@ -30,16 +29,17 @@ import Testing
         // save_pretrained's file: `transformer.`-prefixed names, no lm_head (tied).
         let model = try ModelDirectory.loadModel(fixture.directory)
         #expect(model.configuration.isGPT2Compatible)
-        let loss = try forwardBackward(model)
+        let session = TrainingSession(model: model, parallelism: Parallelism(threads: 2))
+        let loss = try forwardBackward(session)
         #expect(abs(loss - fixture.loss) < 1e-5)
         let V = model.configuration.vocabularySize
         var logits: [Float] = []
         for b in 0..<fixture.batch {
-            for t in 0..<fixture.length { logits += Array(model.logits(batchIndex: b, position: t)) }
+            for t in 0..<fixture.length { logits += Array(session.logits(batchIndex: b, position: t)) }
         }
         expectClose(logits, try expected.floats("logits"), absolute: 1e-4, relative: 1e-4, "logits")
         #expect(logits.count == fixture.batch * fixture.length * V)
-        let gradients = model.gradients!.array
+        let gradients = session.gradients.array
         for tensor in model.layout.tensors {
             let reference = try expected.floats("grad." + tensor.name)
             let ours = Array(gradients[tensor.offset..<(tensor.offset + tensor.count)])
@@ -55,11 +55,12 @@ import Testing
     }
 
     @Test func resultsDoNotDependOnTheThreadCount() throws {
-        let one = try ModelDirectory.loadModel(fixture.directory)
-        let two = try ModelDirectory.loadModel(fixture.directory)
-        let lossOne = try forwardBackward(one, threads: 1)
-        let lossTwo = try forwardBackward(two, threads: 2)
+        let model = try ModelDirectory.loadModel(fixture.directory)
+        let one = TrainingSession(model: model, parallelism: Parallelism(threads: 1))
+        let two = TrainingSession(model: model, parallelism: Parallelism(threads: 2))
+        let lossOne = try forwardBackward(one)
+        let lossTwo = try forwardBackward(two)
         #expect(abs(lossOne - lossTwo) < 1e-6)
-        expectClose(one.gradients!.array, two.gradients!.array, absolute: 1e-7, relative: 1e-4, "gradients")
+        expectClose(one.gradients.array, two.gradients.array, absolute: 1e-7, relative: 1e-4, "gradients")
     }
 }

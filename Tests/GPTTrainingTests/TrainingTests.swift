@@ -16,18 +16,18 @@ import Testing
             kind: .adamw, beta1: Float(fixture.adamw["beta1"]!), beta2: Float(fixture.adamw["beta2"]!),
             epsilon: Float(fixture.adamw["epsilon"]!), weightDecay: Float(fixture.adamw["weight_decay"]!))
         let optimizer = Optimizer(layout: model.layout, settings: settings)
-        let context = KernelContext(parallelism: Parallelism(threads: 2))
+        let session = TrainingSession(model: model, parallelism: Parallelism(threads: 2))
         var losses: [Float] = []
         for _ in 0..<10 {
-            let loss = try model.forward(
+            let loss = try session.forward(
                 tokens: fixture.inputIds, targets: fixture.targets, batch: fixture.batch, length: fixture.length,
-                training: true, context: context)!
+                training: true)!
             losses.append(loss)
-            model.zeroGradients()
-            try model.backward(context: context)
+            session.zeroGradients()
+            try session.backward()
             optimizer.update(
-                parameters: model.parameters, gradients: model.gradients!,
-                learningRate: Float(fixture.adamw["learning_rate"]!), context: context)
+                parameters: model.parameters, gradients: session.gradients,
+                learningRate: Float(fixture.adamw["learning_rate"]!), context: session.context)
         }
         expectClose(losses, fixture.adamwLosses, absolute: 2e-5, relative: 1e-5, "AdamW losses")
         let final = try SafetensorsFile(contentsOf: fixture.directory.appendingPathComponent("adamw_final.safetensors"))
@@ -142,14 +142,14 @@ import Testing
         let tokens = (0..<(B * T)).map { _ in Int32(generator.nextInt(below: 20)) }
         let targets = (0..<(B * T)).map { _ in Int32(generator.nextInt(below: 20)) }
         let optimizer = Optimizer(layout: model.layout, settings: configuration.optimizerSettings)
-        let context = KernelContext(parallelism: Parallelism(threads: 2))
+        let session = TrainingSession(model: model, parallelism: Parallelism(threads: 2))
         var loss = Float.infinity
         var steps = 0
         while loss >= 0.1 && steps < 300 {
-            loss = try model.forward(tokens: tokens, targets: targets, batch: B, length: T, training: true, context: context)!
-            model.zeroGradients()
-            try model.backward(context: context)
-            optimizer.update(parameters: model.parameters, gradients: model.gradients!, learningRate: 3e-3, context: context)
+            loss = try session.forward(tokens: tokens, targets: targets, batch: B, length: T, training: true)!
+            session.zeroGradients()
+            try session.backward()
+            optimizer.update(parameters: model.parameters, gradients: session.gradients, learningRate: 3e-3, context: session.context)
             steps += 1
         }
         #expect(loss < 0.1, "loss \(loss) after \(steps) steps")

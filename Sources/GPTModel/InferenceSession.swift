@@ -1,0 +1,249 @@
+import GPTTensor
+
+/// Which positions' logits a cached forward pass computes.
+public enum LogitPositions: Sendable {
+    /// Each row's last new position (generation).
+    case last
+    /// Every new position (evaluation).
+    case all
+}
+
+/// Cached inference over a model: the scratch buffers and kernel context one user needs. The
+/// model's weights are shared and only read, so any number of sessions over one model run
+/// concurrently; each session is one thread of work.
+public final class InferenceSession {
+    public let model: GPTModel
+    public let context: KernelContext
+    private var scratch: InferenceScratch?
+    private var evaluationCache: KVCache?
+
+    public init(model: GPTModel, context: KernelContext) {
+        self.model = model
+        self.context = context
+    }
+
+    public convenience init(model: GPTModel, parallelism: Parallelism) {
+        self.init(model: model, context: KernelContext(parallelism: parallelism))
+    }
+
+    /// Runs `count` new tokens per cache row (`tokens` is batch × count, row-major) at positions
+    /// cache.length ..< cache.length + count, appends their keys and values to `cache`, and
+    /// returns logits: of each row's last new position (batch × V), or of every new position
+    /// (batch × count × V). The prompt goes through in one call (prefill); generation then calls
+    /// this with one token per row (decode).
+    public func forward(
+        tokens: [Int32], count: Int, cache: KVCache, positions: LogitPositions = .last
+    ) throws -> UnsafeBufferPointer<Float> {
+        let configuration = model.configuration
+        let rows = cache.batch * count
+        guard count > 0, tokens.count == rows else {
+            throw ModelError("expected \(rows) tokens (\(cache.batch) rows × \(count)), got \(tokens.count)")
+        }
+        guard cache.length + count <= cache.capacity else {
+            throw ModelError("the cache holds \(cache.length) of \(cache.capacity) positions; \(count) more do not fit")
+        }
+        try model.checkTokens(tokens)
+        let outputRows = positions == .last ? cache.batch : rows
+        if let current = scratch, current.rows >= rows, current.outputRows >= outputRows {
+        } else {
+            scratch = InferenceScratch(configuration: configuration, rows: rows, outputRows: outputRows)
+        }
+        let s = scratch!
+        tokens.withUnsafeBufferPointer { s.tokens.update(from: $0.baseAddress!, count: rows) }
+        var pass = CachedForward(
+            model: model, scratch: s, cache: cache, context: context, count: count, positions: positions)
+        model.forward(&pass)
+        cache.length += count
+        return UnsafeBufferPointer(start: s.logits, count: outputRows * configuration.vocabularySize)
+    }
+
+    /// The negative log-likelihood of each target (batch × length, row-major) given the tokens
+    /// before it, each sequence scored from its start — evaluation through the inference path, so
+    /// that whatever storage the weights have is what gets scored.
+    public func negativeLogLikelihoods(
+        tokens: [Int32], targets: [Int32], batch: Int, length: Int
+    ) throws -> UnsafeBufferPointer<Float> {
+        guard targets.count == batch * length else {
+            throw ModelError("expected \(batch * length) targets for batch \(batch) × length \(length)")
+        }
+        try model.checkTokens(targets, role: "target")
+        if evaluationCache?.batch != batch {
+            evaluationCache = KVCache(configuration: model.configuration, batch: batch)
+        }
+        let cache = evaluationCache!
+        cache.reset()
+        let logits = try forward(tokens: tokens, count: length, cache: cache, positions: .all)
+        let s = scratch!
+        targets.withUnsafeBufferPointer { s.targets.update(from: $0.baseAddress!, count: batch * length) }
+        Kernels.crossEntropyForward(
+            losses: s.losses, logSumExp: s.logSumExp, logits: logits.baseAddress!, targets: s.targets,
+            rows: batch * length, vocabularySize: model.configuration.vocabularySize, context: context)
+        return UnsafeBufferPointer(start: s.losses, count: batch * length)
+    }
+}
+
+/// Buffers for cached inference, sized for `rows` new positions at once and `outputRows` rows of logits.
+final class InferenceScratch {
+    let rows: Int
+    let outputRows: Int
+    private let storage: FloatBuffer
+    let tokens: UnsafeMutablePointer<Int32>
+    let targets: UnsafeMutablePointer<Int32>
+    let stream, norm, mean, reciprocalStd, qkv, attention, projection, up, activated: UnsafeMutablePointer<Float>
+    /// The head's input rows (each row's last position, or all) and the logits.
+    let head, logits, losses, logSumExp: UnsafeMutablePointer<Float>
+
+    init(configuration: GPTConfiguration, rows: Int, outputRows: Int) {
+        self.rows = rows
+        self.outputRows = outputRows
+        let (C, H, V) = (configuration.embeddingSize, configuration.mlpSize, configuration.vocabularySize)
+        storage = FloatBuffer(count: rows * (7 * C + 2 * H + 2) + outputRows * (C + V + 2))
+        tokens = .allocate(capacity: rows)
+        tokens.initialize(repeating: 0, count: rows)
+        targets = .allocate(capacity: outputRows)
+        targets.initialize(repeating: 0, count: outputRows)
+        var cursor = storage.pointer
+        func take(_ count: Int) -> UnsafeMutablePointer<Float> {
+            defer { cursor += count }
+            return cursor
+        }
+        stream = take(rows * C)
+        norm = take(rows * C)
+        mean = take(rows)
+        reciprocalStd = take(rows)
+        qkv = take(rows * 3 * C)
+        attention = take(rows * C)
+        projection = take(rows * C)
+        up = take(rows * H)
+        activated = take(rows * H)
+        head = take(outputRows * C)
+        logits = take(outputRows * V)
+        losses = take(outputRows)
+        logSumExp = take(outputRows)
+    }
+
+    deinit {
+        tokens.deallocate()
+        targets.deallocate()
+    }
+}
+
+/// The block's operations over the key/value cache and the `WeightMatrix` seam. Norm outputs go to
+/// `norm`, residual sums to `stream`, so a block never overwrites what it still reads.
+struct CachedForward: ModelOperations {
+    let model: GPTModel
+    let scratch: InferenceScratch
+    let cache: KVCache
+    let context: KernelContext
+    /// New positions per cache row.
+    let count: Int
+    let positions: LogitPositions
+    private var layer = 0
+
+    init(model: GPTModel, scratch: InferenceScratch, cache: KVCache, context: KernelContext, count: Int, positions: LogitPositions) {
+        self.model = model
+        self.scratch = scratch
+        self.cache = cache
+        self.context = context
+        self.count = count
+        self.positions = positions
+    }
+
+    private var rows: Int { cache.batch * count }
+    private var channels: Int { model.configuration.embeddingSize }
+    private var weights: UnsafePointer<Float> { UnsafePointer(model.parameters.pointer) }
+
+    mutating func enter(layer: Int) {
+        self.layer = layer
+    }
+
+    mutating func embed() -> UnsafePointer<Float> {
+        // Token embedding + position encoding at absolute positions past + i.
+        Kernels.embeddingForward(
+            output: scratch.stream, tokens: scratch.tokens, tokenEmbedding: weights + model.layout.tokenEmbedding,
+            positionTable: model.positionTable + cache.length * channels, batch: cache.batch, length: count,
+            channels: channels, context: context)
+        return UnsafePointer(scratch.stream)
+    }
+
+    mutating func norm(_ site: NormSite, _ input: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        let isHead = site == .final
+        let output = isHead ? scratch.head : scratch.norm
+        let (weight, bias) = model.layout.norm(site, layer: layer)
+        Kernels.layerNormForward(
+            output: output, mean: scratch.mean, reciprocalStandardDeviation: scratch.reciprocalStd, input: input,
+            weight: weights + weight, bias: bias.map { weights + $0 }, rows: isHead ? headRows : rows,
+            channels: channels, epsilon: model.configuration.layerNormEpsilon, context: context)
+        return UnsafePointer(output)
+    }
+
+    mutating func linear(_ matrix: BlockMatrix, _ input: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        let output: UnsafeMutablePointer<Float>
+        switch matrix {
+        case .qkv: output = scratch.qkv
+        case .attentionProjection, .mlpDown: output = scratch.projection
+        case .mlpUp: output = scratch.up
+        }
+        let bias = model.layout.blocks[layer].matrix(matrix).bias
+        model.inferenceWeights.blocks[layer][matrix].apply(
+            output: output, input: input, bias: bias.map { weights + $0 }, rows: rows, context: context)
+        return UnsafePointer(output)
+    }
+
+    mutating func attend(_ qkv: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        // Append the new positions' keys and values to the cache, then attend over everything cached.
+        let (C, NH, past) = (channels, model.configuration.heads, cache.length)
+        let HS = C / NH
+        let (keyCache, valueCache) = cache.pointers(layer: layer)
+        for row in 0..<rows {
+            let (b, i) = (row / count, row % count)
+            for h in 0..<NH {
+                let slot = ((b * NH + h) * cache.capacity + past + i) * HS
+                (keyCache + slot).update(from: qkv + row * 3 * C + C + h * HS, count: HS)
+                (valueCache + slot).update(from: qkv + row * 3 * C + 2 * C + h * HS, count: HS)
+            }
+        }
+        Kernels.cachedAttentionForward(
+            output: scratch.attention, qkv: qkv, keyCache: keyCache, valueCache: valueCache, batch: cache.batch,
+            count: count, past: past, capacity: cache.capacity, channels: C, heads: NH, context: context)
+        return UnsafePointer(scratch.attention)
+    }
+
+    mutating func activate(_ input: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        Kernels.activationForward(
+            output: scratch.activated, input: input, count: rows * model.configuration.mlpSize,
+            activation: model.configuration.activation, context: context)
+        return UnsafePointer(scratch.activated)
+    }
+
+    mutating func residual(_ stream: UnsafePointer<Float>, adding branch: UnsafePointer<Float>, from: ResidualBranch)
+        -> UnsafePointer<Float>
+    {
+        Kernels.add(output: scratch.stream, stream, branch, count: rows * channels, context: context)
+        return UnsafePointer(scratch.stream)
+    }
+
+    private var headRows: Int { positions == .last ? cache.batch : rows }
+
+    mutating func outputRows(_ x: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        guard positions == .last else { return x }
+        for b in 0..<cache.batch {
+            (scratch.head + b * channels).update(from: x + (b * count + count - 1) * channels, count: channels)
+        }
+        return UnsafePointer(scratch.head)
+    }
+
+    mutating func unembed(_ x: UnsafePointer<Float>) {
+        let unembedding = model.inferenceWeights.unembedding
+        if positions == .last {
+            // One row at a time: the matrix-vector kernels stream the unembedding once per row.
+            let V = model.configuration.vocabularySize
+            for b in 0..<cache.batch {
+                unembedding.apply(
+                    output: scratch.logits + b * V, input: x + b * channels, bias: nil, rows: 1, context: context)
+            }
+        } else {
+            unembedding.apply(output: scratch.logits, input: x, bias: nil, rows: rows, context: context)
+        }
+    }
+}

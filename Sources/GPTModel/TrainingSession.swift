@@ -1,0 +1,183 @@
+import GPTTensor
+
+/// Sees each (layer, batch row, head)'s attention probabilities (T × T, row-major: query × key)
+/// during a forward pass, without changing anything.
+public typealias AttentionObserver = (_ layer: Int, _ batchIndex: Int, _ head: Int, _ probabilities: UnsafeBufferPointer<Float>) -> Void
+
+/// Full-sequence passes over a model, the way training runs them: everything the forward pass
+/// saves for backward, the gradient buffer and the kernel context. The model holds only weights
+/// and configuration; each user (a trainer, a teacher, a picture) owns its own session.
+///
+/// Not for concurrent use: one session is one thread of work.
+public final class TrainingSession {
+    public let model: GPTModel
+    public let context: KernelContext
+    /// d loss / d parameters, in the model's layout; backward accumulates into it.
+    public private(set) lazy var gradients = FloatBuffer(count: model.layout.count)
+    var activations: Activations?
+    /// The mean loss of the last forward pass that had targets.
+    public private(set) var lastLoss: Float?
+    private var lastDropoutSeed: UInt64 = 0
+    /// The batch size and length of the last forward pass.
+    private var lastBatch = 0
+    private var lastLength = 0
+
+    public init(model: GPTModel, context: KernelContext) {
+        self.model = model
+        self.context = context
+    }
+
+    public convenience init(model: GPTModel, parallelism: Parallelism) {
+        self.init(model: model, context: KernelContext(parallelism: parallelism))
+    }
+
+    /// Sets every gradient to zero (backward accumulates).
+    public func zeroGradients() {
+        gradients.zero()
+    }
+
+    /// Bytes held by activations for the current shape.
+    public var activationBytes: Int {
+        guard let activations else { return 0 }
+        return (activations.storage.count + (activations.gradientStorage?.count ?? 0)) * 4
+    }
+
+    /// Runs the model on `tokens` (B × T ids, row-major) and, given `targets`, returns the
+    /// mean cross-entropy loss. Logits are kept for `logits(batchIndex:position:)`.
+    ///
+    /// - Parameters:
+    ///   - training: apply dropout and keep what `backward` needs.
+    ///   - dropoutSeed: the seed of this step's dropout masks (draw it from a `Generator`).
+    ///   - lastPositionOnly: compute logits only at position T − 1.
+    @discardableResult
+    public func forward(
+        tokens: [Int32], targets: [Int32]? = nil, batch: Int, length: Int,
+        training: Bool = false, dropoutSeed: UInt64 = 0, lastPositionOnly: Bool = false,
+        attentionObserver: AttentionObserver? = nil
+    ) throws -> Float? {
+        let configuration = model.configuration
+        let rows = batch * length
+        guard tokens.count == rows, targets.map({ $0.count == rows }) ?? true else {
+            throw ModelError("expected \(rows) tokens and targets for batch \(batch) × length \(length)")
+        }
+        try model.checkTokens(tokens)
+        if let targets { try model.checkTokens(targets, role: "target") }
+        let act = try prepare(batch: batch, length: length, training: training)
+        lastDropoutSeed = dropoutSeed
+        lastBatch = batch
+        lastLength = length
+        lastLoss = nil
+        tokens.withUnsafeBufferPointer { act.tokens.update(from: $0.baseAddress!, count: rows) }
+        if let targets { targets.withUnsafeBufferPointer { act.targets.update(from: $0.baseAddress!, count: rows) } }
+
+        var pass = TrainingForward(
+            model: model, activations: act, context: context, batch: batch, length: length,
+            dropout: training ? Dropout(configuration) : Dropout(), dropoutSeed: dropoutSeed,
+            lastPositionOnly: lastPositionOnly, observer: attentionObserver)
+        model.forward(&pass)
+
+        // Cross-entropy loss, averaged over every position.
+        guard targets != nil, !lastPositionOnly else { return nil }
+        Kernels.crossEntropyForward(
+            losses: act.losses, logSumExp: act.logSumExp, logits: act.logits, targets: act.targets,
+            rows: rows, vocabularySize: configuration.vocabularySize, context: context)
+        var sum = 0.0
+        for row in 0..<rows { sum += Double(act.losses[row]) }
+        let loss = Float(sum / Double(rows))
+        lastLoss = loss
+        return loss
+    }
+
+    /// Backpropagates the mean loss of the last training forward pass, accumulating (+=) into
+    /// `gradients`. `lossGradient`, when given, writes d logits itself (rows × V) from the logits
+    /// and targets instead of the cross-entropy's — e.g. a distillation loss.
+    public func backward(
+        lossGradient: ((_ logitsGradient: UnsafeMutablePointer<Float>, _ logits: UnsafePointer<Float>,
+            _ targets: UnsafePointer<Int32>, _ rows: Int) -> Void)? = nil
+    ) throws {
+        guard let act = activations, act.isTraining, lastLoss != nil else {
+            throw ModelError("backward needs a preceding training forward pass with targets")
+        }
+        let rows = lastBatch * lastLength
+        // The loss: the mean over B·T positions seeds d logits with 1/(B·T) (fused softmax + cross-entropy).
+        if let lossGradient {
+            lossGradient(act.logitsGradient, act.logits, act.targets, rows)
+        } else {
+            Kernels.crossEntropyBackward(
+                logitsGradient: act.logitsGradient, logits: act.logits, logSumExp: act.logSumExp, targets: act.targets,
+                lossGradient: 1 / Float(rows), rows: rows, vocabularySize: model.configuration.vocabularySize,
+                context: context)
+        }
+        var pass = TrainingBackward(
+            model: model, activations: act, gradients: gradients.pointer, context: context,
+            batch: lastBatch, length: lastLength, dropout: Dropout(model.configuration), dropoutSeed: lastDropoutSeed)
+        model.backward(&pass)
+    }
+
+    /// The logits (V values) at one position of the last forward pass.
+    public func logits(batchIndex: Int = 0, position: Int) -> UnsafeBufferPointer<Float> {
+        guard let act = activations else { return UnsafeBufferPointer(start: nil, count: 0) }
+        let V = model.configuration.vocabularySize
+        return UnsafeBufferPointer(start: act.logits + (batchIndex * lastLength + position) * V, count: V)
+    }
+
+    /// All logits of the last forward pass (B·T rows of V, row-major).
+    public var allLogits: UnsafeBufferPointer<Float> {
+        guard let act = activations else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: act.logits, count: lastBatch * lastLength * model.configuration.vocabularySize)
+    }
+
+    /// The cross-entropy at one position of the last forward pass with targets.
+    public func loss(batchIndex: Int = 0, position: Int) -> Float {
+        guard let act = activations else { return .nan }
+        return act.losses[batchIndex * lastLength + position]
+    }
+
+    /// Buffers for `batch` × `length` positions (made when the shape first grows, then reused).
+    private func prepare(batch: Int, length: Int, training: Bool) throws -> Activations {
+        let configuration = model.configuration
+        guard batch > 0, length > 0 else { throw ModelError("batch size and length must be positive") }
+        guard length <= configuration.contextLength else {
+            throw ModelError("sequence length \(length) exceeds the context length \(configuration.contextLength)")
+        }
+        if let current = activations, batch * length <= current.batch * current.length,
+            batch * length * length <= current.batch * current.length * current.length,
+            current.isTraining || !training
+        {
+            return current
+        }
+        let made = Activations(configuration: configuration, batch: batch, length: length, training: training)
+        activations = made
+        return made
+    }
+}
+
+/// Dropout rates of one pass (all zero outside training).
+struct Dropout {
+    var embedding: Float = 0
+    var attention: Float = 0
+    var residual: Float = 0
+
+    init() {}
+
+    init(_ configuration: GPTConfiguration) {
+        embedding = configuration.embeddingDropout
+        attention = configuration.attentionDropout
+        residual = configuration.residualDropout
+    }
+
+    /// A distinct dropout seed for each place dropout happens in one step (layer −1: the embedding).
+    static func seed(_ stepSeed: UInt64, layer: Int, site: Int) -> UInt64 {
+        stepSeed &+ UInt64(bitPattern: Int64((layer + 1) * 4 + site)) &* 0x9E37_79B9_7F4A_7C15
+    }
+}
+
+extension GPTModel {
+    /// Throws unless every id is inside the vocabulary.
+    func checkTokens(_ tokens: [Int32], role: String = "token") throws {
+        let V = configuration.vocabularySize
+        for token in tokens where token < 0 || Int(token) >= V {
+            throw ModelError("\(role) id \(token) is outside the vocabulary of \(V)")
+        }
+    }
+}
