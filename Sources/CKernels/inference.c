@@ -85,9 +85,3 @@ float gpt_read_sum(const float *x, long count) {
     for (long i = 4 * quarter; i < count; i++) sum += x[i];
     return sum;
 }
-
-void gpt_cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}

@@ -23,13 +23,14 @@ public struct Word2VecSettings: Sendable {
     public init() {}
 
     public func validate() throws {
-        func require(_ condition: Bool, _ message: String) throws { if !condition { throw EmbeddingError(message) } }
-        try require(dimensions >= 1 && dimensions <= 10_000, "--dimensions must be between 1 and 10000 (got \(dimensions))")
-        try require(window >= 1, "--window must be at least 1 (got \(window))")
-        try require(negatives >= 1, "--negative must be at least 1 (got \(negatives))")
-        try require(sample >= 0, "--sample must be non-negative (got \(sample))")
-        try require(epochs >= 1, "--epochs must be at least 1 (got \(epochs))")
-        try require(alpha > 0 && minAlpha >= 0 && minAlpha <= alpha, "--alpha must be positive and --min-alpha in [0, alpha]")
+        let check = Validator(owner: "Word2VecSettings")
+        try check.require(dimensions >= 1 && dimensions <= 10_000, "dimensions", "must be between 1 and 10000", dimensions)
+        try check.require(window >= 1, "window", "must be at least 1", window)
+        try check.require(negatives >= 1, "negatives", "must be at least 1", negatives)
+        try check.require(sample >= 0 && sample.isFinite, "sample", "must be non-negative", sample)
+        try check.require(epochs >= 1, "epochs", "must be at least 1", epochs)
+        try check.require(alpha > 0 && alpha.isFinite, "alpha", "must be positive", alpha)
+        try check.require(minAlpha >= 0 && minAlpha <= alpha, "minAlpha", "must be in [0, alpha]", minAlpha)
     }
 }
 

@@ -59,6 +59,12 @@ public struct WordVectors: Sendable {
         return best(top, limit: limit, excluding: [position]) { cosine(position, $0) }
     }
 
+    /// The `top` rows nearest to row `position` by cosine similarity (the row itself excluded), as
+    /// (row, similarity): for vectors whose labels need not be distinct, such as token embeddings.
+    public func nearest(toRow position: Int, top: Int = 10) -> [(row: Int, similarity: Float)] {
+        bestRows(top, limit: nil, excluding: [position]) { cosine(position, $0) }
+    }
+
     public enum AnalogyMethod: String, CaseIterable, Sendable {
         /// argmax cos(x, b) − cos(x, a) + cos(x, c) (Mikolov et al.).
         case add = "3cosadd"
@@ -101,16 +107,22 @@ public struct WordVectors: Sendable {
     private func best(
         _ top: Int, limit: Int?, excluding: Set<Int>, score: (Int) -> Float
     ) -> [(word: String, similarity: Float)] {
-        var results: [(Int, Float)] = []
+        bestRows(top, limit: limit, excluding: excluding, score: score).map { (words[$0.row], $0.similarity) }
+    }
+
+    private func bestRows(
+        _ top: Int, limit: Int?, excluding: Set<Int>, score: (Int) -> Float
+    ) -> [(row: Int, similarity: Float)] {
+        var results: [(row: Int, similarity: Float)] = []
         for row in 0..<min(words.count, limit ?? words.count) where !excluding.contains(row) {
             let value = score(row)
-            if results.count < top || value > results.last!.1 {
-                let position = results.firstIndex { $0.1 < value } ?? results.count
+            if results.count < top || value > results.last!.similarity {
+                let position = results.firstIndex { $0.similarity < value } ?? results.count
                 results.insert((row, value), at: position)
                 if results.count > top { results.removeLast() }
             }
         }
-        return results.map { (words[$0.0], $0.1) }
+        return results
     }
 
     // MARK: - Files

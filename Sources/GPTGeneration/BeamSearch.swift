@@ -25,11 +25,11 @@ public struct BeamSearchOptions: Sendable {
     public init() {}
 
     public func validate() throws {
-        guard beams >= 1 else { throw GenerationError("--num-beams must be at least 1 (got \(beams))") }
-        guard maxTokens >= 1 else { throw GenerationError("--max-tokens must be at least 1 (got \(maxTokens))") }
-        guard returnCount >= 1 && returnCount <= beams else {
-            throw GenerationError("--num-return must be between 1 and --num-beams (got \(returnCount))")
-        }
+        let check = Validator(owner: "BeamSearchOptions")
+        try check.require(beams >= 1, "beams", "must be at least 1", beams)
+        try check.require(maxTokens >= 1, "maxTokens", "must be at least 1", maxTokens)
+        try check.require(lengthPenalty.isFinite, "lengthPenalty", "must be finite", lengthPenalty)
+        try check.require(returnCount >= 1 && returnCount <= beams, "returnCount", "must be between 1 and the number of beams", returnCount)
     }
 }
 

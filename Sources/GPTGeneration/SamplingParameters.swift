@@ -1,3 +1,5 @@
+import GPTTensor
+
 /// One stage of the sampling chain, by its command-line name.
 public enum SamplerStage: String, CaseIterable, Sendable {
     case penalties
@@ -40,22 +42,28 @@ public struct SamplingParameters: Sendable, Equatable {
 
     public var isGreedy: Bool { temperature == 0 && (finalTemperature ?? 0) == 0 && dynamicTemperatureRange == 0 }
 
-    /// Rejects values no sampler can use; the message names the option.
+    /// Rejects values no sampler can use (`InvalidValue` naming the field).
     public func validate() throws {
-        func require(_ condition: Bool, _ message: String) throws {
-            if !condition { throw GenerationError(message) }
+        let check = Validator(owner: "SamplingParameters")
+        try check.require(temperature >= 0 && temperature.isFinite, "temperature", "must be 0 (greedy) or positive", temperature)
+        if let finalTemperature {
+            try check.require(finalTemperature >= 0 && finalTemperature.isFinite, "finalTemperature", "must be 0 or positive", finalTemperature)
         }
-        try require(temperature >= 0 && temperature.isFinite, "--temperature must be 0 (greedy) or positive (got \(temperature))")
-        try require((finalTemperature ?? 0) >= 0, "--final-temperature must be non-negative")
-        try require(dynamicTemperatureRange >= 0, "--dynamic-temperature must be non-negative (got \(dynamicTemperatureRange))")
-        try require(dynamicTemperatureExponent > 0, "--dynamic-temperature-exponent must be positive")
-        try require(topK >= 0, "--top-k must be at least 1, or 0 to disable (got \(topK))")
-        try require(topP > 0 && topP <= 1, "--top-p must be in (0, 1] (got \(topP))")
-        try require(minP >= 0 && minP < 1, "--min-p must be in [0, 1) (got \(minP))")
-        try require(typicalP > 0 && typicalP <= 1, "--typical-p must be in (0, 1] (got \(typicalP))")
-        try require(repetitionPenalty > 0, "--repetition-penalty must be positive (got \(repetitionPenalty))")
-        try require(penaltyWindow >= 0, "--penalty-window must be non-negative (got \(penaltyWindow))")
-        try require(Set(order).count == order.count, "--samplers lists a stage twice")
+        try check.require(
+            dynamicTemperatureRange >= 0 && dynamicTemperatureRange.isFinite, "dynamicTemperatureRange", "must be non-negative",
+            dynamicTemperatureRange)
+        try check.require(
+            dynamicTemperatureExponent > 0 && dynamicTemperatureExponent.isFinite, "dynamicTemperatureExponent", "must be positive",
+            dynamicTemperatureExponent)
+        try check.require(topK >= 0, "topK", "must be at least 1, or 0 to disable", topK)
+        try check.require(topP > 0 && topP <= 1, "topP", "must be in (0, 1]", topP)
+        try check.require(minP >= 0 && minP < 1, "minP", "must be in [0, 1)", minP)
+        try check.require(typicalP > 0 && typicalP <= 1, "typicalP", "must be in (0, 1]", typicalP)
+        try check.require(repetitionPenalty > 0 && repetitionPenalty.isFinite, "repetitionPenalty", "must be positive", repetitionPenalty)
+        try check.require(presencePenalty.isFinite, "presencePenalty", "must be finite", presencePenalty)
+        try check.require(frequencyPenalty.isFinite, "frequencyPenalty", "must be finite", frequencyPenalty)
+        try check.require(penaltyWindow >= 0, "penaltyWindow", "must be non-negative", penaltyWindow)
+        try check.require(Set(order).count == order.count, "order", "lists a stage twice")
     }
 
     /// Parses a comma-separated stage list such as "top-k,top-p,temperature".
@@ -63,8 +71,9 @@ public struct SamplingParameters: Sendable, Equatable {
         try text.split(separator: ",").map { name in
             let trimmed = name.trimmingCharacters(in: .whitespaces)
             guard let stage = SamplerStage(rawValue: trimmed) else {
-                throw GenerationError(
-                    "unknown sampler '\(trimmed)'; known: \(SamplerStage.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw InvalidValue(
+                    owner: "SamplingParameters", field: "order",
+                    rule: "names an unknown sampler '\(trimmed)'; known: \(SamplerStage.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return stage
         }

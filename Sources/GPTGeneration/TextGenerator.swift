@@ -38,11 +38,10 @@ public struct GenerationOptions: Sendable {
     public init() {}
 
     public func validate() throws {
-        guard maxTokens > 0 else { throw GenerationError("--max-tokens must be at least 1 (got \(maxTokens))") }
-        if let logprobs, logprobs < 0 || logprobs > 20 {
-            throw GenerationError("--logprobs must be between 0 and 20 (got \(logprobs))")
-        }
-        guard !stopSequences.contains("") else { throw GenerationError("a stop sequence must not be empty") }
+        let check = Validator(owner: "GenerationOptions")
+        try check.require(maxTokens > 0, "maxTokens", "must be at least 1", maxTokens)
+        if let logprobs { try check.require(logprobs >= 0 && logprobs <= 20, "logprobs", "must be between 0 and 20", logprobs) }
+        try check.require(!stopSequences.contains(""), "stopSequences", "must not hold an empty string")
         try sampling.validate()
     }
 }

@@ -70,18 +70,13 @@ public enum ModelDirectory {
         return try GPTConfiguration(huggingFaceJSON: data, source: url.path)
     }
 
-    /// Reads the tokenizer saved in `directory`: our tokenizer file, else GPT-2's vocabulary
-    /// files (`encoder.json` + `vocab.bpe` or a Hugging Face `vocab.json` + `merges.txt`).
+    /// Reads the tokenizer saved in `directory` (in `TokenizerFiles`' order: ours, then GPT-2's files).
     public static func loadTokenizer(_ directory: URL) throws -> any Tokenizer {
-        let url = directory.appendingPathComponent(TokenizerDescription.fileName)
-        if let data = FileManager.default.contents(atPath: url.path) {
-            return try TokenizerDescription(data: data, source: url.path).makeTokenizer()
+        guard let tokenizer = try TokenizerFiles.load(in: directory) else {
+            throw ModelError(
+                "\(directory.path) has no tokenizer (\(TokenizerDescription.fileName), or vocab.json + merges.txt); give one with the tokenizer option")
         }
-        if GPT2Files.locate(in: directory) != nil {
-            return try GPT2Files.load(from: directory)
-        }
-        throw ModelError(
-            "\(directory.path) has no tokenizer (\(TokenizerDescription.fileName), or vocab.json + merges.txt); pass --tokenizer FILE|DIR")
+        return tokenizer
     }
 
     /// Loads configuration and weights, checking every tensor's presence and shape.

@@ -1,7 +1,20 @@
+/// Where a parameter tensor belongs in the model.
+public enum ParameterGroup: Sendable, Equatable {
+    case tokenEmbedding, positionEmbedding
+    /// A tensor of block `layer`.
+    case block(Int)
+    case finalNorm
+    /// A separate unembedding (`lm_head`; tied models have none).
+    case unembedding
+    /// A tensor of a layout made from a plain list (`init(tensors:)`).
+    case other
+}
+
 /// One named parameter tensor inside the flat parameter buffer.
 public struct ParameterTensor: Sendable, Equatable {
     /// The tensor's name in GPT-2 checkpoints (`h.0.attn.c_attn.weight`, …).
     public let name: String
+    public let group: ParameterGroup
     /// GPT-2's layout: Conv1D weights are [in, out]; embeddings and `lm_head` are [rows, C].
     public let shape: [Int]
     public let offset: Int
@@ -52,12 +65,13 @@ public struct ParameterLayout: Sendable, Equatable {
         let H = configuration.mlpSize
         let V = configuration.vocabularySize
         let bias = configuration.bias
-        tokenEmbedding = add("wte.weight", [V, C])
+        tokenEmbedding = add("wte.weight", [V, C], .tokenEmbedding)
         if configuration.position == .learned {
-            positionEmbedding = add("wpe.weight", [configuration.contextLength, C])
+            positionEmbedding = add("wpe.weight", [configuration.contextLength, C], .positionEmbedding)
         }
         for layer in 0..<configuration.layers {
             let prefix = "h.\(layer)."
+            func add(_ name: String, _ shape: [Int]) -> Int { self.add(name, shape, .block(layer)) }
             var block = BlockParameters()
             block.firstNormWeight = add(prefix + "ln_1.weight", [C])
             block.firstNormBias = bias ? add(prefix + "ln_1.bias", [C]) : nil
@@ -73,18 +87,18 @@ public struct ParameterLayout: Sendable, Equatable {
             block.mlpDownBias = bias ? add(prefix + "mlp.c_proj.bias", [C]) : nil
             blocks.append(block)
         }
-        finalNormWeight = add("ln_f.weight", [C])
-        finalNormBias = bias ? add("ln_f.bias", [C]) : nil
-        outputWeight = configuration.tieEmbeddings ? tokenEmbedding : add("lm_head.weight", [V, C])
+        finalNormWeight = add("ln_f.weight", [C], .finalNorm)
+        finalNormBias = bias ? add("ln_f.bias", [C], .finalNorm) : nil
+        outputWeight = configuration.tieEmbeddings ? tokenEmbedding : add("lm_head.weight", [V, C], .unembedding)
     }
 
     /// A layout of arbitrary named tensors (optimizer tests, other models).
     public init(tensors: [(name: String, shape: [Int])]) {
-        for tensor in tensors { _ = add(tensor.name, tensor.shape) }
+        for tensor in tensors { _ = add(tensor.name, tensor.shape, .other) }
     }
 
-    private mutating func add(_ name: String, _ shape: [Int]) -> Int {
-        let tensor = ParameterTensor(name: name, shape: shape, offset: count)
+    private mutating func add(_ name: String, _ shape: [Int], _ group: ParameterGroup) -> Int {
+        let tensor = ParameterTensor(name: name, group: group, shape: shape, offset: count)
         tensors.append(tensor)
         count += tensor.count
         return tensor.offset

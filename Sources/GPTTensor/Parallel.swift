@@ -2,22 +2,14 @@
 ///
 /// Work is split into `threads` contiguous chunks, so for a given thread count the
 /// partition — and therefore every floating-point reduction — is always the same.
+/// Every value shares the process's one worker pool (`WorkerPool.shared`), so any number of
+/// sessions run side by side without starting threads of their own.
 public struct Parallelism: Sendable, Equatable {
     public let threads: Int
-    private let pool: WorkerPool?
 
     public init(threads: Int) {
         self.threads = max(1, threads)
-        pool = self.threads > 1 ? WorkerPool(size: self.threads) : nil
-    }
-
-    public static func == (left: Parallelism, right: Parallelism) -> Bool {
-        left.threads == right.threads
-    }
-
-    /// All cores of this machine.
-    public static var allCores: Parallelism {
-        Parallelism(threads: ProcessInfo.processInfo.activeProcessorCount)
+        if self.threads > 1 { WorkerPool.shared.reserve(threads: self.threads) }
     }
 
     /// How many chunks `forEachChunk(of: count, minimumChunk:)` makes.
@@ -38,10 +30,8 @@ public struct Parallelism: Sendable, Equatable {
             body(0, 0..<count)
             return
         }
-        pool!.run(chunks: chunks) { chunk in
+        WorkerPool.shared.run(chunks: chunks) { chunk in
             body(chunk, (count * chunk / chunks)..<(count * (chunk + 1) / chunks))
         }
     }
 }
-
-import Foundation

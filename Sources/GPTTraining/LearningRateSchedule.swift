@@ -1,7 +1,7 @@
 import Foundation
 
 /// The shape of the learning rate after warmup.
-public enum ScheduleKind: String, CaseIterable, Sendable {
+public enum ScheduleKind: String, CaseIterable, Sendable, Codable {
     /// The peak rate throughout.
     case constant
     /// Straight down from the peak to the minimum at the decay horizon.

@@ -25,9 +25,8 @@ public struct SequenceEvaluation: Sendable {
         model: GPTModel, tokens ids: [Int32], stride: Int, parallelism: Parallelism
     ) throws -> SequenceEvaluation {
         let T = model.configuration.contextLength
-        guard stride > 0 && stride <= T else {
-            throw ModelError("--stride must be between 1 and the context length \(T) (got \(stride))")
-        }
+        try Validator(owner: "SequenceEvaluation").require(
+            stride > 0 && stride <= T, "stride", "must be between 1 and the context length \(T)", stride)
         guard ids.count >= 2 else {
             throw ModelError("the text has \(ids.count) token(s); at least 2 are needed to score a prediction")
         }

@@ -50,11 +50,17 @@ public struct Distillation {
     public let alpha: Float
 
     public init(teacher: GPTModel, temperature: Float, alpha: Float) throws {
-        guard temperature > 0 else { throw TrainingError("--temperature must be positive (got \(temperature))") }
-        guard alpha >= 0 && alpha <= 1 else { throw TrainingError("--alpha must be in [0, 1] (got \(alpha))") }
+        try Self.validate(temperature: temperature, alpha: alpha)
         self.teacher = teacher
         self.temperature = temperature
         self.alpha = alpha
+    }
+
+    /// Rejects a temperature or weight no distillation can use.
+    public static func validate(temperature: Float, alpha: Float) throws {
+        let check = Validator(owner: "Distillation")
+        try check.require(temperature > 0 && temperature.isFinite, "temperature", "must be positive", temperature)
+        try check.require(alpha >= 0 && alpha <= 1, "alpha", "must be in [0, 1]", alpha)
     }
 }
 
@@ -84,8 +90,10 @@ public final class Trainer {
 
     public init(
         model: GPTModel, dataset: TokenDataset, configuration: TrainingConfiguration, parallelism: Parallelism,
-        isTrainable: (ParameterTensor) -> Bool = { _ in true }, distillation: Distillation? = nil
+        freezing: Freezing = Freezing(), distillation: Distillation? = nil
     ) {
+        let tied = model.configuration.tieEmbeddings
+        let isTrainable = { (tensor: ParameterTensor) in freezing.isTrainable(tensor, tiedEmbeddings: tied) }
         self.model = model
         self.dataset = dataset
         self.configuration = configuration
@@ -187,7 +195,7 @@ public final class Trainer {
     /// `keepBest`); writes a checkpoint at each evaluation, every `checkpointInterval` steps,
     /// at the end and when `shouldStop` turns true (Ctrl-C).
     public func run(
-        outputDirectory: URL, tokenizer: (any Tokenizer)?, keepBest: Bool, runDescription: [String: Any] = [:],
+        outputDirectory: URL, tokenizer: (any Tokenizer)?, runDescription: RunDescription,
         resume: TrainingCheckpoint? = nil, shouldStop: () -> Bool = { false }, onEvent: (TrainingEvent) -> Void
     ) throws -> TrainingSummary {
         let bestDirectory = outputDirectory.appendingPathComponent("best")
@@ -205,7 +213,7 @@ public final class Trainer {
         func checkpoint() throws {
             try TrainingCheckpoint(
                 nextIteration: iteration, optimizerStep: optimizer.step, generator: generator, bestValidationLoss: best,
-                configuration: configuration.dictionary, run: runDescription
+                configuration: configuration, run: runDescription
             ).write(model: model, optimizer: optimizer, to: outputDirectory)
             onEvent(.checkpoint(nextIteration: iteration))
         }
@@ -214,7 +222,7 @@ public final class Trainer {
             onEvent(.evaluation(iteration: iteration, trainingLoss: last.training, validationLoss: last.validation))
             try ModelDirectory.saveWeights(model, to: outputDirectory)
             onEvent(.saved(directory: outputDirectory, best: false))
-            if keepBest, last.validation < best {
+            if runDescription.keepBest, last.validation < best {
                 try ModelDirectory.save(model, tokenizer: tokenizer, to: bestDirectory)
                 onEvent(.saved(directory: bestDirectory, best: true))
             }

@@ -17,13 +17,13 @@ public struct TrainingCheckpoint {
     public var optimizerStep: Int
     public var generator: Generator
     public var bestValidationLoss: Float
-    public var configuration: [String: Any]
+    public var configuration: TrainingConfiguration
     /// What the caller needs to rebuild the data set (paths, tokenizer choice …).
-    public var run: [String: Any]
+    public var run: RunDescription
 
     public init(
         nextIteration: Int, optimizerStep: Int, generator: Generator, bestValidationLoss: Float,
-        configuration: [String: Any], run: [String: Any]
+        configuration: TrainingConfiguration, run: RunDescription
     ) {
         self.nextIteration = nextIteration
         self.optimizerStep = optimizerStep
@@ -60,13 +60,13 @@ public struct TrainingCheckpoint {
         add("parameters", model.parameters)
         for name in optimizer.buffers.keys.sorted() { add(name, optimizer.buffers[name]!) }
         try SafetensorsFile.write(records, metadata: ["format": "swift-gpt-training-state"], to: directory.appendingPathComponent(stateName))
-        let object: [String: Any] = [
-            "format_version": 1, "next_iteration": nextIteration, "optimizer_step": optimizerStep,
-            "rng": generator.state.map { String($0) }, "best_val_loss": bestValidationLoss.isFinite ? Double(bestValidationLoss) : NSNull(),
-            "state_file": stateName, "configuration": configuration, "run": run,
-        ]
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        try AtomicFile.write(data, to: directory.appendingPathComponent(Self.fileName))
+        let file = File(
+            formatVersion: 1, nextIteration: nextIteration, optimizerStep: optimizerStep,
+            rng: generator.state.map { String($0) }, bestValidationLoss: bestValidationLoss.isFinite ? bestValidationLoss : nil,
+            stateFile: stateName, configuration: configuration, run: run)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(file), to: directory.appendingPathComponent(Self.fileName))
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         for name in names where name.hasPrefix("training_state-") && name.hasSuffix(".safetensors") && name != stateName {
             try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
@@ -79,31 +79,20 @@ public struct TrainingCheckpoint {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw TrainingError("\(directory.path) has no checkpoint (\(fileName)); nothing to resume — start with gpt train --out \(directory.path)")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            (object["format_version"] as? NSNumber)?.intValue == 1,
-            let next = (object["next_iteration"] as? NSNumber)?.intValue,
-            let step = (object["optimizer_step"] as? NSNumber)?.intValue,
-            let rng = object["rng"] as? [String], rng.count == 4, let words = Optional(rng.compactMap(UInt64.init)), words.count == 4,
-            let configuration = object["configuration"] as? [String: Any],
-            let run = object["run"] as? [String: Any]
-        else {
-            throw TrainingError("\(url.path) is corrupt; the checkpoint cannot be resumed")
-        }
-        let best = (object["best_val_loss"] as? NSNumber)?.floatValue ?? .infinity
+        let file = try File.read(data, source: url.path)
         return TrainingCheckpoint(
-            nextIteration: next, optimizerStep: step, generator: Generator(state: words), bestValidationLoss: best,
-            configuration: configuration, run: run)
+            nextIteration: file.nextIteration, optimizerStep: file.optimizerStep,
+            generator: Generator(state: file.rng.compactMap(UInt64.init)), bestValidationLoss: file.bestValidationLoss ?? .infinity,
+            configuration: file.configuration, run: file.run)
     }
 
     /// Loads the weights and optimizer state this checkpoint names.
     public static func restore(model: GPTModel, optimizer: Optimizer, from directory: URL) throws {
         let url = directory.appendingPathComponent(fileName)
-        guard let data = FileManager.default.contents(atPath: url.path),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let stateName = object["state_file"] as? String
-        else {
-            throw TrainingError("\(url.path) is corrupt; the checkpoint cannot be resumed")
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw TrainingError("\(url.path) is missing; the checkpoint cannot be resumed")
         }
+        let stateName = try File.read(data, source: url.path).stateFile
         let file = try SafetensorsFile(contentsOf: directory.appendingPathComponent(stateName))
         func load(_ prefix: String, into buffer: FloatBuffer) throws {
             for tensor in model.layout.tensors {
@@ -116,5 +105,35 @@ public struct TrainingCheckpoint {
         }
         try load("parameters", into: model.parameters)
         for (name, buffer) in optimizer.buffers { try load(name, into: buffer) }
+    }
+}
+
+extension TrainingCheckpoint {
+    /// `training.json` (format 1; files written before the typed configuration read the same).
+    struct File: Codable {
+        var formatVersion: Int
+        var nextIteration: Int
+        var optimizerStep: Int
+        /// The training generator's four state words, as decimal strings (JSON numbers lose 64-bit precision).
+        var rng: [String]
+        /// nil while no evaluation has run.
+        var bestValidationLoss: Float?
+        var stateFile: String
+        var configuration: TrainingConfiguration
+        var run: RunDescription
+
+        enum CodingKeys: String, CodingKey {
+            case formatVersion = "format_version", nextIteration = "next_iteration", optimizerStep = "optimizer_step"
+            case rng, bestValidationLoss = "best_val_loss", stateFile = "state_file", configuration, run
+        }
+
+        static func read(_ data: Data, source: String) throws -> File {
+            guard let file = try? JSONDecoder().decode(File.self, from: data), file.formatVersion == 1,
+                file.rng.compactMap(UInt64.init).count == 4, !file.stateFile.contains("/")
+            else {
+                throw TrainingError("\(source) is corrupt; the checkpoint cannot be resumed")
+            }
+            return file
+        }
     }
 }

@@ -3,8 +3,9 @@ import GPTTensor
 
 /// Everything a training run needs besides its data: the model's shape and switches and
 /// the optimisation recipe. Resolved as defaults < preset < config file < flags; the keys
-/// of a config file are the `gpt train` flag names (`"learning-rate": 1e-3`).
-public struct TrainingConfiguration: Equatable, Sendable {
+/// of a config file are the `gpt train` flag names (`"learning-rate": 1e-3`, see `CodingKeys`
+/// and `TrainingConfiguration+File.swift`).
+public struct TrainingConfiguration: Equatable, Sendable, Codable {
     // Model
     public var layers = 4
     public var heads = 4
@@ -75,7 +76,9 @@ public struct TrainingConfiguration: Equatable, Sendable {
             configuration.evalInterval = 250
             configuration.evalIterations = 200
         default:
-            throw TrainingError("unknown preset '\(name)'; known presets: \(presetNames.joined(separator: ", "))")
+            throw InvalidValue(
+                owner: "TrainingConfiguration", field: "preset", rule: "names an unknown preset; known: \(presetNames.joined(separator: ", "))",
+                value: name)
         }
         configuration.bias = false
         configuration.learningRate = 1e-3
@@ -87,106 +90,48 @@ public struct TrainingConfiguration: Equatable, Sendable {
         return configuration
     }
 
-    /// Every key a config file (or flag override) may set.
-    public static let keys = [
-        "layers", "heads", "embedding-size", "context-length", "dropout", "bias", "position", "norm", "activation",
-        "tie-embeddings", "batch-size", "max-iters", "learning-rate", "min-learning-rate", "warmup-iters",
-        "lr-decay-iters", "weight-decay", "beta1", "beta2", "grad-clip", "eval-interval", "eval-iters", "seed",
-        "optimizer", "momentum", "nesterov", "schedule", "decay-fraction", "grad-accum", "checkpoint-interval",
-    ]
-
-    /// Sets `key` (a flag name) from a JSON-like value; `source` names where it came from in errors.
-    public mutating func set(_ key: String, to value: Any, source: String) throws {
-        func integer() throws -> Int {
-            if let number = value as? Int { return number }
-            if let number = value as? Double, number == number.rounded() { return Int(number) }
-            throw TrainingError("\(source): \"\(key)\" must be an integer (got \(value))")
-        }
-        func real() throws -> Float {
-            if let number = value as? Double { return Float(number) }
-            if let number = value as? Int { return Float(number) }
-            throw TrainingError("\(source): \"\(key)\" must be a number (got \(value))")
-        }
-        func boolean() throws -> Bool {
-            if let flag = value as? Bool { return flag }
-            throw TrainingError("\(source): \"\(key)\" must be true or false (got \(value))")
-        }
-        func choice<T: RawRepresentable & CaseIterable>(_: T.Type) throws -> T where T.RawValue == String {
-            if let text = value as? String, let result = T(rawValue: text) { return result }
-            let names = T.allCases.map(\.rawValue).joined(separator: "|")
-            throw TrainingError("\(source): \"\(key)\" must be \(names) (got \(value))")
-        }
-        switch key {
-        case "layers": layers = try integer()
-        case "heads": heads = try integer()
-        case "embedding-size": embeddingSize = try integer()
-        case "context-length": contextLength = try integer()
-        case "dropout": dropout = try real()
-        case "bias": bias = try boolean()
-        case "position": position = try choice(PositionEncoding.self)
-        case "norm": normalization = try choice(Normalization.self)
-        case "activation": activation = try choice(Activation.self)
-        case "tie-embeddings": tieEmbeddings = try boolean()
-        case "batch-size": batchSize = try integer()
-        case "max-iters": maxIterations = try integer()
-        case "learning-rate": learningRate = try real()
-        case "min-learning-rate": minLearningRate = try real()
-        case "warmup-iters": warmupIterations = try integer()
-        case "lr-decay-iters": decayIterations = try integer()
-        case "weight-decay": weightDecay = try real()
-        case "beta1": beta1 = try real()
-        case "beta2": beta2 = try real()
-        case "grad-clip": gradientClip = try real()
-        case "eval-interval": evalInterval = try integer()
-        case "eval-iters": evalIterations = try integer()
-        case "optimizer": optimizer = try choice(OptimizerKind.self)
-        case "momentum": momentum = try real()
-        case "nesterov": nesterov = try boolean()
-        case "schedule": schedule = try choice(ScheduleKind.self)
-        case "decay-fraction": decayFraction = try real()
-        case "grad-accum": gradientAccumulation = try integer()
-        case "checkpoint-interval": checkpointInterval = try integer()
-        case "seed":
-            let number = try integer()
-            guard number >= 0 else { throw TrainingError("\(source): \"seed\" must be non-negative") }
-            seed = UInt64(number)
-        default:
-            throw TrainingError("\(source): unknown key \"\(key)\"; known keys: \(Self.keys.joined(separator: ", "))")
-        }
+    /// The keys of a config file and of a checkpoint's `training.json`: the `gpt train` flag names.
+    public enum CodingKeys: String, CodingKey, CaseIterable, Sendable {
+        case layers, heads, embeddingSize = "embedding-size", contextLength = "context-length", dropout, bias, position
+        case normalization = "norm", activation, tieEmbeddings = "tie-embeddings", batchSize = "batch-size"
+        case maxIterations = "max-iters", learningRate = "learning-rate", minLearningRate = "min-learning-rate"
+        case warmupIterations = "warmup-iters", decayIterations = "lr-decay-iters", weightDecay = "weight-decay"
+        case beta1, beta2, gradientClip = "grad-clip", evalInterval = "eval-interval", evalIterations = "eval-iters"
+        case seed, optimizer, momentum, nesterov, schedule, decayFraction = "decay-fraction"
+        case gradientAccumulation = "grad-accum", checkpointInterval = "checkpoint-interval"
     }
 
-    /// Rejects values no run can use, naming the flag.
+    /// Rejects values no run can use; `InvalidValue` names the field by its key (the flag name).
     public func validate() throws {
-        func require(_ condition: Bool, _ message: String) throws {
-            if !condition { throw TrainingError(message) }
+        let validator = Validator(owner: "TrainingConfiguration")
+        func require(_ condition: Bool, _ key: CodingKeys, _ rule: String, _ value: (any Sendable)? = nil) throws {
+            try validator.require(condition, key.rawValue, rule, value)
         }
-        try require(layers > 0, "--layers must be at least 1 (got \(layers))")
-        try require(heads > 0, "--heads must be at least 1 (got \(heads))")
-        try require(embeddingSize > 0, "--embedding-size must be at least 1 (got \(embeddingSize))")
+        try require(layers > 0, .layers, "must be at least 1", layers)
+        try require(heads > 0, .heads, "must be at least 1", heads)
+        try require(embeddingSize > 0, .embeddingSize, "must be at least 1", embeddingSize)
+        try require(embeddingSize % heads == 0, .embeddingSize, "must be divisible by the number of heads \(heads)", embeddingSize)
+        try require(contextLength > 0, .contextLength, "must be at least 1", contextLength)
+        try require(dropout >= 0 && dropout < 1, .dropout, "must be in [0, 1)", dropout)
+        try require(batchSize > 0, .batchSize, "must be at least 1", batchSize)
+        try require(maxIterations > 0, .maxIterations, "must be at least 1", maxIterations)
+        try require(learningRate > 0 && learningRate.isFinite, .learningRate, "must be positive", learningRate)
         try require(
-            embeddingSize % heads == 0,
-            "--embedding-size \(embeddingSize) must be divisible by --heads \(heads)")
-        try require(contextLength > 0, "--context-length must be at least 1 (got \(contextLength))")
-        try require(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1) (got \(dropout))")
-        try require(batchSize > 0, "--batch-size must be at least 1 (got \(batchSize))")
-        try require(maxIterations > 0, "--max-iters must be at least 1 (got \(maxIterations))")
-        try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be positive (got \(learningRate))")
-        try require(
-            minLearningRate >= 0 && minLearningRate <= learningRate,
-            "--min-learning-rate must be between 0 and --learning-rate (got \(minLearningRate))")
-        try require(warmupIterations >= 0, "--warmup-iters must be non-negative (got \(warmupIterations))")
-        try require(decayIterations >= 0, "--lr-decay-iters must be non-negative (got \(decayIterations))")
-        try require(weightDecay >= 0, "--weight-decay must be non-negative (got \(weightDecay))")
-        try require(beta1 >= 0 && beta1 < 1, "--beta1 must be in [0, 1) (got \(beta1))")
-        try require(beta2 >= 0 && beta2 < 1, "--beta2 must be in [0, 1) (got \(beta2))")
-        try require(gradientClip >= 0, "--grad-clip must be non-negative (0 disables clipping; got \(gradientClip))")
-        try require(evalInterval > 0, "--eval-interval must be at least 1 (got \(evalInterval))")
-        try require(evalIterations > 0, "--eval-iters must be at least 1 (got \(evalIterations))")
-        try require(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got \(momentum))")
-        try require(!nesterov || (optimizer == .sgd && momentum > 0), "--nesterov needs --optimizer sgd with --momentum > 0")
-        try require(decayFraction > 0 && decayFraction <= 1, "--decay-fraction must be in (0, 1] (got \(decayFraction))")
-        try require(gradientAccumulation >= 1, "--grad-accum must be at least 1 (got \(gradientAccumulation))")
-        try require(checkpointInterval >= 0, "--checkpoint-interval must be non-negative (got \(checkpointInterval))")
+            minLearningRate >= 0 && minLearningRate <= learningRate, .minLearningRate, "must be between 0 and the learning rate",
+            minLearningRate)
+        try require(warmupIterations >= 0, .warmupIterations, "must be non-negative", warmupIterations)
+        try require(decayIterations >= 0, .decayIterations, "must be non-negative", decayIterations)
+        try require(weightDecay >= 0 && weightDecay.isFinite, .weightDecay, "must be non-negative", weightDecay)
+        try require(beta1 >= 0 && beta1 < 1, .beta1, "must be in [0, 1)", beta1)
+        try require(beta2 >= 0 && beta2 < 1, .beta2, "must be in [0, 1)", beta2)
+        try require(gradientClip >= 0 && gradientClip.isFinite, .gradientClip, "must be non-negative (0 disables clipping)", gradientClip)
+        try require(evalInterval > 0, .evalInterval, "must be at least 1", evalInterval)
+        try require(evalIterations > 0, .evalIterations, "must be at least 1", evalIterations)
+        try require(momentum >= 0 && momentum < 1, .momentum, "must be in [0, 1)", momentum)
+        try require(!nesterov || (optimizer == .sgd && momentum > 0), .nesterov, "needs the sgd optimizer with momentum > 0")
+        try require(decayFraction > 0 && decayFraction <= 1, .decayFraction, "must be in (0, 1]", decayFraction)
+        try require(gradientAccumulation >= 1, .gradientAccumulation, "must be at least 1", gradientAccumulation)
+        try require(checkpointInterval >= 0, .checkpointInterval, "must be non-negative", checkpointInterval)
     }
 
     /// The model configuration for a vocabulary of `vocabularySize` tokens.
@@ -207,20 +152,5 @@ public struct TrainingConfiguration: Equatable, Sendable {
         OptimizerSettings(
             kind: optimizer, beta1: beta1, beta2: beta2, epsilon: 1e-8, weightDecay: weightDecay, momentum: momentum,
             nesterov: nesterov)
-    }
-
-    /// Every setting by its flag name, as a config file would hold it (saved for exact resume).
-    public var dictionary: [String: Any] {
-        [
-            "layers": layers, "heads": heads, "embedding-size": embeddingSize, "context-length": contextLength,
-            "dropout": Double(dropout), "bias": bias, "position": position.rawValue, "norm": normalization.rawValue,
-            "activation": activation.rawValue, "tie-embeddings": tieEmbeddings, "batch-size": batchSize,
-            "max-iters": maxIterations, "learning-rate": Double(learningRate), "min-learning-rate": Double(minLearningRate),
-            "warmup-iters": warmupIterations, "lr-decay-iters": decayIterations, "weight-decay": Double(weightDecay),
-            "beta1": Double(beta1), "beta2": Double(beta2), "grad-clip": Double(gradientClip), "eval-interval": evalInterval,
-            "eval-iters": evalIterations, "seed": Int(seed), "optimizer": optimizer.rawValue, "momentum": Double(momentum),
-            "nesterov": nesterov, "schedule": schedule.rawValue, "decay-fraction": Double(decayFraction),
-            "grad-accum": gradientAccumulation, "checkpoint-interval": checkpointInterval,
-        ]
     }
 }

@@ -23,7 +23,9 @@ public struct TSNE: Sendable {
         let n = points.count
         guard n >= 4 else { throw VisualizationError("t-SNE needs at least 4 points (got \(n))") }
         guard perplexity >= 1 && Float(n - 1) > 3 * perplexity else {
-            throw VisualizationError("--perplexity \(perplexity) is too large for \(n) points (at most \((n - 1) / 3))")
+            throw InvalidValue(
+                owner: "TSNE", field: "perplexity", rule: "must be between 1 and \((n - 1) / 3) for \(n) points",
+                value: "\(perplexity)")
         }
         guard dimensions == 2 || dimensions == 3 else { throw VisualizationError("t-SNE maps to 2 or 3 dimensions") }
         let d = points[0].count

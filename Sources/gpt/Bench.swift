@@ -54,7 +54,7 @@ struct BenchTrain: ParsableCommand {
         } else {
             configuration = try TrainingConfiguration.preset(named: preset)
         }
-        for (key, value) in model.overrides { try configuration.set(key, to: value, source: "--\(key)") }
+        model.apply(to: &configuration)
         if let batchSize { configuration.batchSize = batchSize }
         configuration.maxIterations = max(configuration.maxIterations, steps + warmup)
         try configuration.validate()

@@ -32,9 +32,8 @@ struct Distill: ParsableCommand {
         if resumeOptions.resume == nil {
             guard teacher != nil, out != nil else { throw ValidationError("give --teacher DIR and --out DIR (or --resume DIR)") }
         }
-        guard temperature > 0 else { throw ValidationError("--temperature must be positive (got \(temperature))") }
-        guard alpha >= 0 && alpha <= 1 else { throw ValidationError("--alpha must be in [0, 1] (got \(alpha))") }
         if data.tokenizer != "char" { throw ValidationError("distillation uses the teacher's tokenizer; drop --tokenizer") }
+        try FlagNames.translating { try Distillation.validate(temperature: temperature, alpha: alpha) }
     }
 
     func run() throws {
@@ -44,20 +43,19 @@ struct Distill: ParsableCommand {
             let configuration = try TrainingRun.configuration(of: checkpoint, maxIterations: training.maxIterations)
             let outputDirectory = URL(fileURLWithPath: directory)
             let (student, tokenizer) = try loadModelAndTokenizer(model: directory, tokenizer: nil)
-            guard let teacherPath = checkpoint.run["teacher"] as? String else {
+            guard let teacherPath = checkpoint.run.teacher else {
                 throw ValidationError("\(directory)/training.json does not name the teacher; it is corrupt")
             }
             let distillation = try Distillation(
                 teacher: try Self.loadTeacher(teacherPath, tokenizer: tokenizer, student: student.configuration),
-                temperature: (checkpoint.run["temperature"] as? NSNumber)?.floatValue ?? temperature,
-                alpha: (checkpoint.run["alpha"] as? NSNumber)?.floatValue ?? alpha)
+                temperature: checkpoint.run.temperature ?? temperature, alpha: checkpoint.run.alpha ?? alpha)
             let (dataset, _, _, _) = try DataOptions.restore(checkpoint.run).prepare(
                 outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
             let trainer = Trainer(
                 model: student, dataset: dataset, configuration: configuration, parallelism: parallelism, distillation: distillation)
             try TrainingRun(
                 trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
-                description: checkpoint.run, resume: checkpoint, command: "distill"
+                description: checkpoint.run, resume: checkpoint
             ).run()
             return
         }
@@ -81,16 +79,11 @@ struct Distill: ParsableCommand {
             model: student, dataset: dataset, configuration: configuration, parallelism: parallelism, distillation: distillation)
         Terminal.notice(
             "distilling \(teacherDirectory.path) (\(Terminal.grouped(Double(teacherModel.parameterCount))) parameters) into a \(Terminal.grouped(Double(student.parameterCount)))-parameter student, T = \(temperature), α = \(alpha)")
-        var run = data.description(command: "distill", vocabularySize: tokenizer.vocabularySize)
-        run["teacher"] = teacherDirectory.path
-        run["temperature"] = Double(temperature)
-        run["alpha"] = Double(alpha)
-        run["keep-best"] = keepBest
-        if let log { run["log"] = URL(fileURLWithPath: log).path }
-        try TrainingRun(
-            trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
-            description: run, resume: nil, command: "distill"
-        ).run()
+        var run = data.description(command: "distill", vocabularySize: tokenizer.vocabularySize, keepBest: keepBest, log: log)
+        run.teacher = teacherDirectory.path
+        run.temperature = temperature
+        run.alpha = alpha
+        try TrainingRun(trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory, description: run, resume: nil).run()
     }
 
     /// The teacher, checked to share the tokenizer and to see at least the student's context.

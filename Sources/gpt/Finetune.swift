@@ -29,12 +29,14 @@ struct Finetune: ParsableCommand {
     @OptionGroup(title: "Training") var training: TrainingOptions
     @OptionGroup var threads: ThreadOptions
 
+    var freezing: Freezing { Freezing(embeddings: freezeEmbeddings, layers: freezeLayers, headOnly: trainHeadOnly) }
+
     func validate() throws {
         if resumeOptions.resume == nil {
             guard from != nil, out != nil else { throw ValidationError("give --from DIR and --out DIR (or --resume DIR)") }
             guard data.data != nil else { throw ValidationError("give --data FILE to fine-tune on") }
         }
-        guard freezeLayers >= 0 else { throw ValidationError("--freeze-layers must be non-negative (got \(freezeLayers))") }
+        try FlagNames.translating { try freezing.validate() }
         if data.tokenizer != "char" { throw ValidationError("fine-tuning uses the model's own tokenizer; drop --tokenizer") }
     }
 
@@ -47,13 +49,12 @@ struct Finetune: ParsableCommand {
             let (gpt, tokenizer) = try loadModelAndTokenizer(model: directory, tokenizer: nil)
             let (dataset, _, _, _) = try DataOptions.restore(checkpoint.run).prepare(
                 outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
-            let freezing = Freezing(run: checkpoint.run)
             let trainer = Trainer(
                 model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism,
-                isTrainable: freezing.isTrainable(in: gpt.configuration))
+                freezing: checkpoint.run.freezing)
             try TrainingRun(
                 trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
-                description: checkpoint.run, resume: checkpoint, command: "finetune"
+                description: checkpoint.run, resume: checkpoint
             ).run()
             return
         }
@@ -64,7 +65,6 @@ struct Finetune: ParsableCommand {
         let c = gpt.configuration
         (configuration.layers, configuration.heads, configuration.embeddingSize) = (c.layers, c.heads, c.embeddingSize)
         configuration.contextLength = min(configuration.contextLength, c.contextLength)
-        configuration.dropout = 0
         let outputDirectory = URL(fileURLWithPath: out!)
         if ModelDirectory.containsModel(outputDirectory) && !overwrite {
             throw ValidationError("\(out!) already holds a model; pass --overwrite to replace it or choose another --out")
@@ -79,52 +79,12 @@ struct Finetune: ParsableCommand {
         }
         try dataset.validate(contextLength: configuration.contextLength)
         TrainingCheckpoint.remove(from: outputDirectory)
-        let freezing = Freezing(embeddings: freezeEmbeddings, layers: freezeLayers, headOnly: trainHeadOnly)
         let trainer = Trainer(
-            model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism,
-            isTrainable: freezing.isTrainable(in: c))
+            model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism, freezing: freezing)
         Terminal.notice(
             "fine-tuning \(source.path) (\(Terminal.grouped(Double(gpt.parameterCount))) parameters, \(Terminal.grouped(Double(trainer.optimizer.trainableCount))) trained) on \(data.data!): \(Terminal.grouped(Double(dataset.training.count))) training tokens")
-        var run = data.description(command: "finetune", vocabularySize: c.vocabularySize).merging(freezing.description) { $1 }
-        run["keep-best"] = keepBest
-        if let log { run["log"] = URL(fileURLWithPath: log).path }
-        try TrainingRun(
-            trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
-            description: run, resume: nil, command: "finetune"
-        ).run()
-    }
-}
-
-/// Which parameters fine-tuning leaves alone.
-struct Freezing {
-    let embeddings: Bool
-    let layers: Int
-    let headOnly: Bool
-
-    init(embeddings: Bool, layers: Int, headOnly: Bool) {
-        (self.embeddings, self.layers, self.headOnly) = (embeddings, layers, headOnly)
-    }
-
-    init(run: [String: Any]) {
-        embeddings = run["freeze-embeddings"] as? Bool ?? false
-        layers = (run["freeze-layers"] as? NSNumber)?.intValue ?? 0
-        headOnly = run["train-head-only"] as? Bool ?? false
-    }
-
-    var description: [String: Any] {
-        ["freeze-embeddings": embeddings, "freeze-layers": layers, "train-head-only": headOnly]
-    }
-
-    func isTrainable(in configuration: GPTConfiguration) -> (ParameterTensor) -> Bool {
-        let (embeddings, layers, headOnly) = (self.embeddings, self.layers, self.headOnly)
-        let tied = configuration.tieEmbeddings
-        return { tensor in
-            let name = tensor.name
-            let isHead = name.hasPrefix("ln_f.") || name == "lm_head.weight" || (tied && name == "wte.weight")
-            if headOnly { return isHead }
-            if embeddings && (name == "wte.weight" || name == "wpe.weight") { return false }
-            if name.hasPrefix("h."), let layer = Int(name.dropFirst(2).prefix { $0 != "." }), layer < layers { return false }
-            return true
-        }
+        var run = data.description(command: "finetune", vocabularySize: c.vocabularySize, keepBest: keepBest, log: log)
+        run.freezing = freezing
+        try TrainingRun(trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory, description: run, resume: nil).run()
     }
 }

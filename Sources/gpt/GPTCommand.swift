@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GPTTensor
 
 /// `gpt`: train, run and inspect GPT models.
 struct GPTCommand: ParsableCommand {
@@ -24,6 +25,11 @@ enum Main {
             // Help and version requests print as usual; every other error is one line.
             if GPTCommand.exitCode(for: error) == .success || error is CleanExit {
                 GPTCommand.exit(withError: error)
+            }
+            // A setting out of range, named by the library's field: say it with the flag (a usage error).
+            if let invalid = error as? InvalidValue {
+                Terminal.error(FlagNames.message(for: invalid))
+                exit(ExitCode.validationFailure.rawValue)
             }
             // One line, whatever produced it: argument parsing, validation or the libraries.
             let message = GPTCommand.message(for: error)

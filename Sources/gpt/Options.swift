@@ -16,19 +16,26 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "MLP activation: gelu (tanh approximation) | relu.") var activation: Activation?
     @Flag(inversion: .prefixedNo, help: "Tie the unembedding to the token embedding.") var tieEmbeddings: Bool?
 
-    var overrides: [(String, Any)] {
-        var list: [(String, Any)] = []
-        if let layers { list.append(("layers", layers)) }
-        if let heads { list.append(("heads", heads)) }
-        if let embeddingSize { list.append(("embedding-size", embeddingSize)) }
-        if let contextLength { list.append(("context-length", contextLength)) }
-        if let dropout { list.append(("dropout", Double(dropout))) }
-        if let bias { list.append(("bias", bias)) }
-        if let position { list.append(("position", position.rawValue)) }
-        if let norm { list.append(("norm", norm.rawValue)) }
-        if let activation { list.append(("activation", activation.rawValue)) }
-        if let tieEmbeddings { list.append(("tie-embeddings", tieEmbeddings)) }
-        return list
+    /// Sets the fields these flags name.
+    func apply(to configuration: inout TrainingConfiguration) {
+        if let layers { configuration.layers = layers }
+        if let heads { configuration.heads = heads }
+        if let embeddingSize { configuration.embeddingSize = embeddingSize }
+        if let contextLength { configuration.contextLength = contextLength }
+        if let dropout { configuration.dropout = dropout }
+        if let bias { configuration.bias = bias }
+        if let position { configuration.position = position }
+        if let norm { configuration.normalization = norm }
+        if let activation { configuration.activation = activation }
+        if let tieEmbeddings { configuration.tieEmbeddings = tieEmbeddings }
+    }
+
+    /// The flags given (for `--resume`, which takes none).
+    var given: [String] {
+        [("layers", layers != nil), ("heads", heads != nil), ("embedding-size", embeddingSize != nil),
+         ("context-length", contextLength != nil), ("dropout", dropout != nil), ("bias", bias != nil),
+         ("position", position != nil), ("norm", norm != nil), ("activation", activation != nil),
+         ("tie-embeddings", tieEmbeddings != nil)].filter(\.1).map(\.0)
     }
 }
 
@@ -57,29 +64,40 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("eval-iters"), help: "Batches per split in each evaluation.") var evalIterations: Int?
     @Option(help: "Random seed (initialisation, batches, dropout).") var seed: UInt64?
 
-    var overrides: [(String, Any)] {
-        var list: [(String, Any)] = []
-        if let batchSize { list.append(("batch-size", batchSize)) }
-        if let maxIterations { list.append(("max-iters", maxIterations)) }
-        if let learningRate { list.append(("learning-rate", Double(learningRate))) }
-        if let minLearningRate { list.append(("min-learning-rate", Double(minLearningRate))) }
-        if let warmupIterations { list.append(("warmup-iters", warmupIterations)) }
-        if let decayIterations { list.append(("lr-decay-iters", decayIterations)) }
-        if let weightDecay { list.append(("weight-decay", Double(weightDecay))) }
-        if let beta1 { list.append(("beta1", Double(beta1))) }
-        if let beta2 { list.append(("beta2", Double(beta2))) }
-        if let gradClip { list.append(("grad-clip", Double(gradClip))) }
-        if let evalInterval { list.append(("eval-interval", evalInterval)) }
-        if let evalIterations { list.append(("eval-iters", evalIterations)) }
-        if let seed { list.append(("seed", Int(seed))) }
-        if let optimizer { list.append(("optimizer", optimizer.rawValue)) }
-        if let momentum { list.append(("momentum", Double(momentum))) }
-        if nesterov { list.append(("nesterov", true)) }
-        if let schedule { list.append(("schedule", schedule.rawValue)) }
-        if let decayFraction { list.append(("decay-fraction", Double(decayFraction))) }
-        if let gradientAccumulation { list.append(("grad-accum", gradientAccumulation)) }
-        if let checkpointInterval { list.append(("checkpoint-interval", checkpointInterval)) }
-        return list
+    /// Sets the fields these flags name.
+    func apply(to configuration: inout TrainingConfiguration) {
+        if let batchSize { configuration.batchSize = batchSize }
+        if let maxIterations { configuration.maxIterations = maxIterations }
+        if let learningRate { configuration.learningRate = learningRate }
+        if let minLearningRate { configuration.minLearningRate = minLearningRate }
+        if let warmupIterations { configuration.warmupIterations = warmupIterations }
+        if let decayIterations { configuration.decayIterations = decayIterations }
+        if let weightDecay { configuration.weightDecay = weightDecay }
+        if let beta1 { configuration.beta1 = beta1 }
+        if let beta2 { configuration.beta2 = beta2 }
+        if let gradClip { configuration.gradientClip = gradClip }
+        if let evalInterval { configuration.evalInterval = evalInterval }
+        if let evalIterations { configuration.evalIterations = evalIterations }
+        if let seed { configuration.seed = seed }
+        if let optimizer { configuration.optimizer = optimizer }
+        if let momentum { configuration.momentum = momentum }
+        if nesterov { configuration.nesterov = true }
+        if let schedule { configuration.schedule = schedule }
+        if let decayFraction { configuration.decayFraction = decayFraction }
+        if let gradientAccumulation { configuration.gradientAccumulation = gradientAccumulation }
+        if let checkpointInterval { configuration.checkpointInterval = checkpointInterval }
+    }
+
+    /// The flags given (for `--resume`, which takes none but `--max-iters`).
+    var given: [String] {
+        [("batch-size", batchSize != nil), ("max-iters", maxIterations != nil), ("learning-rate", learningRate != nil),
+         ("min-learning-rate", minLearningRate != nil), ("warmup-iters", warmupIterations != nil),
+         ("lr-decay-iters", decayIterations != nil), ("weight-decay", weightDecay != nil), ("beta1", beta1 != nil),
+         ("beta2", beta2 != nil), ("grad-clip", gradClip != nil), ("eval-interval", evalInterval != nil),
+         ("eval-iters", evalIterations != nil), ("seed", seed != nil), ("optimizer", optimizer != nil),
+         ("momentum", momentum != nil), ("nesterov", nesterov), ("schedule", schedule != nil),
+         ("decay-fraction", decayFraction != nil), ("grad-accum", gradientAccumulation != nil),
+         ("checkpoint-interval", checkpointInterval != nil)].filter(\.1).map(\.0)
     }
 }
 
@@ -96,32 +114,18 @@ struct ConfigurationOptions: ParsableArguments {
             guard let data = FileManager.default.contents(atPath: config) else {
                 throw ValidationError("config file \(config) not found or unreadable")
             }
-            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw ValidationError("config file \(config) is not a JSON object")
-            }
-            for key in object.keys.sorted() {
-                try configuration.set(key, to: Self.plain(object[key]!), source: config)
-            }
+            configuration = try TrainingConfiguration.decode(data, over: configuration, source: config)
         }
-        let explicitDecay = training.decayIterations != nil
-        for (key, value) in model.overrides + training.overrides {
-            try configuration.set(key, to: value, source: "--\(key)")
-        }
+        model.apply(to: &configuration)
+        training.apply(to: &configuration)
         // A shorter or longer run without an explicit decay horizon decays over the whole run.
-        if training.maxIterations != nil && !explicitDecay && configuration.decayIterations > configuration.maxIterations {
+        if training.maxIterations != nil && training.decayIterations == nil
+            && configuration.decayIterations > configuration.maxIterations
+        {
             configuration.decayIterations = configuration.maxIterations
         }
         try configuration.validate()
         return configuration
-    }
-
-    /// JSON numbers arrive as NSNumber; turn them into Bool, Int or Double.
-    static func plain(_ value: Any) -> Any {
-        guard let number = value as? NSNumber else { return value }
-        if String(describing: type(of: value)).contains("Boolean") { return number.boolValue }
-        let double = number.doubleValue
-        if double == double.rounded() && abs(double) < 1e15 { return Int(double) }
-        return double
     }
 }
 

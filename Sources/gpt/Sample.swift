@@ -40,7 +40,7 @@ struct Sample: AsyncParsableCommand {
     func validate() throws {
         if prompt != nil && promptFile != nil { throw ValidationError("give --prompt or --prompt-file, not both") }
         if numSamples < 1 { throw ValidationError("--num-samples must be at least 1 (got \(numSamples))") }
-        try options.validate()
+        try FlagNames.translating { try options.validate() }
     }
 
     var options: GenerationOptions {

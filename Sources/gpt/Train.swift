@@ -28,7 +28,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if resumeOptions.resume != nil {
-            let others = model.overrides.map(\.0) + training.overrides.map(\.0).filter { $0 != "max-iters" }
+            let others = model.given + training.given.filter { $0 != "max-iters" }
                 + (out == nil ? [] : ["out"]) + (log == nil ? [] : ["log"]) + (options.preset == nil ? [] : ["preset"])
                 + (options.config == nil ? [] : ["config"]) + (data.data == nil ? [] : ["data"])
                 + (overwrite ? ["overwrite"] : []) + (keepBest ? ["keep-best"] : [])
@@ -54,7 +54,7 @@ struct Train: ParsableCommand {
             let trainer = Trainer(model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism)
             try TrainingRun(
                 trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
-                description: checkpoint.run, resume: checkpoint, command: "train"
+                description: checkpoint.run, resume: checkpoint
             ).run()
             return
         }
@@ -86,12 +86,10 @@ struct Train: ParsableCommand {
             TrainingCheckpoint.remove(from: outputDirectory)  // --overwrite: the old run's checkpoint goes too
         }
         try TokenCounts.write(dataset.training, vocabularySize: vocabularySize, to: outputDirectory)
-        var run = data.description(command: "train", vocabularySize: vocabularySize)
-        run["keep-best"] = keepBest
-        if let log { run["log"] = URL(fileURLWithPath: log).path }
         try TrainingRun(
             trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
-            description: run, resume: nil, command: "train"
+            description: data.description(command: "train", vocabularySize: vocabularySize, keepBest: keepBest, log: log),
+            resume: nil
         ).run()
     }
 }

@@ -16,21 +16,25 @@ struct DataOptions: ParsableArguments {
     @Flag(help: "Recognise special tokens such as <|endoftext|> in the text (default: they are ordinary text).")
     var allowSpecial = false
 
-    /// What a checkpoint keeps to rebuild this data set on resume (paths made absolute).
-    func description(command: String, vocabularySize: Int) -> [String: Any] {
-        var run: [String: Any] = ["command": command, "allow-special": allowSpecial, "vocab-size": vocabularySize]
-        if let data { run["data"] = URL(fileURLWithPath: data).path }
-        if let valData { run["val-data"] = URL(fileURLWithPath: valData).path }
+    /// What a checkpoint keeps to rebuild this run on resume (paths made absolute).
+    func description(command: String, vocabularySize: Int, keepBest: Bool, log: String?) -> RunDescription {
+        var run = RunDescription(command: command)
+        run.data = data.map { URL(fileURLWithPath: $0).path }
+        run.validationData = valData.map { URL(fileURLWithPath: $0).path }
+        run.allowSpecial = allowSpecial
+        run.vocabularySize = vocabularySize
+        run.keepBest = keepBest
+        run.log = log.map { URL(fileURLWithPath: $0).path }
         return run
     }
 
     /// The data options a checkpoint's run description stands for.
-    static func restore(_ run: [String: Any]) throws -> DataOptions {
+    static func restore(_ run: RunDescription) throws -> DataOptions {
         var arguments: [String] = []
-        if let data = run["data"] as? String { arguments += ["--data", data] }
-        if let valData = run["val-data"] as? String { arguments += ["--val-data", valData] }
-        if run["allow-special"] as? Bool == true { arguments.append("--allow-special") }
-        if let data = run["data"] as? String, isTokenFile(data), let size = (run["vocab-size"] as? NSNumber)?.intValue {
+        if let data = run.data { arguments += ["--data", data] }
+        if let valData = run.validationData { arguments += ["--val-data", valData] }
+        if run.allowSpecial { arguments.append("--allow-special") }
+        if let data = run.data, isTokenFile(data), let size = run.vocabularySize {
             arguments += ["--vocab-size", String(size)]
         }
         return try DataOptions.parse(arguments)

@@ -12,20 +12,19 @@ struct TrainingRun {
     let trainer: Trainer
     let tokenizer: (any Tokenizer)?
     let outputDirectory: URL
-    /// What `--resume` needs to rebuild this run (saved in the checkpoint), including
-    /// "keep-best" and "log".
-    let description: [String: Any]
+    /// What `--resume` needs to rebuild this run (saved in the checkpoint).
+    let description: RunDescription
     let resume: TrainingCheckpoint?
-    let command: String
 
-    var keepBest: Bool { description["keep-best"] as? Bool ?? false }
-    var logPath: String? { description["log"] as? String }
+    var keepBest: Bool { description.keepBest }
+    var logPath: String? { description.log }
+    var command: String { description.command }
 
     func run() throws {
         let configuration = trainer.configuration
         if let resume { try trainer.restore(resume, from: outputDirectory) }
-        if let logPath, let resume { try JSONLinesLog.truncate(path: logPath, before: resume.nextIteration) }
-        let logWriter = try logPath.map { try JSONLinesLog(path: $0, append: resume != nil) }
+        if let logPath, let resume { try TrainingLog.truncate(path: logPath, before: resume.nextIteration) }
+        let logWriter = try logPath.map { try TrainingLog(path: $0, appending: resume != nil) }
         let progress = TrainingProgress(
             maxIterations: configuration.maxIterations, startIteration: resume?.nextIteration ?? 0, log: logWriter)
         if configuration.gradientAccumulation > 1 {
@@ -37,7 +36,7 @@ struct TrainingRun {
         }
         let interrupt = InterruptFlag()
         let summary = try trainer.run(
-            outputDirectory: outputDirectory, tokenizer: tokenizer, keepBest: keepBest, runDescription: description,
+            outputDirectory: outputDirectory, tokenizer: tokenizer, runDescription: description,
             resume: resume, shouldStop: { interrupt.isRaised }, onEvent: progress.handle)
         progress.finish()
         print(String(format: "final: train loss %.4f, val loss %.4f after %d iterations", summary.trainingLoss, summary.validationLoss, summary.iterations))
@@ -52,7 +51,7 @@ struct TrainingRun {
     /// The checkpoint in `directory`, checked to come from `command`.
     static func checkpoint(in directory: String, command: String) throws -> TrainingCheckpoint {
         let checkpoint = try TrainingCheckpoint.read(from: URL(fileURLWithPath: directory))
-        let kind = checkpoint.run["command"] as? String ?? "train"
+        let kind = checkpoint.run.command
         guard kind == command else {
             throw ValidationError("\(directory) was made by gpt \(kind); resume it with gpt \(kind) --resume \(directory)")
         }
@@ -61,8 +60,7 @@ struct TrainingRun {
 
     /// The saved configuration, with `--max-iters` raised if asked.
     static func configuration(of checkpoint: TrainingCheckpoint, maxIterations: Int?) throws -> TrainingConfiguration {
-        var configuration = TrainingConfiguration()
-        for (key, value) in checkpoint.configuration { try configuration.set(key, to: ConfigurationOptions.plain(value), source: TrainingCheckpoint.fileName) }
+        var configuration = checkpoint.configuration
         if let maxIterations {
             guard maxIterations >= configuration.maxIterations else {
                 throw ValidationError("--max-iters can only be raised when resuming (saved: \(configuration.maxIterations), asked: \(maxIterations))")
@@ -84,23 +82,20 @@ struct ResumeOptions: ParsableArguments {
 final class TrainingProgress {
     let maxIterations: Int
     let startIteration: Int
-    let log: JSONLinesLog?
+    let log: TrainingLog?
     private var lastDraw = 0.0
     private var liveLineShown = false
 
-    init(maxIterations: Int, startIteration: Int, log: JSONLinesLog?) {
+    init(maxIterations: Int, startIteration: Int, log: TrainingLog?) {
         self.maxIterations = maxIterations
         self.startIteration = startIteration
         self.log = log
     }
 
     func handle(_ event: TrainingEvent) {
+        log?.record(event)
         switch event {
         case .step(let iteration, let loss, let learningRate, let tokensPerSecond, let elapsed):
-            log?.write([
-                "type": "step", "iter": iteration, "loss": loss, "lr": learningRate,
-                "tokens_per_second": tokensPerSecond,
-            ])
             let done = iteration + 1
             let remaining = elapsed / Double(max(1, done - startIteration)) * Double(maxIterations - done)
             // Formatted only when shown (a step is often shorter than a redraw interval).
@@ -120,11 +115,9 @@ final class TrainingProgress {
                 Terminal.notice(line())
             }
         case .skipped(let iteration, let loss, let norm):
-            log?.write(["type": "skipped", "iter": iteration, "loss": loss, "grad_norm": norm])
             clearLiveLine()
             Terminal.notice(String(format: "warning: iteration %d had loss %@ and gradient norm %@; its update was skipped", iteration, "\(loss)", "\(norm)"))
         case .evaluation(let iteration, let trainingLoss, let validationLoss):
-            log?.write(["type": "eval", "iter": iteration, "train_loss": trainingLoss, "val_loss": validationLoss])
             clearLiveLine()
             Terminal.notice(String(format: "eval at iter %d: train loss %.4f, val loss %.4f", iteration, trainingLoss, validationLoss))
         case .saved, .checkpoint:
@@ -141,52 +134,5 @@ final class TrainingProgress {
             FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
             liveLineShown = false
         }
-    }
-}
-
-/// A JSON-lines file, each line flushed as written; non-finite numbers become null.
-final class JSONLinesLog {
-    private let handle: FileHandle
-
-    init(path: String, append: Bool = false) throws {
-        if !(append && FileManager.default.fileExists(atPath: path)) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw ValidationError("cannot write the log file \(path); choose a writable path")
-            }
-        }
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw ValidationError("cannot write the log file \(path); choose a writable path")
-        }
-        handle.seekToEndOfFile()
-        self.handle = handle
-    }
-
-    /// Keeps the lines of steps before `iteration` and of evaluations up to it (what a checkpoint
-    /// at `iteration` had seen), rewriting the file atomically.
-    static func truncate(path: String, before iteration: Int) throws {
-        guard let data = FileManager.default.contents(atPath: path) else { return }
-        var kept: [Substring] = []
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let at = (object["iter"] as? NSNumber)?.intValue
-            else { continue }
-            let type = object["type"] as? String
-            if at < iteration || (type == "eval" && at == iteration) { kept.append(line) }
-        }
-        try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: URL(fileURLWithPath: path))
-    }
-
-    func write(_ fields: [String: Any]) {
-        var object: [String: Any] = [:]
-        for (key, value) in fields {
-            switch value {
-            case let number as Float: object[key] = number.isFinite ? Double(number) as Any : NSNull()
-            case let number as Double: object[key] = number.isFinite ? number as Any : NSNull()
-            default: object[key] = value
-            }
-        }
-        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        data.append(0x0A)
-        handle.write(data)  // one write(2): the line survives the process being killed
     }
 }

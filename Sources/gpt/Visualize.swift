@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GPTEmbeddings
 import GPTFormats
+import GPTGeneration
 import GPTModel
 import GPTTensor
 import GPTTokenizer
@@ -73,50 +74,20 @@ struct VisualizeEmbeddings: ParsableCommand {
         } else {
             coordinates = try TSNE(dimensions: dimensions, perplexity: perplexity, seed: seed).embed(vectors, parallelism: threads.parallelism)
         }
-        let vocabulary = EmbeddingNeighbours(model: gpt)
+        // Nearest tokens by cosine similarity of their embeddings (one row per token id).
+        let V = gpt.configuration.vocabularySize
+        let vocabulary = WordVectors(
+            words: (0..<V).map { tokenizer.decode([$0]) }, dimensions: C,
+            values: Array(UnsafeBufferPointer(start: gpt.parameters.pointer + gpt.layout.tokenEmbedding, count: V * C)))
         let points = zip(ids, coordinates).map { id, point in
             EmbeddingMap.Point(
                 coordinates: point, label: tokenizer.decode([id]),
-                neighbours: vocabulary.nearest(to: id, count: 5).map { tokenizer.decode([$0]) })
+                neighbours: vocabulary.nearest(toRow: id, top: 5).map { tokenizer.decode([$0.row]) })
         }
         let map = EmbeddingMap(
             title: "Token embeddings of \(directory.lastPathComponent) (\(method == "pca" ? "PCA" : "t-SNE"), \(ids.count) tokens)",
             method: method == "pca" ? "principal component" : "t-SNE", points: points)
         try writePicture(out, svg: map.svg, html: map.html)
-    }
-}
-
-/// Nearest tokens by cosine similarity of their embeddings.
-struct EmbeddingNeighbours {
-    let unit: [Float]
-    let count: Int
-    let channels: Int
-
-    init(model: GPTModel) {
-        count = model.configuration.vocabularySize
-        channels = model.configuration.embeddingSize
-        var unit = [Float](repeating: 0, count: count * channels)
-        for row in 0..<count {
-            var norm: Float = 0
-            for c in 0..<channels {
-                let value = model.parameters[model.layout.tokenEmbedding + row * channels + c]
-                unit[row * channels + c] = value
-                norm += value * value
-            }
-            let inverse = norm > 0 ? 1 / norm.squareRoot() : 0
-            for c in 0..<channels { unit[row * channels + c] *= inverse }
-        }
-        self.unit = unit
-    }
-
-    func nearest(to id: Int, count k: Int) -> [Int] {
-        var scored: [(Int, Float)] = []
-        for row in 0..<count where row != id {
-            var dot: Float = 0
-            for c in 0..<channels { dot += unit[id * channels + c] * unit[row * channels + c] }
-            scored.append((row, dot))
-        }
-        return scored.sorted { $0.1 > $1.1 }.prefix(k).map(\.0)
     }
 }
 
@@ -173,19 +144,13 @@ struct VisualizeNextToken: ParsableCommand {
         let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil)
         let tokens = try promptTokens(prompt, tokenizer: tokenizer, model: gpt)
         let session = InferenceSession(model: gpt, parallelism: Parallelism(threads: 1))
-        let logits = try session.forward(
-            tokens: tokens.map(Int32.init), count: tokens.count, cache: KVCache(configuration: gpt.configuration)
-        ).map(Double.init)
+        let logits = Array(try session.forward(
+            tokens: tokens.map(Int32.init), count: tokens.count, cache: KVCache(configuration: gpt.configuration)))
         let panels = values.map { temperature -> NextTokenChart.Panel in
-            let scaled = logits.map { $0 / Double(temperature) }
-            let maximum = scaled.max()!
-            let exponentials = scaled.map { exp($0 - maximum) }
-            let total = exponentials.reduce(0, +)
-            let probabilities = exponentials.map { $0 / total }
-            let entropy = -probabilities.reduce(0) { $0 + ($1 > 0 ? $1 * log($1) : 0) }
-            let best = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }.prefix(top)
+            let distribution = NextTokenDistribution(logits: logits, temperature: temperature)
             return NextTokenChart.Panel(
-                temperature: temperature, entropy: entropy, bars: best.map { (tokenizer.decode([$0]), probabilities[$0]) })
+                temperature: temperature, entropy: distribution.entropy,
+                bars: distribution.top(top).map { (tokenizer.decode([$0.token]), $0.probability) })
         }
         let chart = NextTokenChart(title: "Next token after \"\(Markup.visible(String(prompt.suffix(40))))\"", panels: panels)
         try writePicture(out, svg: chart.svg, html: chart.html)
@@ -200,21 +165,17 @@ struct VisualizeTraining: ParsableCommand {
     @Option(help: "Output .svg or .html.") var out: String
 
     func run() throws {
-        let text = try TextFile.read(log)
         var steps: [(Int, Double)] = [], rates: [(Int, Double)] = [], evaluations: [(Int, Double, Double)] = []
-        for line in text.split(separator: "\n") {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let iteration = (object["iter"] as? NSNumber)?.intValue
-            else { continue }
-            switch object["type"] as? String {
-            case "step":
-                if let loss = (object["loss"] as? NSNumber)?.doubleValue { steps.append((iteration, loss)) }
-                if let rate = (object["lr"] as? NSNumber)?.doubleValue { rates.append((iteration, rate)) }
-            case "eval":
-                if let train = (object["train_loss"] as? NSNumber)?.doubleValue, let validation = (object["val_loss"] as? NSNumber)?.doubleValue {
-                    evaluations.append((iteration, train, validation))
+        for entry in try TrainingLog.read(path: log) {
+            switch entry.kind {
+            case .step:
+                if let loss = entry.loss { steps.append((entry.iteration, loss)) }
+                if let rate = entry.learningRate { rates.append((entry.iteration, rate)) }
+            case .eval:
+                if let train = entry.trainingLoss, let validation = entry.validationLoss {
+                    evaluations.append((entry.iteration, train, validation))
                 }
-            default: continue
+            case .skipped: continue
             }
         }
         guard !steps.isEmpty || !evaluations.isEmpty else {

@@ -61,10 +61,10 @@ import Testing
                 #expect(abs(result.loss * Double(result.tokens) - reference.nll_sum) < 2e-3, "stride \(reference.stride)")
             }
         }
-        #expect(throws: ModelError.self) {
+        #expect(throws: InvalidValue.self) {
             try SequenceEvaluation.evaluate(model: model, tokens: ids, stride: 0, parallelism: Parallelism(threads: 1))
         }
-        #expect(throws: ModelError.self) {
+        #expect(throws: InvalidValue.self) {
             try SequenceEvaluation.evaluate(model: model, tokens: ids, stride: 33, parallelism: Parallelism(threads: 1))
         }
     }

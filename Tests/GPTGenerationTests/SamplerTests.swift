@@ -118,12 +118,20 @@ import Testing
     @Test func badParametersAreClearErrors() {
         var parameters = SamplingParameters()
         parameters.topP = 1.5
-        #expect(throws: GenerationError.self) { try parameters.validate() }
+        // The error names the field and the rule, not a command-line flag.
+        #expect(throws: InvalidValue(owner: "SamplingParameters", field: "topP", rule: "must be in (0, 1]", value: "1.5")) {
+            try parameters.validate()
+        }
         parameters.topP = 0
-        #expect(throws: GenerationError.self) { try parameters.validate() }
-        #expect(throws: GenerationError.self) { try SamplingParameters.parseOrder("top-k,nucleus") }
+        #expect(throws: InvalidValue.self) { try parameters.validate() }
+        parameters.topP = 1
+        parameters.temperature = .nan
+        #expect(throws: InvalidValue.self) { try parameters.validate() }
+        #expect(throws: InvalidValue.self) { try SamplingParameters.parseOrder("top-k,nucleus") }
         var options = GenerationOptions()
         options.maxTokens = 0
-        #expect(throws: GenerationError.self) { try options.validate() }
+        #expect(throws: InvalidValue(owner: "GenerationOptions", field: "maxTokens", rule: "must be at least 1", value: "0")) {
+            try options.validate()
+        }
     }
 }

@@ -108,17 +108,84 @@ import Testing
     }
 }
 
+@Suite struct FreezingAndAccumulationTests {
+    static let cases: [(String, Freezing)] = [
+        ("embeddings and the first block", Freezing(embeddings: true, layers: 1)),
+        ("all but the head", Freezing(headOnly: true)),
+    ]
+
+    @Test(arguments: 0..<cases.count)
+    func frozenTensorsStayBitIdenticalAndTheRestTrains(index: Int) throws {
+        let (label, freezing) = Self.cases[index]
+        var configuration = TrainerTests.tinyConfiguration()
+        configuration.tieEmbeddings = false
+        configuration.weightDecay = 0.1  // decay must not touch frozen matrices either
+        let trainer = try RecipeRuns.trainer(configuration, freezing: freezing)
+        let model = trainer.model
+        let before = model.parameters.array
+        var timing = StepTiming()
+        for iteration in 0..<5 { _ = try trainer.step(iteration: iteration, timing: &timing) }
+        let after = model.parameters.array
+        var frozenCount = 0
+        for tensor in model.layout.tensors {
+            let range = tensor.offset..<(tensor.offset + tensor.count)
+            let frozen = !freezing.isTrainable(tensor, tiedEmbeddings: false)
+            let expectedFrozen: Bool
+            switch tensor.group {
+            case .tokenEmbedding, .positionEmbedding: expectedFrozen = true
+            case .block(let layer): expectedFrozen = freezing.headOnly || layer < 1
+            case .finalNorm, .unembedding, .other: expectedFrozen = false
+            }
+            #expect(frozen == expectedFrozen, "\(label): \(tensor.name)")
+            if frozen {
+                frozenCount += 1
+                #expect(Array(after[range]) == Array(before[range]), "\(label): frozen \(tensor.name) changed")
+            } else {
+                #expect(Array(after[range]) != Array(before[range]), "\(label): trained \(tensor.name) did not change")
+            }
+        }
+        #expect(frozenCount > 0)
+        #expect(trainer.optimizer.trainableCount < model.parameterCount)
+    }
+
+    @Test func accumulatedMicroBatchesEqualOneBatchTwiceTheSize() throws {
+        var generator = Generator(seed: 21)
+        let model = try GPTModel(
+            configuration: GPTConfiguration(vocabularySize: 13, contextLength: 8, embeddingSize: 16, layers: 2, heads: 2),
+            generator: &generator)
+        let (B, T) = (3, 8)
+        let tokens = (0..<(2 * B * T)).map { _ in Int32(generator.nextInt(below: 13)) }
+        let targets = (0..<(2 * B * T)).map { _ in Int32(generator.nextInt(below: 13)) }
+        let whole = TrainingSession(model: model, parallelism: Parallelism(threads: 2))
+        try whole.forward(tokens: tokens, targets: targets, batch: 2 * B, length: T, training: true)
+        whole.zeroGradients()
+        try whole.backward()
+        // Two micro-batches accumulate into one gradient buffer, then the sum is halved (as Trainer.step does).
+        let micro = TrainingSession(model: model, parallelism: Parallelism(threads: 2))
+        micro.zeroGradients()
+        for half in 0..<2 {
+            let rows = (half * B * T)..<((half + 1) * B * T)
+            try micro.forward(tokens: Array(tokens[rows]), targets: Array(targets[rows]), batch: B, length: T, training: true)
+            try micro.backward()
+        }
+        let accumulated = micro.gradients.array.map { $0 / 2 }
+        expectClose(accumulated, whole.gradients.array, absolute: 1e-6, relative: 1e-4, "accumulated gradients")
+    }
+}
+
 /// Small runs shared by the tests.
 enum RecipeRuns {
     static let text = DefaultCorpus.text(characters: 6_000)
     static let tokenizer = CharacterTokenizer(training: text)
 
-    static func trainer(_ configuration: TrainingConfiguration) throws -> Trainer {
+    static func trainer(_ configuration: TrainingConfiguration, freezing: Freezing = Freezing()) throws -> Trainer {
         var generator = Generator(seed: configuration.seed)
         let model = try GPTModel(
             configuration: configuration.modelConfiguration(vocabularySize: tokenizer.vocabularySize), generator: &generator)
         let ids = try tokenizer.encode(text).map(Int32.init)
-        return Trainer(model: model, dataset: TokenDataset(tokens: ids), configuration: configuration, parallelism: Parallelism(threads: 2))
+        return Trainer(
+            model: model, dataset: TokenDataset(tokens: ids), configuration: configuration, parallelism: Parallelism(threads: 2),
+            freezing: freezing)
     }
 
     static func losses(_ configuration: TrainingConfiguration, steps: Int) throws -> [Float] {
@@ -130,7 +197,9 @@ enum RecipeRuns {
     /// Runs `trainer` to its configured end (or from `resume`), returning the step losses.
     static func run(_ trainer: Trainer, in directory: URL, resume: TrainingCheckpoint? = nil) throws -> [Float] {
         var losses: [Float] = []
-        _ = try trainer.run(outputDirectory: directory, tokenizer: tokenizer, keepBest: false, resume: resume) { event in
+        _ = try trainer.run(
+            outputDirectory: directory, tokenizer: tokenizer, runDescription: RunDescription(command: "train"), resume: resume
+        ) { event in
             if case .step(_, let loss, _, _, _) = event { losses.append(loss) }
         }
         return losses
@@ -138,6 +207,41 @@ enum RecipeRuns {
 }
 
 @Suite struct ResumeTests {
+    /// training.json as the build before the typed configuration wrote it (gpt train at 74a5f0a, with --log).
+    static let formatOneFile = #"""
+        {"best_val_loss": 3.9285664558410645, "configuration": {"activation": "gelu", "batch-size": 4, "beta1": 0.8999999761581421,
+        "beta2": 0.9900000095367432, "bias": true, "checkpoint-interval": 0, "context-length": 16, "decay-fraction": 0.20000000298023224,
+        "dropout": 0, "embedding-size": 16, "eval-interval": 10, "eval-iters": 2, "grad-accum": 1, "grad-clip": 1, "heads": 1, "layers": 1,
+        "learning-rate": 0.0010000000474974513, "lr-decay-iters": 20, "max-iters": 40, "min-learning-rate": 9.999999747378752e-05,
+        "momentum": 0.8999999761581421, "nesterov": false, "norm": "pre", "optimizer": "adamw", "position": "learned",
+        "schedule": "cosine", "seed": 1337, "tie-embeddings": true, "warmup-iters": 50, "weight-decay": 0.10000000149011612},
+        "format_version": 1, "next_iteration": 40, "optimizer_step": 40, "rng": ["14631331192775640586", "693325356140152662",
+        "8035598635317239136", "3750989919745065894"], "run": {"allow-special": false, "command": "finetune", "data": "/tmp/ts100k.txt",
+        "keep-best": false, "log": "/tmp/oldrun.log", "vocab-size": 61, "freeze-layers": 1, "train-head-only": false,
+        "freeze-embeddings": true}, "state_file": "training_state-00000040.safetensors"}
+        """#
+
+    @Test func aCheckpointWrittenBeforeTheTypedConfigurationReadsTheSame() throws {
+        let directory = temporaryDirectory("format-one")
+        try Data(Self.formatOneFile.utf8).write(to: directory.appendingPathComponent(TrainingCheckpoint.fileName))
+        let checkpoint = try TrainingCheckpoint.read(from: directory)
+        var expected = TrainingConfiguration()
+        (expected.layers, expected.heads, expected.embeddingSize, expected.contextLength) = (1, 1, 16, 16)
+        (expected.batchSize, expected.maxIterations, expected.decayIterations) = (4, 40, 20)
+        (expected.evalInterval, expected.evalIterations, expected.warmupIterations) = (10, 2, 50)
+        #expect(checkpoint.configuration == expected)
+        #expect(checkpoint.nextIteration == 40 && checkpoint.optimizerStep == 40 && checkpoint.bestValidationLoss == 3.9285665)
+        #expect(checkpoint.generator.state == [14631331192775640586, 693325356140152662, 8035598635317239136, 3750989919745065894])
+        var run = RunDescription(command: "finetune")
+        (run.data, run.log, run.vocabularySize) = ("/tmp/ts100k.txt", "/tmp/oldrun.log", 61)
+        run.freezing = Freezing(embeddings: true, layers: 1)
+        #expect(checkpoint.run == run)
+        // Damaged files are refused with one line.
+        try Data(Self.formatOneFile.replacingOccurrences(of: "\"format_version\": 1", with: "\"format_version\": 2").utf8)
+            .write(to: directory.appendingPathComponent(TrainingCheckpoint.fileName))
+        #expect(throws: TrainingError.self) { try TrainingCheckpoint.read(from: directory) }
+    }
+
     @Test(arguments: [OptimizerKind.adamw, .sgd])
     func stopAndResumeIsBitIdenticalToOneRun(kind: OptimizerKind) throws {
         var configuration = TrainerTests.tinyConfiguration()
@@ -172,7 +276,7 @@ enum RecipeRuns {
         var skipped = 0
         let directory = temporaryDirectory("nan")
         do {
-            _ = try trainer.run(outputDirectory: directory, tokenizer: RecipeRuns.tokenizer, keepBest: false) { event in
+            _ = try trainer.run(outputDirectory: directory, tokenizer: RecipeRuns.tokenizer, runDescription: RunDescription(command: "train")) { event in
                 if case .skipped = event { skipped += 1 }
             }
             Issue.record("a run of NaN losses did not stop")

@@ -98,22 +98,53 @@ import Testing
         let gpu = try TrainingConfiguration.preset(named: "shakespeare-char")
         #expect(gpu.layers == 6 && gpu.heads == 6 && gpu.embeddingSize == 384 && gpu.contextLength == 256)
         #expect(gpu.batchSize == 64 && gpu.dropout == 0.2 && gpu.maxIterations == 5000 && gpu.evalIterations == 200)
-        #expect(throws: TrainingError.self) { try TrainingConfiguration.preset(named: "nope") }
+        #expect(throws: InvalidValue.self) { try TrainingConfiguration.preset(named: "nope") }
     }
 
-    @Test func badValuesAreRejectedWithTheFlagName() throws {
+    @Test func badValuesAreRejectedNamingTheFieldAndTheRule() throws {
         var configuration = TrainingConfiguration()
-        #expect(throws: TrainingError("--embedding-size 128 must be divisible by --heads 3")) {
-            var copy = configuration
-            copy.heads = 3
-            try copy.validate()
-        }
-        #expect(throws: TrainingError.self) { try configuration.set("layers", to: "four", source: "x") }
-        #expect(throws: TrainingError.self) { try configuration.set("unknown-key", to: 1, source: "x") }
-        try configuration.set("learning-rate", to: 0.01, source: "x")
-        #expect(configuration.learningRate == 0.01)
+        configuration.heads = 3
+        // Fields are named by their keys (the flag and config-file names).
+        #expect(throws: InvalidValue(
+            owner: "TrainingConfiguration", field: "embedding-size", rule: "must be divisible by the number of heads 3", value: "128"
+        )) { try configuration.validate() }
+        configuration.heads = 4
         configuration.dropout = 1
-        #expect(throws: TrainingError.self) { try configuration.validate() }
+        #expect(throws: InvalidValue(owner: "TrainingConfiguration", field: "dropout", rule: "must be in [0, 1)", value: "1.0")) {
+            try configuration.validate()
+        }
+        configuration.dropout = 0
+        configuration.maxIterations = 0
+        #expect(throws: InvalidValue(owner: "TrainingConfiguration", field: "max-iters", rule: "must be at least 1", value: "0")) {
+            try configuration.validate()
+        }
+    }
+
+    @Test func aConfigFileLayersOverItsBaseAndNamesBadKeys() throws {
+        let preset = try TrainingConfiguration.preset(named: "shakespeare-char")
+        let file = Data(#"{"layers": 2, "learning-rate": 0.01, "norm": "post", "seed": 7}"#.utf8)
+        let merged = try TrainingConfiguration.decode(file, over: preset, source: "x.json")
+        var expected = preset
+        (expected.layers, expected.learningRate, expected.normalization, expected.seed) = (2, 0.01, .post, 7)
+        #expect(merged == expected)
+        // What is written reads back the same, over any base.
+        #expect(try TrainingConfiguration.decode(try merged.encoded(), over: TrainingConfiguration(), source: "y") == merged)
+        #expect(throws: TrainingError(#"x.json: "layers" must be an integer (got four)"#)) {
+            try TrainingConfiguration.decode(Data(#"{"layers": "four"}"#.utf8), over: preset, source: "x.json")
+        }
+        #expect(throws: TrainingError(#"x.json: "norm" must be pre|post (got middle)"#)) {
+            try TrainingConfiguration.decode(Data(#"{"norm": "middle"}"#.utf8), over: preset, source: "x.json")
+        }
+        #expect(throws: TrainingError(#"x.json: "seed" must be a non-negative integer (got -1)"#)) {
+            try TrainingConfiguration.decode(Data(#"{"seed": -1}"#.utf8), over: preset, source: "x.json")
+        }
+        do {
+            _ = try TrainingConfiguration.decode(Data(#"{"unknown-key": 1}"#.utf8), over: preset, source: "x.json")
+            Issue.record("an unknown key was accepted")
+        } catch let error as TrainingError {
+            #expect(error.message.hasPrefix(#"x.json: unknown key "unknown-key"; known keys: layers, heads"#))
+        }
+        #expect(throws: TrainingError.self) { try TrainingConfiguration.decode(Data("[1]".utf8), over: preset, source: "x.json") }
     }
 }
 
@@ -199,7 +230,9 @@ import Testing
         let directory = temporaryDirectory()
         var evaluations: [Int] = []
         var steps = 0
-        let summary = try trainer.run(outputDirectory: directory, tokenizer: tokenizer, keepBest: true) { event in
+        var description = RunDescription(command: "train")
+        description.keepBest = true
+        let summary = try trainer.run(outputDirectory: directory, tokenizer: tokenizer, runDescription: description) { event in
             switch event {
             case .evaluation(let iteration, _, _): evaluations.append(iteration)
             case .step: steps += 1

@@ -68,7 +68,7 @@ import Testing
         let map = try TSNE(dimensions: 2, perplexity: 20, iterations: 600, seed: 3).embed(points, parallelism: .init(threads: 2))
         let trust = TSNE.trustworthiness(input: points, map: map, neighbours: 10)
         #expect(trust >= 0.9, "trustworthiness \(trust)")
-        #expect(throws: VisualizationError.self) { try TSNE(perplexity: 30).embed(Array(points.prefix(20)), parallelism: .init(threads: 1)) }
+        #expect(throws: InvalidValue.self) { try TSNE(perplexity: 30).embed(Array(points.prefix(20)), parallelism: .init(threads: 1)) }
     }
 }
 

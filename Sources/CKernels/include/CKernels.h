@@ -99,6 +99,10 @@ void gpt_tsne_gradient(float *gradient, const float *P, const float *num, const 
 
 /// A spin-wait hint to the CPU (x86 PAUSE); does nothing elsewhere.
 void gpt_cpu_relax(void);
+/// Whether the calling thread is running inside a parallel region (a worker, or a caller
+/// between starting and finishing one): a region started there runs serially.
+int gpt_thread_in_region(void);
+void gpt_set_thread_in_region(int inside);
 
 /// Adam with L2-coupled weight decay (torch.optim.Adam): g += decay·p, then the Adam step.
 void gpt_adam_update(float *params, const float *grads, float *m, float *v, long count,

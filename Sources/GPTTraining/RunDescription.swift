@@ -1,0 +1,100 @@
+import GPTModel
+import GPTTensor
+
+/// What a training run was made from, kept in its checkpoint so that `--resume` rebuilds the same
+/// run. The JSON keys are the flag names (`val-data`, `keep-best` …); keys a run does not use are
+/// left out, and a missing key reads as its default.
+public struct RunDescription: Codable, Equatable, Sendable {
+    /// The command that made the run: train | finetune | distill.
+    public var command = "train"
+    /// Training and validation files (absolute paths; nil: the embedded corpus, the 90/10 split).
+    public var data: String?
+    public var validationData: String?
+    public var allowSpecial = false
+    /// The vocabulary size (needed to read token files again).
+    public var vocabularySize: Int?
+    public var keepBest = false
+    /// The JSON-lines log (absolute path).
+    public var log: String?
+    /// Fine-tuning: what is not trained.
+    public var freezing = Freezing()
+    /// Distillation: the teacher's directory, the temperature and the weight of its term.
+    public var teacher: String?
+    public var temperature: Float?
+    public var alpha: Float?
+
+    public init(command: String) {
+        self.command = command
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case command, data, validationData = "val-data", allowSpecial = "allow-special", vocabularySize = "vocab-size"
+        case keepBest = "keep-best", log, teacher, temperature, alpha
+        case freezeEmbeddings = "freeze-embeddings", freezeLayers = "freeze-layers", trainHeadOnly = "train-head-only"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        command = try container.decodeIfPresent(String.self, forKey: .command) ?? "train"
+        data = try container.decodeIfPresent(String.self, forKey: .data)
+        validationData = try container.decodeIfPresent(String.self, forKey: .validationData)
+        allowSpecial = try container.decodeIfPresent(Bool.self, forKey: .allowSpecial) ?? false
+        vocabularySize = try container.decodeIfPresent(Int.self, forKey: .vocabularySize)
+        keepBest = try container.decodeIfPresent(Bool.self, forKey: .keepBest) ?? false
+        log = try container.decodeIfPresent(String.self, forKey: .log)
+        teacher = try container.decodeIfPresent(String.self, forKey: .teacher)
+        temperature = try container.decodeIfPresent(Float.self, forKey: .temperature)
+        alpha = try container.decodeIfPresent(Float.self, forKey: .alpha)
+        freezing = Freezing(
+            embeddings: try container.decodeIfPresent(Bool.self, forKey: .freezeEmbeddings) ?? false,
+            layers: try container.decodeIfPresent(Int.self, forKey: .freezeLayers) ?? 0,
+            headOnly: try container.decodeIfPresent(Bool.self, forKey: .trainHeadOnly) ?? false)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(command, forKey: .command)
+        try container.encodeIfPresent(data, forKey: .data)
+        try container.encodeIfPresent(validationData, forKey: .validationData)
+        try container.encode(allowSpecial, forKey: .allowSpecial)
+        try container.encodeIfPresent(vocabularySize, forKey: .vocabularySize)
+        try container.encode(keepBest, forKey: .keepBest)
+        try container.encodeIfPresent(log, forKey: .log)
+        try container.encodeIfPresent(teacher, forKey: .teacher)
+        try container.encodeIfPresent(temperature, forKey: .temperature)
+        try container.encodeIfPresent(alpha, forKey: .alpha)
+        if command == "finetune" {
+            try container.encode(freezing.embeddings, forKey: .freezeEmbeddings)
+            try container.encode(freezing.layers, forKey: .freezeLayers)
+            try container.encode(freezing.headOnly, forKey: .trainHeadOnly)
+        }
+    }
+}
+
+/// Which parameters fine-tuning leaves alone, decided by the parameter layout's groups.
+public struct Freezing: Equatable, Sendable {
+    /// The token and position embeddings (with tied embeddings, the unembedding too).
+    public var embeddings = false
+    /// The first `layers` blocks.
+    public var layers = 0
+    /// Everything but the final LayerNorm and the unembedding.
+    public var headOnly = false
+
+    public init(embeddings: Bool = false, layers: Int = 0, headOnly: Bool = false) {
+        (self.embeddings, self.layers, self.headOnly) = (embeddings, layers, headOnly)
+    }
+
+    public func validate() throws {
+        try Validator(owner: "Freezing").require(layers >= 0, "layers", "must be non-negative", layers)
+    }
+
+    /// Whether `tensor` is trained.
+    public func isTrainable(_ tensor: ParameterTensor, tiedEmbeddings: Bool) -> Bool {
+        let isHead = tensor.group == .finalNorm || tensor.group == .unembedding
+            || (tiedEmbeddings && tensor.group == .tokenEmbedding)
+        if headOnly { return isHead }
+        if embeddings && (tensor.group == .tokenEmbedding || tensor.group == .positionEmbedding) { return false }
+        if case .block(let layer) = tensor.group, layer < layers { return false }
+        return true
+    }
+}
