@@ -1,8 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers (dependencies point down only), as in docs/architecture:
-//   gpt (executable) → GPTTraining, GPTGeneration → GPTModel → GPTFormats, GPTTokenizer → GPTTensor → CBLAS, CKernels
+// Layers (dependencies point down only), as in docs/architecture.md:
+//   gpt (executable) → GPTTraining, GPTGeneration, GPTEmbeddings, GPTVisualization
+//   GPTTraining, GPTGeneration → GPTModel → GPTFormats, GPTTokenizer → GPTTensor → CBLAS, CKernels
+//   C kernels by concept, each compiled at every instruction level: CKernels (elementwise, attention,
+//   decode; the level machinery), COptimizers (GPTTraining), CTSNE (GPTVisualization), CProbe (the
+//   benchmarks' bandwidth probe, GPTGeneration); CWord2Vec (GPTEmbeddings).
 let package = Package(
     name: "swift-gpt",
     platforms: [.macOS(.v15)],
@@ -27,9 +31,12 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "pkg-config"])]
         ),
-        // Fused elementwise kernels in C, compiled for AVX-512 / AVX2 / baseline and
-        // dispatched at load time (function multi-versioning): no unsafe flags.
+        // Fused kernels in C, each compiled for baseline / AVX2 / AVX-512 and reached through a table per
+        // level (gpt_levels.h): the best level is picked at run time, a lower one on request. No unsafe flags.
         .target(name: "CKernels"),
+        .target(name: "COptimizers", dependencies: ["CKernels"]),
+        .target(name: "CTSNE", dependencies: ["CKernels"]),
+        .target(name: "CProbe", dependencies: ["CKernels"]),
         .target(name: "CWord2Vec"),
         .target(
             name: "GPTTensor",
@@ -41,10 +48,10 @@ let package = Package(
         .target(name: "GPTFormats", dependencies: ["GPTTensor"]),
         .target(name: "GPTTokenizer"),
         .target(name: "GPTModel", dependencies: ["GPTTensor", "GPTFormats", "GPTTokenizer"]),
-        .target(name: "GPTGeneration", dependencies: ["GPTModel", "GPTTokenizer"]),
+        .target(name: "GPTGeneration", dependencies: ["GPTModel", "GPTTokenizer", "GPTTensor", "CProbe"]),
         .target(name: "GPTEmbeddings", dependencies: ["CWord2Vec", "GPTTensor", "GPTFormats"]),
-        .target(name: "GPTVisualization", dependencies: ["GPTTensor", "CKernels"]),
-        .target(name: "GPTTraining", dependencies: ["GPTModel"]),
+        .target(name: "GPTVisualization", dependencies: ["GPTTensor", "CTSNE"]),
+        .target(name: "GPTTraining", dependencies: ["GPTModel", "GPTTensor", "GPTFormats", "GPTTokenizer", "COptimizers"]),
         .executableTarget(
             name: "gpt",
             dependencies: [

@@ -1,11 +1,9 @@
-// Generation kernels: one vector through a matrix, single-query attention over a cache,
-// and the helpers the benchmark and the worker pool use.
+// Generation kernels: one vector through a matrix, and single-query attention over a cache.
 #include "kernels_common.h"
 
 // ---------------------------------------------------------------- decode (one vector)
 
-MULTIVERSION
-void gpt_vector_times_matrix(float *y, const float *x, const float *w, long rows, long columns, long stride,
+GPT_BODY void vector_times_matrix_body(float *y, const float *x, const float *w, long rows, long columns, long stride,
                              int accumulate) {
     if (!accumulate) memset(y, 0, (size_t)columns * sizeof(float));
     long i = 0;
@@ -21,8 +19,7 @@ void gpt_vector_times_matrix(float *y, const float *x, const float *w, long rows
     }
 }
 
-MULTIVERSION
-void gpt_matrix_times_vector(float *y, const float *w, const float *x, long rows, long columns, int accumulate) {
+GPT_BODY void matrix_times_vector_body(float *y, const float *w, const float *x, long rows, long columns, int accumulate) {
 #pragma clang fp reassociate(on)
     long r = 0;
     for (; r + 4 <= rows; r += 4) {
@@ -45,8 +42,7 @@ void gpt_matrix_times_vector(float *y, const float *w, const float *x, long rows
 
 // ---------------------------------------------------------------- attention over a cache
 
-MULTIVERSION
-void gpt_attention_decode(float *out, const float *query, const float *keys, const float *values, long length,
+GPT_BODY void attention_decode_body(float *out, const float *query, const float *keys, const float *values, long length,
                           long head, long stride, float scale, float *scores) {
 #pragma clang fp reassociate(on)
     for (long j = 0; j < length; j++) {
@@ -55,7 +51,7 @@ void gpt_attention_decode(float *out, const float *query, const float *keys, con
         for (long i = 0; i < head; i++) dot += query[i] * k[i];
         scores[j] = dot;
     }
-    gpt_causal_softmax_row(scores, scores, length, length, scale);
+    causal_softmax_row_body(scores, scores, length, length, scale);
     for (long i = 0; i < head; i++) out[i] = 0.0f;
     for (long j = 0; j < length; j++) {
         const float *v = values + j * stride;
@@ -64,24 +60,21 @@ void gpt_attention_decode(float *out, const float *query, const float *keys, con
     }
 }
 
-typedef float gpt_v16 __attribute__((vector_size(64), aligned(4)));
+// ---------------------------------------------------------------- every level, and the table
 
-MULTIVERSION
-float gpt_read_sum(const float *x, long count) {
-    // Four streams at once (as a matrix-vector product reads several rows), two vector sums each:
-    // the loads, not the add latency, set the pace.
-    long quarter = (count / 4) & ~63L;
-    const float *s0 = x, *s1 = x + quarter, *s2 = x + 2 * quarter, *s3 = x + 3 * quarter;
-    gpt_v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
-    for (long i = 0; i + 32 <= quarter; i += 32) {
-        a0 += *(const gpt_v16 *)(s0 + i); a1 += *(const gpt_v16 *)(s0 + i + 16);
-        a2 += *(const gpt_v16 *)(s1 + i); a3 += *(const gpt_v16 *)(s1 + i + 16);
-        a4 += *(const gpt_v16 *)(s2 + i); a5 += *(const gpt_v16 *)(s2 + i + 16);
-        a6 += *(const gpt_v16 *)(s3 + i); a7 += *(const gpt_v16 *)(s3 + i + 16);
-    }
-    gpt_v16 total = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
-    float sum = 0.0f;
-    for (int k = 0; k < 16; k++) sum += total[k];
-    for (long i = 4 * quarter; i < count; i++) sum += x[i];
-    return sum;
-}
+GPT_LEVELS_VOID(vector_times_matrix,
+    (float *y, const float *x, const float *w, long rows, long columns, long stride, int accumulate),
+    (y, x, w, rows, columns, stride, accumulate))
+GPT_LEVELS_VOID(matrix_times_vector,
+    (float *y, const float *w, const float *x, long rows, long columns, int accumulate),
+    (y, w, x, rows, columns, accumulate))
+GPT_LEVELS_VOID(attention_decode,
+    (float *out, const float *query, const float *keys, const float *values, long length, long head, long stride, float scale, float *scores),
+    (out, query, keys, values, length, head, stride, scale, scores))
+
+#define TABLE(level) { \
+    #level, vector_times_matrix_##level, matrix_times_vector_##level, attention_decode_##level }
+static const gpt_decode tables[GPT_LEVEL_COUNT] = { TABLE(baseline), TABLE(avx2), TABLE(avx512) };
+#undef TABLE
+
+const gpt_decode *gpt_decode_for_level(int level) { return &tables[gpt_usable_level(level)]; }

@@ -1,17 +1,14 @@
 // Fused elementwise kernels (see CKernels.h for the contracts).
 //
-// Each exported kernel is compiled three times (AVX-512, AVX2+FMA, baseline) with
-// clang's target_clones; the loader picks the best one for the CPU. No unsafe
-// build flags are needed, and the binary still runs on older x86-64 machines.
-// Loops are written plainly so that clang vectorises them; reductions allow
+// Each kernel is one GPT_BODY compiled at every level (gpt_levels.h) and reached through the
+// gpt_elementwise table of that level. Loops are written plainly so that clang vectorises them; reductions allow
 // reassociation (`#pragma clang fp reassociate(on)`), which is deterministic for a
 // given binary and CPU.
 #include "kernels_common.h"
 
 // ---------------------------------------------------------------- LayerNorm
 
-MULTIVERSION
-void gpt_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+GPT_BODY void layernorm_forward_body(float *out, float *mean, float *rstd, const float *inp,
                            const float *weight, const float *bias, long rows, long C, float epsilon) {
 #pragma clang fp reassociate(on)
     for (long row = 0; row < rows; row++) {
@@ -33,8 +30,7 @@ void gpt_layernorm_forward(float *out, float *mean, float *rstd, const float *in
     }
 }
 
-MULTIVERSION
-void gpt_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+GPT_BODY void layernorm_backward_body(float *dinp, float *dweight, float *dbias, const float *dout,
                             const float *inp, const float *weight, const float *mean,
                             const float *rstd, long rows, long C) {
 #pragma clang fp reassociate(on)
@@ -70,8 +66,7 @@ void gpt_layernorm_backward(float *dinp, float *dweight, float *dbias, const flo
 #define GELU_SCALE 0.7978845608028654f   // sqrt(2 / pi)
 #define GELU_CUBIC 0.044715f
 
-MULTIVERSION
-void gpt_gelu_forward(float *out, const float *inp, long count) {
+GPT_BODY void gelu_forward_body(float *out, const float *inp, long count) {
     for (long i = 0; i < count; i++) {
         float x = inp[i];
         float u = GELU_SCALE * (x + GELU_CUBIC * x * x * x);
@@ -79,8 +74,7 @@ void gpt_gelu_forward(float *out, const float *inp, long count) {
     }
 }
 
-MULTIVERSION
-void gpt_gelu_backward(float *dinp, const float *inp, const float *dout, long count) {
+GPT_BODY void gelu_backward_body(float *dinp, const float *inp, const float *dout, long count) {
     for (long i = 0; i < count; i++) {
         float x = inp[i];
         float u = GELU_SCALE * (x + GELU_CUBIC * x * x * x);
@@ -91,35 +85,29 @@ void gpt_gelu_backward(float *dinp, const float *inp, const float *dout, long co
     }
 }
 
-MULTIVERSION
-void gpt_relu_forward(float *out, const float *inp, long count) {
+GPT_BODY void relu_forward_body(float *out, const float *inp, long count) {
     for (long i = 0; i < count; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
 }
 
-MULTIVERSION
-void gpt_relu_backward(float *dinp, const float *inp, const float *dout, long count) {
+GPT_BODY void relu_backward_body(float *dinp, const float *inp, const float *dout, long count) {
     for (long i = 0; i < count; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
 }
 
 // ---------------------------------------------------------------- vector helpers
 
-MULTIVERSION
-void gpt_add(float *out, const float *a, const float *b, long count) {
+GPT_BODY void add_body(float *out, const float *a, const float *b, long count) {
     for (long i = 0; i < count; i++) out[i] = a[i] + b[i];
 }
 
-MULTIVERSION
-void gpt_accumulate(float *out, const float *a, long count) {
+GPT_BODY void accumulate_body(float *out, const float *a, long count) {
     for (long i = 0; i < count; i++) out[i] += a[i];
 }
 
-MULTIVERSION
-void gpt_scale(float *x, long count, float scale) {
+GPT_BODY void scale_body(float *x, long count, float scale) {
     for (long i = 0; i < count; i++) x[i] *= scale;
 }
 
-MULTIVERSION
-double gpt_sum_of_squares(const float *x, long count) {
+GPT_BODY double sum_of_squares_body(const float *x, long count) {
 #pragma clang fp reassociate(on)
     double sum = 0.0;
     for (long i = 0; i < count; i++) sum += (double)x[i] * (double)x[i];
@@ -128,24 +116,8 @@ double gpt_sum_of_squares(const float *x, long count) {
 
 // ---------------------------------------------------------------- softmax
 
-MULTIVERSION
-void gpt_causal_softmax_row(float *probs, const float *scores, long valid, long length, float scale) {
-#pragma clang fp reassociate(on)
-    float maximum = -INFINITY;
-    for (long j = 0; j < valid; j++) maximum = fmaxf(maximum, scores[j]);
-    float sum = 0.0f;
-    for (long j = 0; j < valid; j++) {
-        float e = fast_exp(scale * (scores[j] - maximum));
-        probs[j] = e;
-        sum += e;
-    }
-    float inverse = 1.0f / sum;
-    for (long j = 0; j < valid; j++) probs[j] *= inverse;
-    for (long j = valid; j < length; j++) probs[j] = 0.0f;
-}
 
-MULTIVERSION
-void gpt_causal_softmax_backward_row(float *dscores, const float *probs, const float *dprobs,
+GPT_BODY void causal_softmax_backward_row_body(float *dscores, const float *probs, const float *dprobs,
                                      long valid, long length, float scale) {
 #pragma clang fp reassociate(on)
     float dot = 0.0f;
@@ -154,8 +126,7 @@ void gpt_causal_softmax_backward_row(float *dscores, const float *probs, const f
     for (long j = valid; j < length; j++) dscores[j] = 0.0f;
 }
 
-MULTIVERSION
-void gpt_softmax(float *probs, const float *logits, long count, float inverse_temperature) {
+GPT_BODY void softmax_body(float *probs, const float *logits, long count, float inverse_temperature) {
 #pragma clang fp reassociate(on)
     float maximum = -INFINITY;
     for (long j = 0; j < count; j++) maximum = fmaxf(maximum, logits[j]);
@@ -171,8 +142,7 @@ void gpt_softmax(float *probs, const float *logits, long count, float inverse_te
 
 // ---------------------------------------------------------------- cross-entropy
 
-MULTIVERSION
-void gpt_cross_entropy_forward(float *losses, float *logsumexp, const float *logits,
+GPT_BODY void cross_entropy_forward_body(float *losses, float *logsumexp, const float *logits,
                                const int32_t *targets, long rows, long V) {
 #pragma clang fp reassociate(on)
     for (long row = 0; row < rows; row++) {
@@ -187,8 +157,7 @@ void gpt_cross_entropy_forward(float *losses, float *logsumexp, const float *log
     }
 }
 
-MULTIVERSION
-void gpt_cross_entropy_backward(float *dlogits, const float *logits, const float *logsumexp,
+GPT_BODY void cross_entropy_backward_body(float *dlogits, const float *logits, const float *logsumexp,
                                 const int32_t *targets, float dloss, long rows, long V) {
     for (long row = 0; row < rows; row++) {
         const float *z = logits + row * V;
@@ -199,8 +168,7 @@ void gpt_cross_entropy_backward(float *dlogits, const float *logits, const float
     }
 }
 
-MULTIVERSION
-void gpt_distillation_rows(float *losses, float *dlogits, const float *student, const float *teacher,
+GPT_BODY void distillation_rows_body(float *losses, float *dlogits, const float *student, const float *teacher,
                            const int32_t *targets, long rows, long V, float temperature, float alpha, float dloss) {
 #pragma clang fp reassociate(on)
     float inverse = 1.0f / temperature;
@@ -241,8 +209,7 @@ static inline uint64_t mix64(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-MULTIVERSION
-void gpt_dropout(float *out, const float *inp, long count, uint64_t seed, uint64_t offset,
+GPT_BODY void dropout_body(float *out, const float *inp, long count, uint64_t seed, uint64_t offset,
                  float probability) {
     uint32_t threshold = (uint32_t)(probability * 16777216.0f);  // p * 2^24
     float keepScale = 1.0f / (1.0f - probability);
@@ -252,3 +219,56 @@ void gpt_dropout(float *out, const float *inp, long count, uint64_t seed, uint64
         out[i] = draw >= threshold ? inp[i] * keepScale : 0.0f;
     }
 }
+
+// ---------------------------------------------------------------- every level, and the table
+
+GPT_LEVELS_VOID(layernorm_forward,
+    (float *out, float *mean, float *rstd, const float *inp, const float *weight, const float *bias, long rows, long C, float epsilon),
+    (out, mean, rstd, inp, weight, bias, rows, C, epsilon))
+GPT_LEVELS_VOID(layernorm_backward,
+    (float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, const float *mean, const float *rstd, long rows, long C),
+    (dinp, dweight, dbias, dout, inp, weight, mean, rstd, rows, C))
+GPT_LEVELS_VOID(gelu_forward, (float *out, const float *inp, long count), (out, inp, count))
+GPT_LEVELS_VOID(gelu_backward,
+    (float *dinp, const float *inp, const float *dout, long count),
+    (dinp, inp, dout, count))
+GPT_LEVELS_VOID(relu_forward, (float *out, const float *inp, long count), (out, inp, count))
+GPT_LEVELS_VOID(relu_backward,
+    (float *dinp, const float *inp, const float *dout, long count),
+    (dinp, inp, dout, count))
+GPT_LEVELS_VOID(add, (float *out, const float *a, const float *b, long count), (out, a, b, count))
+GPT_LEVELS_VOID(accumulate, (float *out, const float *a, long count), (out, a, count))
+GPT_LEVELS_VOID(scale, (float *x, long count, float scale), (x, count, scale))
+GPT_LEVELS(double, sum_of_squares, (const float *x, long count), (x, count))
+GPT_LEVELS_VOID(causal_softmax_row,
+    (float *probs, const float *scores, long valid, long length, float scale),
+    (probs, scores, valid, length, scale))
+GPT_LEVELS_VOID(causal_softmax_backward_row,
+    (float *dscores, const float *probs, const float *dprobs, long valid, long length, float scale),
+    (dscores, probs, dprobs, valid, length, scale))
+GPT_LEVELS_VOID(softmax,
+    (float *probs, const float *logits, long count, float inverse_temperature),
+    (probs, logits, count, inverse_temperature))
+GPT_LEVELS_VOID(cross_entropy_forward,
+    (float *losses, float *logsumexp, const float *logits, const int32_t *targets, long rows, long V),
+    (losses, logsumexp, logits, targets, rows, V))
+GPT_LEVELS_VOID(cross_entropy_backward,
+    (float *dlogits, const float *logits, const float *logsumexp, const int32_t *targets, float dloss, long rows, long V),
+    (dlogits, logits, logsumexp, targets, dloss, rows, V))
+GPT_LEVELS_VOID(distillation_rows,
+    (float *losses, float *dlogits, const float *student, const float *teacher, const int32_t *targets, long rows, long V, float temperature, float alpha, float dloss),
+    (losses, dlogits, student, teacher, targets, rows, V, temperature, alpha, dloss))
+GPT_LEVELS_VOID(dropout,
+    (float *out, const float *inp, long count, uint64_t seed, uint64_t offset, float probability),
+    (out, inp, count, seed, offset, probability))
+
+#define TABLE(level) { \
+    #level, layernorm_forward_##level, layernorm_backward_##level, gelu_forward_##level, \
+    gelu_backward_##level, relu_forward_##level, relu_backward_##level, add_##level, accumulate_##level, \
+    scale_##level, sum_of_squares_##level, causal_softmax_row_##level, causal_softmax_backward_row_##level, \
+    softmax_##level, cross_entropy_forward_##level, cross_entropy_backward_##level, \
+    distillation_rows_##level, dropout_##level }
+static const gpt_elementwise tables[GPT_LEVEL_COUNT] = { TABLE(baseline), TABLE(avx2), TABLE(avx512) };
+#undef TABLE
+
+const gpt_elementwise *gpt_elementwise_for_level(int level) { return &tables[gpt_usable_level(level)]; }

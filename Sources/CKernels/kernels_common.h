@@ -1,17 +1,11 @@
-// Shared by the kernel files: the multi-versioning attribute and fast math helpers.
+// Shared by the kernel files: fast math helpers and the one causal-softmax row.
 #pragma once
 #include "CKernels.h"
+#include "gpt_levels.h"
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
-// Feature names (not "arch=…", which matches CPU models and so never picks AMD cores).
-// In LLVM avx512f implies avx2, fma and f16c.
-#define MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MULTIVERSION
-#endif
 
 // exp(x) to about 1 ulp on [-87, 88] (Cephes-style range reduction + polynomial),
 // written branch-free so loops that call it vectorise.
@@ -37,4 +31,20 @@ static inline float fast_exp(float x) {
 
 static inline float fast_tanh(float x) {
     return 1.0f - 2.0f / (fast_exp(2.0f * x) + 1.0f);
+}
+
+/// One causal attention row (see gpt_elementwise.causal_softmax_row); shared by the decode kernel.
+GPT_BODY void causal_softmax_row_body(float *probs, const float *scores, long valid, long length, float scale) {
+#pragma clang fp reassociate(on)
+    float maximum = -INFINITY;
+    for (long j = 0; j < valid; j++) maximum = fmaxf(maximum, scores[j]);
+    float sum = 0.0f;
+    for (long j = 0; j < valid; j++) {
+        float e = fast_exp(scale * (scores[j] - maximum));
+        probs[j] = e;
+        sum += e;
+    }
+    float inverse = 1.0f / sum;
+    for (long j = 0; j < valid; j++) probs[j] *= inverse;
+    for (long j = valid; j < length; j++) probs[j] = 0.0f;
 }

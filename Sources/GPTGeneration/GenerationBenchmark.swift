@@ -1,4 +1,4 @@
-import CKernels
+import CProbe
 import Foundation
 import GPTModel
 import GPTTensor
@@ -111,7 +111,7 @@ public struct GenerationBenchmark: Sendable {
             var partial = [Float](repeating: 0, count: parallelism.threads)
             partial.withUnsafeMutableBufferPointer { partial in
                 parallelism.forEachChunk(of: count, minimumChunk: 1 << 20) { chunk, range in
-                    partial[chunk] = gpt_read_sum(buffer.pointer + range.lowerBound, range.count)
+                    partial[chunk] = gpt_probe_for_level(Int32(KernelLevel.best.rawValue)).pointee.read_sum(buffer.pointer + range.lowerBound, range.count)
                 }
             }
             best = min(best, monotonicSeconds() - start)

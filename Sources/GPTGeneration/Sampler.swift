@@ -1,4 +1,3 @@
-import CKernels
 import Foundation
 import GPTTensor
 
@@ -128,7 +127,9 @@ public struct Sampler {
         probabilities.removeAll(keepingCapacity: true)
         probabilities.append(contentsOf: repeatElement(0, count: values.count))
         values.withUnsafeBufferPointer { v in
-            probabilities.withUnsafeMutableBufferPointer { p in gpt_softmax(p.baseAddress!, v.baseAddress!, v.count, 1) }
+            probabilities.withUnsafeMutableBufferPointer { p in
+                Kernels.softmax(probabilities: p.baseAddress!, logits: v.baseAddress!, count: v.count, inverseTemperature: 1)
+            }
         }
     }
 
@@ -254,7 +255,7 @@ public struct Sampler {
         probabilities.append(contentsOf: repeatElement(0, count: values.count))
         values.withUnsafeBufferPointer { v in
             probabilities.withUnsafeMutableBufferPointer { p in
-                gpt_softmax(p.baseAddress!, v.baseAddress!, v.count, 1 / temperature)
+                Kernels.softmax(probabilities: p.baseAddress!, logits: v.baseAddress!, count: v.count, inverseTemperature: 1 / temperature)
             }
         }
         let target = generator.nextFloat()

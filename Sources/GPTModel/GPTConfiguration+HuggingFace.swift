@@ -1,82 +1,116 @@
 import Foundation
 import GPTTensor
 
-/// `config.json` in Hugging Face's GPT-2 key names, plus our own keys for the
-/// switches GPT-2 lacks (`use_bias`, `position_encoding`, `normalization`).
-extension GPTConfiguration {
-    public func huggingFaceJSON() throws -> Data {
-        var object: [String: Any] = [
-            "model_type": isGPT2Compatible ? "gpt2" : "swift-gpt",
-            "vocab_size": vocabularySize,
-            "n_positions": contextLength,
-            "n_ctx": contextLength,
-            "n_embd": embeddingSize,
-            "n_layer": layers,
-            "n_head": heads,
-            "n_inner": NSNull(),
-            "activation_function": activation == .gelu ? "gelu_new" : "relu",
-            "layer_norm_epsilon": Double(layerNormEpsilon),
-            "tie_word_embeddings": tieEmbeddings,
-            "embd_pdrop": Double(embeddingDropout),
-            "attn_pdrop": Double(attentionDropout),
-            "resid_pdrop": Double(residualDropout),
-            "initializer_range": 0.02,
-            "use_bias": bias,
-            "position_encoding": position.rawValue,
-            "normalization": normalization.rawValue,
-        ]
-        if isGPT2Compatible {
-            object["architectures"] = ["GPT2LMHeadModel"]
-        }
-        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+/// `config.json`: Hugging Face's GPT-2 key names (`n_layer`, `n_embd`, `n_inner` …), plus our own keys
+/// for the switches GPT-2 lacks (`use_bias`, `position_encoding`, `normalization`). Keys GPT-2 files
+/// leave out take GPT-2's defaults; keys we do not use (`bos_token_id` …) are ignored.
+extension GPTConfiguration: Codable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case modelType = "model_type", architectures, vocabularySize = "vocab_size", contextLength = "n_positions"
+        case contextAlias = "n_ctx", embeddingSize = "n_embd", layers = "n_layer", heads = "n_head", mlpSize = "n_inner"
+        case activation = "activation_function", layerNormEpsilon = "layer_norm_epsilon"
+        case tieEmbeddings = "tie_word_embeddings", embeddingDropout = "embd_pdrop", attentionDropout = "attn_pdrop"
+        case residualDropout = "resid_pdrop", initializerRange = "initializer_range", bias = "use_bias"
+        case position = "position_encoding", normalization
     }
 
-    /// Reads a `config.json` written by us or by `save_pretrained`; `source` names the file in errors.
-    public init(huggingFaceJSON data: Data, source: String) throws {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ModelError("\(source) is not a JSON object; re-save the model")
+    /// transformers' names for the activations: GPT-2's tanh GELU has three.
+    static func activation(named name: String) -> Activation? {
+        switch name {
+        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": .gelu
+        case "relu": .relu
+        default: nil
         }
-        func integer(_ key: String, fallback: String? = nil) throws -> Int {
-            if let value = (object[key] as? NSNumber)?.intValue { return value }
-            if let fallback, let value = (object[fallback] as? NSNumber)?.intValue { return value }
-            throw ModelError("\(source) lacks the integer \"\(key)\"; it does not describe a GPT-2 model")
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let type = try container.decodeIfPresent(String.self, forKey: .modelType), type != "gpt2", type != "swift-gpt" {
+            throw ModelError("it describes a \"\(type)\" model; only GPT-2 models are supported")
         }
-        func number(_ key: String, default value: Float) -> Float {
-            (object[key] as? NSNumber)?.floatValue ?? value
+        let name = try container.decodeIfPresent(String.self, forKey: .activation) ?? "gelu_new"
+        guard let activation = Self.activation(named: name) else {
+            throw ModelError("activation_function \"\(name)\" is not supported (use gelu_new or relu)")
         }
-        if let type = object["model_type"] as? String, type != "gpt2", type != "swift-gpt" {
-            throw ModelError("\(source) describes a \"\(type)\" model; only GPT-2 models are supported")
-        }
-        let activation: Activation
-        switch object["activation_function"] as? String ?? "gelu_new" {
-        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": activation = .gelu
-        case "relu": activation = .relu
-        case let other:
-            throw ModelError("\(source): activation_function \"\(other)\" is not supported (use gelu_new or relu)")
-        }
-        let embedding = try integer("n_embd")
-        if let inner = (object["n_inner"] as? NSNumber)?.intValue, inner != 4 * embedding {
-            throw ModelError("\(source): n_inner \(inner) is not supported (the MLP is 4 × n_embd wide)")
-        }
-        guard
-            let position = PositionEncoding(rawValue: object["position_encoding"] as? String ?? "learned"),
-            let normalization = Normalization(rawValue: object["normalization"] as? String ?? "pre")
+        guard let context = try container.decodeIfPresent(Int.self, forKey: .contextLength)
+            ?? container.decodeIfPresent(Int.self, forKey: .contextAlias)
         else {
-            throw ModelError("\(source): position_encoding must be learned|sinusoidal and normalization pre|post")
+            throw ModelError("it lacks the integer \"n_positions\"; it does not describe a GPT-2 model")
         }
         self.init(
-            vocabularySize: try integer("vocab_size"), contextLength: try integer("n_positions", fallback: "n_ctx"),
-            embeddingSize: embedding, layers: try integer("n_layer"), heads: try integer("n_head"),
-            bias: object["use_bias"] as? Bool ?? true, position: position, normalization: normalization,
-            activation: activation, tieEmbeddings: object["tie_word_embeddings"] as? Bool ?? true,
-            layerNormEpsilon: number("layer_norm_epsilon", default: 1e-5))
-        embeddingDropout = number("embd_pdrop", default: 0)
-        attentionDropout = number("attn_pdrop", default: 0)
-        residualDropout = number("resid_pdrop", default: 0)
+            vocabularySize: try container.decode(Int.self, forKey: .vocabularySize), contextLength: context,
+            embeddingSize: try container.decode(Int.self, forKey: .embeddingSize),
+            layers: try container.decode(Int.self, forKey: .layers), heads: try container.decode(Int.self, forKey: .heads),
+            mlpSize: try container.decodeIfPresent(Int.self, forKey: .mlpSize),
+            bias: try container.decodeIfPresent(Bool.self, forKey: .bias) ?? true,
+            position: try container.decodeIfPresent(PositionEncoding.self, forKey: .position) ?? .learned,
+            normalization: try container.decodeIfPresent(Normalization.self, forKey: .normalization) ?? .pre,
+            activation: activation,
+            tieEmbeddings: try container.decodeIfPresent(Bool.self, forKey: .tieEmbeddings) ?? true,
+            layerNormEpsilon: try container.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? 1e-5)
+        embeddingDropout = try container.decodeIfPresent(Float.self, forKey: .embeddingDropout) ?? 0
+        attentionDropout = try container.decodeIfPresent(Float.self, forKey: .attentionDropout) ?? 0
+        residualDropout = try container.decodeIfPresent(Float.self, forKey: .residualDropout) ?? 0
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(isGPT2Compatible ? "gpt2" : "swift-gpt", forKey: .modelType)
+        if isGPT2Compatible { try container.encode(["GPT2LMHeadModel"], forKey: .architectures) }
+        try container.encode(vocabularySize, forKey: .vocabularySize)
+        try container.encode(contextLength, forKey: .contextLength)
+        try container.encode(contextLength, forKey: .contextAlias)
+        try container.encode(embeddingSize, forKey: .embeddingSize)
+        try container.encode(layers, forKey: .layers)
+        try container.encode(heads, forKey: .heads)
+        // null means GPT-2's 4 × n_embd.
+        if mlpSize == 4 * embeddingSize { try container.encodeNil(forKey: .mlpSize) } else { try container.encode(mlpSize, forKey: .mlpSize) }
+        try container.encode(activation == .gelu ? "gelu_new" : "relu", forKey: .activation)
+        try container.encode(layerNormEpsilon, forKey: .layerNormEpsilon)
+        try container.encode(tieEmbeddings, forKey: .tieEmbeddings)
+        try container.encode(embeddingDropout, forKey: .embeddingDropout)
+        try container.encode(attentionDropout, forKey: .attentionDropout)
+        try container.encode(residualDropout, forKey: .residualDropout)
+        try container.encode(0.02, forKey: .initializerRange)
+        try container.encode(bias, forKey: .bias)
+        try container.encode(position, forKey: .position)
+        try container.encode(normalization, forKey: .normalization)
+    }
+
+    public func huggingFaceJSON() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    /// Reads a `config.json` written by us or by `save_pretrained` and validates it; `source` names the
+    /// file in errors, which name the key at fault.
+    public init(huggingFaceJSON data: Data, source: String) throws {
+        guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+            throw ModelError("\(source) is not a JSON object; re-save the model")
+        }
         do {
+            self = try JSONDecoder().decode(GPTConfiguration.self, from: data)
             try validate()
         } catch let error as ModelError {
             throw ModelError("\(source): \(error.message)")
+        } catch let error as InvalidValue {
+            throw ModelError("\(source): \(error.describe(field: error.field))")
+        } catch let error as DecodingError {
+            throw ModelError("\(source): \(Self.describe(error))")
+        }
+    }
+
+    /// "\"n_layer\" must be an integer" and the like.
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, _):
+            return "it lacks \"\(key.stringValue)\"; it does not describe a GPT-2 model"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            let key = context.codingPath.last?.stringValue ?? "a value"
+            return "\"\(key)\" has the wrong kind of value (\(context.debugDescription))"
+        @unknown default:
+            return "it could not be read"
         }
     }
 }

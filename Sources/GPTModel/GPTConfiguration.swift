@@ -1,3 +1,4 @@
+import Foundation
 import GPTTensor
 
 /// How positions enter the model.
@@ -35,9 +36,11 @@ public struct GPTConfiguration: Equatable, Sendable {
     /// The unembedding reuses the token embedding matrix.
     public var tieEmbeddings: Bool
     public var layerNormEpsilon: Float
+    /// The MLP's hidden width (`n_inner`; GPT-2: four times the embedding size).
+    public var mlpSize: Int
 
     public init(
-        vocabularySize: Int, contextLength: Int, embeddingSize: Int, layers: Int, heads: Int,
+        vocabularySize: Int, contextLength: Int, embeddingSize: Int, layers: Int, heads: Int, mlpSize: Int? = nil,
         dropout: Float = 0, bias: Bool = true, position: PositionEncoding = .learned,
         normalization: Normalization = .pre, activation: Activation = .gelu, tieEmbeddings: Bool = true,
         layerNormEpsilon: Float = 1e-5
@@ -56,11 +59,10 @@ public struct GPTConfiguration: Equatable, Sendable {
         self.activation = activation
         self.tieEmbeddings = tieEmbeddings
         self.layerNormEpsilon = layerNormEpsilon
+        self.mlpSize = mlpSize ?? 4 * embeddingSize
     }
 
     public var headSize: Int { embeddingSize / heads }
-    /// The MLP's hidden width (GPT-2: four times the embedding size).
-    public var mlpSize: Int { 4 * embeddingSize }
 
     /// (input, output) sizes of one of a block's matrices.
     public func shape(of matrix: BlockMatrix) -> (input: Int, output: Int) {
@@ -77,23 +79,46 @@ public struct GPTConfiguration: Equatable, Sendable {
         position == .learned && normalization == .pre && activation == .gelu
     }
 
-    /// Checks the sizes; the message names the field and the fix.
+    /// Checks sizes and rates; `InvalidValue` names the field by its `config.json` key.
     public func validate() throws {
-        func require(_ condition: Bool, _ message: String) throws {
-            if !condition { throw ModelError(message) }
+        let validator = Validator(owner: "GPTConfiguration")
+        func require(_ condition: Bool, _ key: CodingKeys, _ rule: String, _ value: (any Sendable)? = nil) throws {
+            try validator.require(condition, key.rawValue, rule, value)
         }
-        try require(vocabularySize > 0, "vocabulary size must be positive (got \(vocabularySize))")
-        try require(contextLength > 0, "context length must be positive (got \(contextLength))")
-        try require(layers > 0, "the number of layers must be positive (got \(layers))")
-        try require(heads > 0, "the number of heads must be positive (got \(heads))")
-        try require(embeddingSize > 0, "embedding size must be positive (got \(embeddingSize))")
+        try require(vocabularySize > 0, .vocabularySize, "must be positive", vocabularySize)
+        try require(contextLength > 0, .contextLength, "must be positive", contextLength)
+        try require(layers > 0, .layers, "must be positive", layers)
+        try require(heads > 0, .heads, "must be positive", heads)
+        try require(embeddingSize > 0, .embeddingSize, "must be positive", embeddingSize)
+        try require(embeddingSize % heads == 0, .embeddingSize, "must be divisible by n_head \(heads)", embeddingSize)
+        try require(mlpSize > 0, .mlpSize, "must be positive", mlpSize)
+        try require(embeddingDropout >= 0 && embeddingDropout < 1, .embeddingDropout, "must be in [0, 1)", embeddingDropout)
+        try require(attentionDropout >= 0 && attentionDropout < 1, .attentionDropout, "must be in [0, 1)", attentionDropout)
+        try require(residualDropout >= 0 && residualDropout < 1, .residualDropout, "must be in [0, 1)", residualDropout)
+        try require(layerNormEpsilon > 0 && layerNormEpsilon.isFinite, .layerNormEpsilon, "must be positive", layerNormEpsilon)
+        // The weights must fit in this machine's memory: refuse before allocating, not by crashing.
+        let (parameters, overflow) = Self.parameterCountBound(self)
+        let memory = ProcessInfo.processInfo.physicalMemory
         try require(
-            embeddingSize % heads == 0,
-            "embedding size \(embeddingSize) must be divisible by the number of heads \(heads)")
-        for (name, rate) in [("embedding", embeddingDropout), ("attention", attentionDropout), ("residual", residualDropout)] {
-            try require(rate >= 0 && rate < 1, "\(name) dropout must be in [0, 1) (got \(rate))")
+            !overflow && UInt64(parameters) * 4 < memory, .embeddingSize,
+            "with these sizes makes \(overflow ? "too many" : "\(parameters)") parameters, more than this machine's \(memory >> 30) GiB hold",
+            embeddingSize)
+    }
+
+    /// An upper bound on the parameter count (with overflow reported instead of trapping).
+    static func parameterCountBound(_ c: GPTConfiguration) -> (Int, Bool) {
+        let terms = [
+            (c.vocabularySize, c.embeddingSize), (c.contextLength, c.embeddingSize), (c.vocabularySize, c.embeddingSize),
+            (c.layers, 4 * c.embeddingSize * c.embeddingSize + 2 * c.embeddingSize * c.mlpSize + 16 * c.embeddingSize + c.mlpSize),
+        ]
+        var total = 0
+        for (a, b) in terms {
+            let (product, overflowA) = a.multipliedReportingOverflow(by: max(b, 0))
+            let (sum, overflowB) = total.addingReportingOverflow(product)
+            if overflowA || overflowB || b < 0 { return (0, true) }
+            total = sum
         }
-        try require(layerNormEpsilon > 0, "layer_norm_epsilon must be positive")
+        return (total, false)
     }
 }
 

@@ -39,7 +39,7 @@ public enum ModelDirectory {
         var zeros: FloatBuffer?
         if !configuration.bias && configuration.isGPT2Compatible {
             let C = configuration.embeddingSize
-            let buffer = FloatBuffer(count: 4 * C)
+            let buffer = FloatBuffer(count: max(3 * C, configuration.mlpSize))
             zeros = buffer
             let zeroPointer = UnsafePointer(buffer.pointer)
             func zero(_ name: String, _ size: Int) -> TensorRecord {
@@ -50,7 +50,7 @@ public enum ModelDirectory {
                 records += [
                     zero(prefix + "ln_1.bias", C), zero(prefix + "attn.c_attn.bias", 3 * C),
                     zero(prefix + "attn.c_proj.bias", C), zero(prefix + "ln_2.bias", C),
-                    zero(prefix + "mlp.c_fc.bias", 4 * C), zero(prefix + "mlp.c_proj.bias", C),
+                    zero(prefix + "mlp.c_fc.bias", configuration.mlpSize), zero(prefix + "mlp.c_proj.bias", C),
                 ]
             }
             records.append(zero("ln_f.bias", C))

@@ -302,6 +302,6 @@ struct TrainingBackward: ModelGradientOperations {
         Kernels.embeddingBackward(
             tokenEmbeddingGradient: gradients + model.layout.tokenEmbedding,
             positionEmbeddingGradient: model.layout.positionEmbedding.map { gradients + $0 }, outputGradient: stream,
-            tokens: activations.tokens, batch: batch, length: length, channels: channels)
+            tokens: activations.tokens, batch: batch, length: length, channels: channels, context: context)
     }
 }

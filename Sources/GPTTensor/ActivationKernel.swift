@@ -15,8 +15,8 @@ extension Kernels {
         context.parallelism.forEachChunk(of: count, minimumChunk: 4096) { _, range in
             let start = range.lowerBound
             switch activation {
-            case .gelu: gpt_gelu_forward(output + start, input + start, range.count)
-            case .relu: gpt_relu_forward(output + start, input + start, range.count)
+            case .gelu: context.elementwise.gelu_forward(output + start, input + start, range.count)
+            case .relu: context.elementwise.relu_forward(output + start, input + start, range.count)
             }
         }
     }
@@ -29,8 +29,8 @@ extension Kernels {
         context.parallelism.forEachChunk(of: count, minimumChunk: 4096) { _, range in
             let start = range.lowerBound
             switch activation {
-            case .gelu: gpt_gelu_backward(inputGradient + start, input + start, outputGradient + start, range.count)
-            case .relu: gpt_relu_backward(inputGradient + start, input + start, outputGradient + start, range.count)
+            case .gelu: context.elementwise.gelu_backward(inputGradient + start, input + start, outputGradient + start, range.count)
+            case .relu: context.elementwise.relu_backward(inputGradient + start, input + start, outputGradient + start, range.count)
             }
         }
     }
@@ -42,7 +42,7 @@ extension Kernels {
     ) {
         context.parallelism.forEachChunk(of: count, minimumChunk: 8192) { _, range in
             let start = range.lowerBound
-            gpt_add(output + start, a + start, b + start, range.count)
+            context.elementwise.add(output + start, a + start, b + start, range.count)
         }
     }
 
@@ -52,7 +52,7 @@ extension Kernels {
     ) {
         context.parallelism.forEachChunk(of: count, minimumChunk: 8192) { _, range in
             let start = range.lowerBound
-            gpt_accumulate(output + start, a + start, range.count)
+            context.elementwise.accumulate(output + start, a + start, range.count)
         }
     }
 
@@ -65,7 +65,7 @@ extension Kernels {
     ) {
         context.parallelism.forEachChunk(of: count, minimumChunk: 8192) { _, range in
             let start = range.lowerBound
-            gpt_dropout(output + start, input + start, range.count, seed, UInt64(start), probability)
+            context.elementwise.dropout(output + start, input + start, range.count, seed, UInt64(start), probability)
         }
     }
 }

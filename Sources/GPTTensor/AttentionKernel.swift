@@ -30,12 +30,12 @@ extension Kernels {
                     query, leadingA: 3 * C, key, leadingB: 3 * C, probabilities, leadingC: T)
                 for t in 0..<T {
                     let row = probabilities + t * T
-                    gpt_causal_softmax_row(row, row, t + 1, T, scale)
+                    context.elementwise.causal_softmax_row(row, row, t + 1, T, scale)
                 }
                 var mixing = UnsafePointer(probabilities)
                 if dropout > 0 {
                     let mask = dropped + chunk * T * T
-                    gpt_dropout(mask, probabilities, T * T, dropoutSeed, UInt64(item * T * T), dropout)
+                    context.elementwise.dropout(mask, probabilities, T * T, dropoutSeed, UInt64(item * T * T), dropout)
                     mixing = UnsafePointer(mask)
                 }
                 // out (T, HS) = P · V
@@ -74,7 +74,7 @@ extension Kernels {
                 var mixing = probabilities
                 if dropout > 0 {
                     let mask = probabilityGradient + T * T
-                    gpt_dropout(mask, probabilities, T * T, dropoutSeed, UInt64(item * T * T), dropout)
+                    context.elementwise.dropout(mask, probabilities, T * T, dropoutSeed, UInt64(item * T * T), dropout)
                     mixing = UnsafePointer(mask)
                 }
                 // d P (T, T) = d out · Vᵀ ;  d V += Pᵀ · d out
@@ -85,14 +85,14 @@ extension Kernels {
                     transposeA: true, rows: T, columns: HS, inner: T,
                     mixing, leadingA: T, outGradient, leadingB: C, beta: 1, valueGradient, leadingC: 3 * C)
                 if dropout > 0 {
-                    gpt_dropout(
+                    context.elementwise.dropout(
                         probabilityGradient, probabilityGradient, T * T, dropoutSeed, UInt64(item * T * T),
                         dropout)
                 }
                 // d scores = softmax backward, row by row (includes the 1/sqrt(HS) scale)
                 for t in 0..<T {
                     let row = probabilityGradient + t * T
-                    gpt_causal_softmax_backward_row(row, probabilities + t * T, row, t + 1, T, scale)
+                    context.elementwise.causal_softmax_backward_row(row, probabilities + t * T, row, t + 1, T, scale)
                 }
                 // d Q += d S · K ;  d K += d Sᵀ · Q
                 BLAS.multiply(

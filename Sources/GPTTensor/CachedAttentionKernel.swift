@@ -24,7 +24,7 @@ extension Kernels {
                 let keys = keyCache + item * capacity * HS
                 let values = valueCache + item * capacity * HS
                 if count == 1 {  // decoding: one query, a fused pass over the cache
-                    gpt_attention_decode(output + b * C + h * HS, query, keys, values, total, HS, HS, scale, scores)
+                    context.decode.attention_decode(output + b * C + h * HS, query, keys, values, total, HS, HS, scale, scores)
                     continue
                 }
                 // scores (count, total) = Q · Kᵀ, then a causal softmax offset by `past`
@@ -33,7 +33,7 @@ extension Kernels {
                     query, leadingA: 3 * C, keys, leadingB: HS, scores, leadingC: total)
                 for i in 0..<count {
                     let row = scores + i * total
-                    gpt_causal_softmax_row(row, row, past + i + 1, total, scale)
+                    context.elementwise.causal_softmax_row(row, row, past + i + 1, total, scale)
                 }
                 BLAS.multiply(
                     rows: count, columns: HS, inner: total, scores, leadingA: total, values, leadingB: HS,

@@ -1,5 +1,3 @@
-import CKernels
-
 extension Kernels {
     /// out (B·T, C) = tokenEmbedding[token] + positionTable[t], where row r has t = r mod T.
     public static func embeddingForward(
@@ -12,7 +10,7 @@ extension Kernels {
             for row in range {
                 let token = Int(tokens[row])
                 let t = row % length
-                gpt_add(output + row * channels, tokenEmbedding + token * channels, positionTable + t * channels, channels)
+                context.elementwise.add(output + row * channels, tokenEmbedding + token * channels, positionTable + t * channels, channels)
             }
         }
     }
@@ -23,13 +21,13 @@ extension Kernels {
         tokenEmbeddingGradient: UnsafeMutablePointer<Float>,
         positionEmbeddingGradient: UnsafeMutablePointer<Float>?,
         outputGradient: UnsafePointer<Float>, tokens: UnsafePointer<Int32>,
-        batch: Int, length: Int, channels: Int
+        batch: Int, length: Int, channels: Int, context: KernelContext
     ) {
         for row in 0..<(batch * length) {
             let gradient = outputGradient + row * channels
-            gpt_accumulate(tokenEmbeddingGradient + Int(tokens[row]) * channels, gradient, channels)
+            context.elementwise.accumulate(tokenEmbeddingGradient + Int(tokens[row]) * channels, gradient, channels)
             if let positionEmbeddingGradient {
-                gpt_accumulate(positionEmbeddingGradient + (row % length) * channels, gradient, channels)
+                context.elementwise.accumulate(positionEmbeddingGradient + (row % length) * channels, gradient, channels)
             }
         }
     }

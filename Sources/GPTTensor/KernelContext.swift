@@ -1,17 +1,25 @@
-/// What every threaded kernel needs besides its operands: the thread count, and
-/// per-thread scratch memory that grows once to the largest size asked for and is
-/// then reused (so a training step allocates nothing after its first call).
+import CKernels
+
+/// What every threaded kernel needs besides its operands: the thread count, the kernel tables of one
+/// instruction level, and per-thread scratch memory that grows once to the largest size asked for and
+/// is then reused (so a training step allocates nothing after its first call). One context is one
+/// thread of work; sessions each own one.
 public final class KernelContext: @unchecked Sendable {
     public let parallelism: Parallelism
+    /// The instruction level the kernels run at (the CPU's best unless a lower one was asked for).
+    public let level: KernelLevel
+    let elementwise: gpt_elementwise
+    let decode: gpt_decode
     private var scratch: UnsafeMutablePointer<Float>
     private var scratchCount: Int
 
-    public init(parallelism: Parallelism) {
+    public init(parallelism: Parallelism, level: KernelLevel = .best) {
         self.parallelism = parallelism
+        self.level = level.usable
+        elementwise = self.level.elementwise
+        decode = self.level.decode
         scratchCount = 0
         scratch = .allocate(capacity: 1)
-        // Kernels split their own work across threads; the BLAS itself runs single-threaded.
-        BLAS.setThreads(1)
     }
 
     deinit {
@@ -28,5 +36,4 @@ public final class KernelContext: @unchecked Sendable {
         }
         return scratch
     }
-
 }

@@ -10,7 +10,7 @@ extension Kernels {
     ) {
         context.parallelism.forEachChunk(of: rows, minimumChunk: 16) { _, range in
             let offset = range.lowerBound * channels
-            gpt_layernorm_forward(
+            context.elementwise.layernorm_forward(
                 output + offset, mean + range.lowerBound, reciprocalStandardDeviation + range.lowerBound,
                 input + offset, weight, bias, range.count, channels, epsilon)
         }
@@ -33,7 +33,7 @@ extension Kernels {
         context.parallelism.forEachChunk(of: rows, minimumChunk: 16) { chunk, range in
             let offset = range.lowerBound * channels
             let partialWeight = partials + chunk * 2 * channels
-            gpt_layernorm_backward(
+            context.elementwise.layernorm_backward(
                 inputGradient + offset, partialWeight, biasGradient == nil ? nil : partialWeight + channels,
                 outputGradient + offset, input + offset, weight,
                 mean + range.lowerBound, reciprocalStandardDeviation + range.lowerBound,
@@ -41,8 +41,8 @@ extension Kernels {
         }
         for chunk in 0..<threads {
             let partialWeight = partials + chunk * 2 * channels
-            gpt_accumulate(weightGradient, partialWeight, channels)
-            if let biasGradient { gpt_accumulate(biasGradient, partialWeight + channels, channels) }
+            context.elementwise.accumulate(weightGradient, partialWeight, channels)
+            if let biasGradient { context.elementwise.accumulate(biasGradient, partialWeight + channels, channels) }
         }
     }
 }

@@ -23,7 +23,7 @@ extension Kernels {
                 context.parallelism.forEachChunk(of: outputSize, minimumChunk: 64) { _, range in
                     let out = output + range.lowerBound
                     if let bias { out.update(from: bias + range.lowerBound, count: range.count) }
-                    gpt_matrix_times_vector(
+                    context.decode.matrix_times_vector(
                         out, weight + range.lowerBound * inputSize, input, range.count, inputSize, bias == nil ? 0 : 1)
                 }
                 return
@@ -31,14 +31,14 @@ extension Kernels {
             let used = context.parallelism.chunkCount(of: inputSize, minimumChunk: 64)
             let partials = context.scratch(count: used * outputSize)
             context.parallelism.forEachChunk(of: inputSize, minimumChunk: 64) { chunk, range in
-                gpt_vector_times_matrix(
+                context.decode.vector_times_matrix(
                     partials + chunk * outputSize, input + range.lowerBound, weight + range.lowerBound * outputSize,
                     range.count, outputSize, outputSize, 0)
             }
             if let bias { output.update(from: bias, count: outputSize) } else { output.update(repeating: 0, count: outputSize) }
             context.parallelism.forEachChunk(of: outputSize, minimumChunk: 1024) { _, range in
                 for chunk in 0..<used {
-                    gpt_accumulate(output + range.lowerBound, partials + chunk * outputSize + range.lowerBound, range.count)
+                    context.elementwise.accumulate(output + range.lowerBound, partials + chunk * outputSize + range.lowerBound, range.count)
                 }
             }
             return

@@ -9,8 +9,13 @@ public struct Parallelism: Sendable, Equatable {
 
     public init(threads: Int) {
         self.threads = max(1, threads)
+        _ = Self.singleThreadedBLAS
         if self.threads > 1 { WorkerPool.shared.reserve(threads: self.threads) }
     }
+
+    /// Products are split into row blocks by `forEachChunk`, so the BLAS itself runs on one thread
+    /// (set once per process, before the first parallel region).
+    private static let singleThreadedBLAS: Void = BLAS.setThreads(1)
 
     /// How many chunks `forEachChunk(of: count, minimumChunk:)` makes.
     @inline(__always)

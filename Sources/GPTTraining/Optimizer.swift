@@ -1,4 +1,4 @@
-import CKernels
+import COptimizers
 import Foundation
 import GPTModel
 import GPTTensor
@@ -93,6 +93,7 @@ public final class Optimizer {
         let second = buffers["second_moment"]?.pointer
         let firstStep: Int32 = step == 1 ? 1 : 0
         // Split all parameters evenly across threads; each chunk walks the segments it overlaps.
+        let kernels = gpt_optimizers_for_level(Int32(context.level.rawValue)).pointee
         context.parallelism.forEachChunk(of: parameters.count, minimumChunk: 16_384) { _, chunk in
             for segment in segments where segment.range.overlaps(chunk) {
                 let range = segment.range.clamped(to: chunk)
@@ -102,19 +103,19 @@ public final class Optimizer {
                 let g = UnsafePointer(gradients.pointer + offset)
                 switch s.kind {
                 case .adamw:
-                    gpt_adamw_update(
+                    kernels.adamw_update(
                         p, g, first! + offset, second! + offset, count, learningRate, s.beta1, s.beta2, s.epsilon, decay,
                         correction1, correction2)
                 case .adam:
-                    gpt_adam_update(
+                    kernels.adam_update(
                         p, g, first! + offset, second! + offset, count, learningRate, s.beta1, s.beta2, s.epsilon, decay,
                         correction1, correction2)
                 case .sgd:
-                    gpt_sgd_update(
+                    kernels.sgd_update(
                         p, g, s.momentum != 0 ? first! + offset : nil, count, learningRate, s.momentum, s.nesterov ? 1 : 0,
                         firstStep, decay)
                 case .rmsprop:
-                    gpt_rmsprop_update(p, g, first! + offset, count, learningRate, s.beta2, s.epsilon, decay)
+                    kernels.rmsprop_update(p, g, first! + offset, count, learningRate, s.beta2, s.epsilon, decay)
                 }
             }
         }
@@ -124,19 +125,9 @@ public final class Optimizer {
 /// Scales `gradients` so their global L2 norm is at most `maximumNorm`; returns the norm before clipping.
 @discardableResult
 public func clipGradientNorm(_ gradients: FloatBuffer, maximumNorm: Float, context: KernelContext) -> Float {
-    let threads = context.parallelism.threads
-    var partials = [Double](repeating: 0, count: threads)
-    partials.withUnsafeMutableBufferPointer { partials in
-        context.parallelism.forEachChunk(of: gradients.count, minimumChunk: 16_384) { chunk, range in
-            partials[chunk] = gpt_sum_of_squares(gradients.pointer + range.lowerBound, range.count)
-        }
-    }
-    let norm = Float(partials.reduce(0, +).squareRoot())
+    let norm = Float(Kernels.sumOfSquares(gradients.pointer, count: gradients.count, context: context).squareRoot())
     if maximumNorm > 0, norm > maximumNorm, norm.isFinite {
-        let scale = maximumNorm / (norm + 1e-6)
-        context.parallelism.forEachChunk(of: gradients.count, minimumChunk: 16_384) { _, range in
-            gpt_scale(gradients.pointer + range.lowerBound, range.count, scale)
-        }
+        Kernels.scale(gradients.pointer, count: gradients.count, by: maximumNorm / (norm + 1e-6), context: context)
     }
     return norm
 }

@@ -1,4 +1,3 @@
-import CKernels
 import Foundation
 import GPTFormats
 import GPTModel
@@ -130,9 +129,10 @@ public final class Trainer {
                 try distillationLosses.withUnsafeMutableBufferPointer { losses in
                     let lossPointer = losses.baseAddress!
                     try session.backward { gradient, logits, targets, rows in
-                        gpt_distillation_rows(
-                            lossPointer, gradient, logits, teacherLogits.baseAddress!, targets, rows, V,
-                            distillation.temperature, distillation.alpha, 1 / Float(rows))
+                        Kernels.distillation(
+                            losses: lossPointer, logitsGradient: gradient, student: logits, teacher: teacherLogits.baseAddress!,
+                            targets: targets, rows: rows, vocabularySize: V, temperature: distillation.temperature,
+                            alpha: distillation.alpha, lossGradient: 1 / Float(rows), context: self.context)
                     }
                     loss = Float(losses.prefix(B * T).reduce(0.0) { $0 + Double($1) } / Double(B * T))
                 }
@@ -146,7 +146,7 @@ public final class Trainer {
         }
         let start = monotonicSeconds()
         let gradients = session.gradients
-        if micro > 1 { gpt_scale(gradients.pointer, gradients.count, 1 / Float(micro)) }
+        if micro > 1 { Kernels.scale(gradients.pointer, count: gradients.count, by: 1 / Float(micro), context: context) }
         for range in frozen { (gradients.pointer + range.lowerBound).update(repeating: 0, count: range.count) }
         let loss = Float(lossSum / Double(micro))
         let norm = clipGradientNorm(gradients, maximumNorm: configuration.gradientClip, context: context)

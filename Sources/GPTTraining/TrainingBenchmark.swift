@@ -32,7 +32,9 @@ public struct TrainingBenchmark: Sendable {
     public func run(steps: Int, warmupSteps: Int) throws -> Result {
         // sgemm first, while no other work has run in this process.
         let (B0, T0) = (configuration.batchSize, configuration.contextLength)
-        let shape = largestProduct(rows: B0 * T0, channels: configuration.embeddingSize, mlpSize: 4 * configuration.embeddingSize, vocabulary: vocabularySize)
+        let modelConfiguration = configuration.modelConfiguration(vocabularySize: vocabularySize)
+        let shape = largestProduct(
+            rows: B0 * T0, channels: configuration.embeddingSize, mlpSize: modelConfiguration.mlpSize, vocabulary: vocabularySize)
         let sgemm = BLAS.measureGigaflops(rows: shape.0, inner: shape.1, columns: shape.2, threads: parallelism.threads)
         var generator = Generator(seed: configuration.seed)
         let model = try GPTModel(
@@ -61,7 +63,7 @@ public struct TrainingBenchmark: Sendable {
             sgemmShape: shape, parameterCount: model.parameterCount, finalLoss: loss)
     }
 
-    /// The forward product with the most work: C→3C, C→4C, 4C→C or the unembedding C→V.
+    /// The forward product with the most work: C→H, H→C (H: the MLP width) or the unembedding C→V.
     func largestProduct(rows: Int, channels: Int, mlpSize: Int, vocabulary: Int) -> (Int, Int, Int) {
         let candidates = [(rows, channels, mlpSize), (rows, mlpSize, channels), (rows, channels, vocabulary)]
         return candidates.max { $0.1 * $0.2 < $1.1 * $1.2 }!

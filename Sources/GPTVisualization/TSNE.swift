@@ -1,4 +1,4 @@
-import CKernels
+import CTSNE
 import GPTTensor
 
 /// Exact t-SNE (van der Maaten & Hinton): Gaussian affinities at a chosen perplexity in the
@@ -30,9 +30,10 @@ public struct TSNE: Sendable {
         guard dimensions == 2 || dimensions == 3 else { throw VisualizationError("t-SNE maps to 2 or 3 dimensions") }
         let d = points[0].count
         let x = FloatBuffer(points.flatMap { $0 })
+        let kernels = gpt_tsne_for_level(Int32(KernelLevel.best.rawValue)).pointee
         let affinities = FloatBuffer(count: n * n)
         parallelism.forEachChunk(of: n, minimumChunk: 8) { _, range in
-            gpt_tsne_affinities(affinities.pointer, x.pointer, n, d, perplexity, range.lowerBound, range.upperBound)
+            kernels.tsne_affinities(affinities.pointer, x.pointer, n, d, perplexity, range.lowerBound, range.upperBound)
         }
         // Symmetrise: P = (P + Pᵀ) / 2n.
         let P = FloatBuffer(count: n * n)
@@ -51,13 +52,13 @@ public struct TSNE: Sendable {
             var partials = [Double](repeating: 0, count: threads)
             partials.withUnsafeMutableBufferPointer { partials in
                 parallelism.forEachChunk(of: n, minimumChunk: 8) { chunk, range in
-                    partials[chunk] = gpt_tsne_kernel(kernel.pointer, y.pointer, n, dims, range.lowerBound, range.upperBound)
+                    partials[chunk] = kernels.tsne_kernel(kernel.pointer, y.pointer, n, dims, range.lowerBound, range.upperBound)
                 }
             }
             let z = Float(max(partials.reduce(0, +), 1e-12))
             let exaggeration: Float = iteration < 250 ? 12 : 1
             parallelism.forEachChunk(of: n, minimumChunk: 8) { _, range in
-                gpt_tsne_gradient(gradient.pointer, P.pointer, kernel.pointer, y.pointer, n, dims, exaggeration, 1 / z, range.lowerBound, range.upperBound)
+                kernels.tsne_gradient(gradient.pointer, P.pointer, kernel.pointer, y.pointer, n, dims, exaggeration, 1 / z, range.lowerBound, range.upperBound)
             }
             let momentum: Float = iteration < 250 ? 0.5 : 0.8
             for index in 0..<(n * dims) {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CKernels
 import Foundation
 import GPTTensor
 import GPTFormats
@@ -90,7 +89,7 @@ struct BenchTrain: ParsableCommand {
         }
         let c = configuration
         print("benchmark:   train \(preset): \(c.layers) layers, \(c.heads) heads, \(c.embeddingSize) dims, context \(c.contextLength), batch \(c.batchSize), vocabulary \(vocabulary), \(Terminal.grouped(Double(result.parameterCount))) parameters")
-        print("machine:     \(parallelism.threads) threads, \(BLAS.description), elementwise kernels \(String(cString: gpt_kernels_isa()))")
+        print("machine:     \(parallelism.threads) threads, \(BLAS.description), C kernels \(KernelLevel.best)")
         print("steps:       \(result.steps) timed after \(warmup) warmup")
         var line = "tokens/s:    \(Terminal.grouped(result.tokensPerSecond))"
         if let reference {

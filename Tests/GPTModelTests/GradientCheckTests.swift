@@ -18,6 +18,7 @@ import Testing
             ("post-norm", make { $0.normalization = .post }),
             ("relu", make { $0.activation = .relu }),
             ("untied unembedding", make { $0.tieEmbeddings = false }),
+            ("mlp width 12 (n_inner)", make { $0.mlpSize = 12 }),
             ("dropout", make { $0.embeddingDropout = 0.2; $0.attentionDropout = 0.2; $0.residualDropout = 0.2 }),
         ]
     }()

@@ -5,8 +5,8 @@ import Testing
 
 /// Forward values on hand-computed cases, and every backward against finite differences:
 /// for a kernel f and random weights w, the scalar L = Σ w ⊙ f(x) has ∂L/∂x = backward(dout = w).
+/// Every test runs at each instruction level this CPU supports (the kernel tables are chosen per context).
 @Suite struct KernelTests {
-    let context = KernelContext(parallelism: Parallelism(threads: 2))
 
     /// Σ weights ⊙ values, in Double.
     func weightedSum(_ values: UnsafePointer<Float>, _ weights: [Float]) -> Double {
@@ -15,7 +15,8 @@ import Testing
         return sum
     }
 
-    @Test func layerNormNormalisesAndMatchesFiniteDifferences() {
+    @Test(arguments: KernelLevel.supported) func layerNormNormalisesAndMatchesFiniteDifferences(level: KernelLevel) {
+        let context = KernelContext(parallelism: Parallelism(threads: 2), level: level)
         let (rows, C) = (5, 8)
         let input = FloatBuffer(randomValues(rows * C, scale: 2, seed: 1))
         let weight = FloatBuffer(randomValues(C, seed: 2).map { $0 + 1 })
@@ -66,8 +67,9 @@ import Testing
             tolerance: 1e-2, "d bias")
     }
 
-    @Test(arguments: [Activation.gelu, .relu])
-    func activationValuesAndGradient(activation: Activation) {
+    @Test(arguments: [Activation.gelu, .relu], KernelLevel.supported)
+    func activationValuesAndGradient(activation: Activation, level: KernelLevel) {
+        let context = KernelContext(parallelism: Parallelism(threads: 2), level: level)
         let points: [Float] = [-3, -1, -0.5, 0.25, 1, 2.5]
         let input = FloatBuffer(points)
         let output = FloatBuffer(count: points.count)
@@ -97,8 +99,9 @@ import Testing
         expectGradientMatches(analytic: dinput.array, numerical: numerical, tolerance: 1e-3, "\(activation)")
     }
 
-    @Test(arguments: [Float(0), 0.3])
-    func attentionIsCausalAndMatchesFiniteDifferences(dropout: Float) {
+    @Test(arguments: [Float(0), 0.3], KernelLevel.supported)
+    func attentionIsCausalAndMatchesFiniteDifferences(dropout: Float, level: KernelLevel) {
+        let context = KernelContext(parallelism: Parallelism(threads: 2), level: level)
         let (B, T, C, NH) = (2, 5, 8, 2)
         let qkv = FloatBuffer(randomValues(B * T * 3 * C, scale: 1.5, seed: 11))
         let output = FloatBuffer(count: B * T * C)
@@ -137,7 +140,8 @@ import Testing
         expectGradientMatches(analytic: dqkv.array, numerical: numerical, tolerance: 1e-2, "attention d qkv")
     }
 
-    @Test func crossEntropyValueAndGradient() {
+    @Test(arguments: KernelLevel.supported) func crossEntropyValueAndGradient(level: KernelLevel) {
+        let context = KernelContext(parallelism: Parallelism(threads: 2), level: level)
         let (rows, V) = (3, 7)
         let logits = FloatBuffer(randomValues(rows * V, scale: 3, seed: 21))
         let targets: [Int32] = [0, 6, 3]
@@ -167,8 +171,9 @@ import Testing
         expectGradientMatches(analytic: dlogits.array, numerical: numerical, tolerance: 1e-2, "d logits")
     }
 
-    @Test(arguments: [false, true])
-    func linearMatchesFiniteDifferences(outputMajor: Bool) {
+    @Test(arguments: [false, true], KernelLevel.supported)
+    func linearMatchesFiniteDifferences(outputMajor: Bool, level: KernelLevel) {
+        let context = KernelContext(parallelism: Parallelism(threads: 2), level: level)
         let (rows, inputSize, outputSize) = (4, 6, 5)
         let input = FloatBuffer(randomValues(rows * inputSize, seed: 31))
         let weight = FloatBuffer(randomValues(inputSize * outputSize, seed: 32))
@@ -203,7 +208,8 @@ import Testing
         }
     }
 
-    @Test func embeddingAddsPositionsAndScattersGradients() {
+    @Test(arguments: KernelLevel.supported) func embeddingAddsPositionsAndScattersGradients(level: KernelLevel) {
+        let context = KernelContext(parallelism: Parallelism(threads: 2), level: level)
         let (B, T, C, V) = (2, 3, 4, 5)
         let tokens: [Int32] = [1, 1, 4, 0, 1, 2]
         let table = FloatBuffer(randomValues(V * C, seed: 41))
@@ -225,7 +231,7 @@ import Testing
             tokens.withUnsafeBufferPointer {
                 Kernels.embeddingBackward(
                     tokenEmbeddingGradient: dtable.pointer, positionEmbeddingGradient: dpositions.pointer,
-                    outputGradient: dout.baseAddress!, tokens: $0.baseAddress!, batch: B, length: T, channels: C)
+                    outputGradient: dout.baseAddress!, tokens: $0.baseAddress!, batch: B, length: T, channels: C, context: KernelContext(parallelism: Parallelism(threads: 1), level: level))
             }
         }
         // Token 1 appears three times: its gradient is the sum of those three rows.
@@ -237,7 +243,8 @@ import Testing
         }
     }
 
-    @Test func dropoutKeepsTheRightShareAndIsReproducible() {
+    @Test(arguments: KernelLevel.supported) func dropoutKeepsTheRightShareAndIsReproducible(level: KernelLevel) {
+        let context = KernelContext(parallelism: Parallelism(threads: 2), level: level)
         let count = 100_000
         let ones = FloatBuffer([Float](repeating: 1, count: count))
         let first = FloatBuffer(count: count)
@@ -245,7 +252,7 @@ import Testing
         Kernels.dropout(output: first.pointer, input: ones.pointer, count: count, probability: 0.25, seed: 7, context: context)
         Kernels.dropout(
             output: second.pointer, input: ones.pointer, count: count, probability: 0.25, seed: 7,
-            context: KernelContext(parallelism: Parallelism(threads: 1)))
+            context: KernelContext(parallelism: Parallelism(threads: 1), level: level))
         #expect(first.array == second.array)
         let kept = first.array.filter { $0 != 0 }
         #expect(abs(Double(kept.count) / Double(count) - 0.75) < 0.01)

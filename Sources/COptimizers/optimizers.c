@@ -1,10 +1,10 @@
 // Optimizer updates (AdamW, Adam, SGD, RMSprop), one fused pass over the parameters each.
-#include "kernels_common.h"
+#include "COptimizers.h"
+#include "gpt_levels.h"
 
 // ---------------------------------------------------------------- AdamW
 
-MULTIVERSION
-void gpt_adamw_update(float *params, const float *grads, float *m, float *v, long count,
+GPT_BODY void adamw_update_body(float *params, const float *grads, float *m, float *v, long count,
                       float learning_rate, float beta1, float beta2, float epsilon,
                       float weight_decay, float bias_correction1, float bias_correction2) {
     float decay = 1.0f - learning_rate * weight_decay;
@@ -22,8 +22,7 @@ void gpt_adamw_update(float *params, const float *grads, float *m, float *v, lon
 }
 
 
-MULTIVERSION
-void gpt_adam_update(float *params, const float *grads, float *m, float *v, long count,
+GPT_BODY void adam_update_body(float *params, const float *grads, float *m, float *v, long count,
                      float learning_rate, float beta1, float beta2, float epsilon,
                      float weight_decay, float bias_correction1, float bias_correction2) {
     for (long i = 0; i < count; i++) {
@@ -36,8 +35,7 @@ void gpt_adam_update(float *params, const float *grads, float *m, float *v, long
     }
 }
 
-MULTIVERSION
-void gpt_sgd_update(float *params, const float *grads, float *momentum_buffer, long count,
+GPT_BODY void sgd_update_body(float *params, const float *grads, float *momentum_buffer, long count,
                     float learning_rate, float momentum, int nesterov, int first_step, float weight_decay) {
     for (long i = 0; i < count; i++) {
         float g = grads[i] + weight_decay * params[i];
@@ -50,8 +48,7 @@ void gpt_sgd_update(float *params, const float *grads, float *momentum_buffer, l
     }
 }
 
-MULTIVERSION
-void gpt_rmsprop_update(float *params, const float *grads, float *square_average, long count,
+GPT_BODY void rmsprop_update_body(float *params, const float *grads, float *square_average, long count,
                         float learning_rate, float alpha, float epsilon, float weight_decay) {
     for (long i = 0; i < count; i++) {
         float g = grads[i] + weight_decay * params[i];
@@ -61,11 +58,24 @@ void gpt_rmsprop_update(float *params, const float *grads, float *square_average
     }
 }
 
-const char *gpt_kernels_isa(void) {
-#if defined(__x86_64__) && defined(__clang__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return "avx512";
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2";
-#endif
-    return "baseline";
-}
+// ---------------------------------------------------------------- every level, and the table
+
+GPT_LEVELS_VOID(adamw_update,
+    (float *params, const float *grads, float *m, float *v, long count, float learning_rate, float beta1, float beta2, float epsilon, float weight_decay, float bias_correction1, float bias_correction2),
+    (params, grads, m, v, count, learning_rate, beta1, beta2, epsilon, weight_decay, bias_correction1, bias_correction2))
+GPT_LEVELS_VOID(adam_update,
+    (float *params, const float *grads, float *m, float *v, long count, float learning_rate, float beta1, float beta2, float epsilon, float weight_decay, float bias_correction1, float bias_correction2),
+    (params, grads, m, v, count, learning_rate, beta1, beta2, epsilon, weight_decay, bias_correction1, bias_correction2))
+GPT_LEVELS_VOID(sgd_update,
+    (float *params, const float *grads, float *momentum_buffer, long count, float learning_rate, float momentum, int nesterov, int first_step, float weight_decay),
+    (params, grads, momentum_buffer, count, learning_rate, momentum, nesterov, first_step, weight_decay))
+GPT_LEVELS_VOID(rmsprop_update,
+    (float *params, const float *grads, float *square_average, long count, float learning_rate, float alpha, float epsilon, float weight_decay),
+    (params, grads, square_average, count, learning_rate, alpha, epsilon, weight_decay))
+
+#define TABLE(level) { \
+    #level, adamw_update_##level, adam_update_##level, sgd_update_##level, rmsprop_update_##level }
+static const gpt_optimizers tables[GPT_LEVEL_COUNT] = { TABLE(baseline), TABLE(avx2), TABLE(avx512) };
+#undef TABLE
+
+const gpt_optimizers *gpt_optimizers_for_level(int level) { return &tables[gpt_usable_level(level)]; }

@@ -1,10 +1,10 @@
 // t-SNE: input affinities, the Student-t kernel and the gradient, each over a block of rows.
-#include "kernels_common.h"
+#include "CTSNE.h"
+#include "gpt_levels.h"
 
 // ---------------------------------------------------------------- t-SNE
 
-MULTIVERSION
-void gpt_tsne_affinities(float *P, const float *X, long n, long d, float perplexity, long first, long last) {
+GPT_BODY void tsne_affinities_body(float *P, const float *X, long n, long d, float perplexity, long first, long last) {
     double target = log((double)perplexity);
     for (long i = first; i < last; i++) {
         float *row = P + i * n;
@@ -48,8 +48,7 @@ void gpt_tsne_affinities(float *P, const float *X, long n, long d, float perplex
     }
 }
 
-MULTIVERSION
-double gpt_tsne_kernel(float *num, const float *Y, long n, long dims, long first, long last) {
+GPT_BODY double tsne_kernel_body(float *num, const float *Y, long n, long dims, long first, long last) {
 #pragma clang fp reassociate(on)
     double total = 0.0;
     for (long i = first; i < last; i++) {
@@ -79,8 +78,7 @@ double gpt_tsne_kernel(float *num, const float *Y, long n, long dims, long first
     return total;
 }
 
-MULTIVERSION
-void gpt_tsne_gradient(float *gradient, const float *P, const float *num, const float *Y, long n, long dims,
+GPT_BODY void tsne_gradient_body(float *gradient, const float *P, const float *num, const float *Y, long n, long dims,
                        float exaggeration, float inverse_z, long first, long last) {
 #pragma clang fp reassociate(on)
     for (long i = first; i < last; i++) {
@@ -96,3 +94,22 @@ void gpt_tsne_gradient(float *gradient, const float *P, const float *num, const 
         }
     }
 }
+
+// ---------------------------------------------------------------- every level, and the table
+
+GPT_LEVELS_VOID(tsne_affinities,
+    (float *P, const float *X, long n, long d, float perplexity, long first, long last),
+    (P, X, n, d, perplexity, first, last))
+GPT_LEVELS(double, tsne_kernel,
+    (float *num, const float *Y, long n, long dims, long first, long last),
+    (num, Y, n, dims, first, last))
+GPT_LEVELS_VOID(tsne_gradient,
+    (float *gradient, const float *P, const float *num, const float *Y, long n, long dims, float exaggeration, float inverse_z, long first, long last),
+    (gradient, P, num, Y, n, dims, exaggeration, inverse_z, first, last))
+
+#define TABLE(level) { \
+    #level, tsne_affinities_##level, tsne_kernel_##level, tsne_gradient_##level }
+static const gpt_tsne tables[GPT_LEVEL_COUNT] = { TABLE(baseline), TABLE(avx2), TABLE(avx512) };
+#undef TABLE
+
+const gpt_tsne *gpt_tsne_for_level(int level) { return &tables[gpt_usable_level(level)]; }
