@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "GPTEmbeddingsTests", dependencies: ["GPTEmbeddings", "CWord2Vec", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTVisualizationTests", dependencies: ["GPTVisualization", "GPTTensor", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTGenerationTests", dependencies: ["GPTGeneration", "GPTTraining", "GPTTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "GPTCommandTests", dependencies: ["gpt", "GPTTestSupport"]),
+        .testTarget(name: "GPTCommandTests", dependencies: ["gpt", "GPTModel", "GPTFormats", "GPTTensor", "GPTTraining", "GPTTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -53,7 +53,7 @@ public enum Word2Vec {
         try settings.validate()
         let V = corpus.words.count
         let n = settings.dimensions
-        var generator = Generator(seed: settings.seed)
+        var generator = RandomGenerator(seed: settings.seed)
         let input = FloatBuffer(count: V * n)
         for index in 0..<(V * n) { input[index] = (generator.nextFloat() - 0.5) / Float(n) }
         let output = FloatBuffer(count: V * n)  // zero, as word2vec

@@ -27,10 +27,13 @@ public struct GenerationBenchmark: Sendable {
 
     public let configuration: GPTConfiguration
     public let parallelism: Parallelism
+    /// The instruction level the C kernels run at (the bandwidth probe always runs at the best).
+    public let kernelLevel: KernelLevel
 
-    public init(configuration: GPTConfiguration, parallelism: Parallelism) {
+    public init(configuration: GPTConfiguration, parallelism: Parallelism, kernelLevel: KernelLevel = .best) {
         self.configuration = configuration
         self.parallelism = parallelism
+        self.kernelLevel = kernelLevel
     }
 
     public func run(promptTokens: Int, positions: [Int], decodeSteps: Int = 16) throws -> Result {
@@ -46,9 +49,9 @@ public struct GenerationBenchmark: Sendable {
         // Prefill's largest product: the MLP's up-projection of the whole prompt.
         let shape = (promptTokens, c.embeddingSize, c.mlpSize)
         let sgemm = BLAS.measureGigaflops(rows: shape.0, inner: shape.1, columns: shape.2, threads: parallelism.threads)
-        var generator = Generator(seed: 7)
-        let model = try GPTModel(configuration: c, generator: &generator)
-        let session = InferenceSession(model: model, parallelism: parallelism)
+        var generator = RandomGenerator(seed: 7)
+        let model = try GPT(configuration: c, generator: &generator)
+        let session = InferenceSession(model: model, context: KernelContext(parallelism: parallelism, level: kernelLevel))
         let tokens = (0..<c.contextLength).map { _ in Int32(generator.nextInt(below: c.vocabularySize)) }
 
         // Prefill: the prompt in one pass (best of 3).
@@ -63,7 +66,7 @@ public struct GenerationBenchmark: Sendable {
         let matrixParameters = Double(model.parameterCount - positionCount - c.vocabularySize * c.embeddingSize)
         // 2 FLOPs per weight per token in the blocks, attention over the prompt, and the unembedding of one row.
         let prefillFlops = 2 * matrixParameters * Double(promptTokens)
-            + 2 * Double(c.layers * c.embeddingSize * promptTokens * promptTokens)
+            + 2 * Double(c.layerCount * c.embeddingSize * promptTokens * promptTokens)
             + 2 * Double(c.vocabularySize * c.embeddingSize)
 
         // Decode: fill the cache to each position, then time single-token steps.
@@ -83,7 +86,7 @@ public struct GenerationBenchmark: Sendable {
             }
             // Every weight once (the position table: one row), plus the cache so far.
             let weightBytes = Double(model.parameterCount - positionCount + (positionCount > 0 ? c.embeddingSize : 0)) * 4
-            let cacheBytes = Double(2 * c.layers * (position + run / 2) * c.embeddingSize * 4)
+            let cacheBytes = Double(2 * c.layerCount * (position + run / 2) * c.embeddingSize * 4)
             let bytes = weightBytes + cacheBytes
             decodes.append(Decode(
                 position: position, tokensPerSecond: 1 / seconds, bytesPerToken: bytes, boundTokensPerSecond: 0))

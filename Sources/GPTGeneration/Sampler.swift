@@ -20,6 +20,10 @@ public struct Sampler {
     /// Candidates are sorted by descending logit.
     private var isSorted = false
 
+    /// The temperature the last `sample` drew at (0 when it was greedy): with a schedule or dynamic
+    /// temperature, what the chain actually used.
+    public private(set) var lastTemperature: Float = 1
+
     public init(parameters: SamplingParameters = SamplingParameters()) {
         self.parameters = parameters
     }
@@ -28,7 +32,7 @@ public struct Sampler {
     /// the token being generated among `steps` (for the temperature schedule).
     public mutating func sample(
         _ logits: UnsafeBufferPointer<Float>, history: [Int] = [], step: Int = 0, steps: Int = 1,
-        generator: inout Generator
+        generator: inout RandomGenerator
     ) -> Int {
         let count = logits.count
         ids.removeAll(keepingCapacity: true)
@@ -42,9 +46,11 @@ public struct Sampler {
         for (token, bias) in parameters.logitBias where token >= 0 && token < count { values[token] += bias }
         if parameters.isGreedy {
             applyPenalties(history: history)
+            lastTemperature = 0
             return argmax()
         }
         var temperature: Float = 1
+        lastTemperature = 1
         for stage in parameters.order {
             switch stage {
             case .penalties: applyPenalties(history: history)
@@ -54,6 +60,7 @@ public struct Sampler {
             case .minP: if parameters.minP > 0 { keepAboveMinimum(parameters.minP) }
             case .temperature:
                 temperature = currentTemperature(step: step, steps: steps)
+                lastTemperature = temperature
                 if temperature == 0 { return argmax() }
             }
         }
@@ -250,7 +257,7 @@ public struct Sampler {
         return Int(ids[best])
     }
 
-    private mutating func draw(temperature: Float, generator: inout Generator) -> Int {
+    private mutating func draw(temperature: Float, generator: inout RandomGenerator) -> Int {
         probabilities.removeAll(keepingCapacity: true)
         probabilities.append(contentsOf: repeatElement(0, count: values.count))
         values.withUnsafeBufferPointer { v in

@@ -84,11 +84,11 @@ public struct GenerationResult: Sendable {
 /// its inference session, so run one generation at a time on it and make one generator per
 /// concurrent request.
 public final class TextGenerator {
-    public let model: GPTModel
+    public let model: GPT
     public let tokenizer: any Tokenizer
     public let session: InferenceSession
 
-    public init(model: GPTModel, tokenizer: any Tokenizer, parallelism: Parallelism) {
+    public init(model: GPT, tokenizer: any Tokenizer, parallelism: Parallelism) {
         self.model = model
         self.tokenizer = tokenizer
         session = InferenceSession(model: model, parallelism: parallelism)
@@ -98,7 +98,7 @@ public final class TextGenerator {
     /// A prompt longer than the context keeps its last context-length tokens.
     @discardableResult
     public func generate(
-        prompt: [Int], options: GenerationOptions, generator: inout Generator,
+        prompt: [Int], options: GenerationOptions, generator: inout RandomGenerator,
         onEvent: (GenerationEvent) -> Bool = { _ in true }
     ) throws -> GenerationResult {
         try options.validate()
@@ -158,7 +158,7 @@ public final class TextGenerator {
         return AsyncThrowingStream { continuation in
             let task = Task.detached {
                 let generator = TextGenerator(model: model, tokenizer: tokenizer, parallelism: parallelism)
-                var random = Generator(seed: seed)
+                var random = RandomGenerator(seed: seed)
                 do {
                     let result = try generator.generate(prompt: prompt, options: options, generator: &random) { event in
                         continuation.yield(event)

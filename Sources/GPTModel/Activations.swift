@@ -62,23 +62,20 @@ final class Activations {
         let rows = batch * length
         let C = configuration.embeddingSize
         let V = configuration.vocabularySize
-        let NH = configuration.heads
+        let NH = configuration.headCount
         let H = configuration.mlpSize
         let perBlock = rows * (C * 10 + H * 2 + 4) + batch * NH * length * length
-        let total = rows * C + configuration.layers * perBlock + rows * (C + 2) + rows * V + 2 * rows
+        let total = rows * C + configuration.layerCount * perBlock + rows * (C + 2) + rows * V + 2 * rows
         storage = FloatBuffer(count: total)
         tokens = .allocate(capacity: rows)
         tokens.initialize(repeating: 0, count: rows)
         targets = .allocate(capacity: rows)
         targets.initialize(repeating: 0, count: rows)
 
-        var cursor = storage.pointer
-        func take(_ count: Int) -> UnsafeMutablePointer<Float> {
-            defer { cursor += count }
-            return cursor
-        }
+        var slicer = FloatBuffer.Slicer(storage)
+        func take(_ count: Int) -> UnsafeMutablePointer<Float> { slicer.take(count) }
         embedded = take(rows * C)
-        for _ in 0..<configuration.layers {
+        for _ in 0..<configuration.layerCount {
             blocks.append(
                 BlockActivations(
                     firstNorm: take(rows * C), firstMean: take(rows), firstReciprocalStd: take(rows),
@@ -94,7 +91,6 @@ final class Activations {
         logits = take(rows * V)
         losses = take(rows)
         logSumExp = take(rows)
-        precondition(cursor <= storage.pointer + storage.count, "Activations: layout exceeds storage")
 
         guard training else {
             gradientStorage = nil
@@ -103,7 +99,7 @@ final class Activations {
         let gradientTotal = rows * (C * 5 + 3 * C + 2 * H + V + 1)
         let gradients = FloatBuffer(count: gradientTotal)
         gradientStorage = gradients
-        cursor = gradients.pointer
+        slicer = FloatBuffer.Slicer(gradients)
         streamGradient = take(rows * C)
         otherStreamGradient = take(rows * C)
         normGradient = take(rows * C)

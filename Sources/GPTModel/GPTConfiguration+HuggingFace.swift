@@ -7,10 +7,10 @@ import GPTTensor
 extension GPTConfiguration: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case modelType = "model_type", architectures, vocabularySize = "vocab_size", contextLength = "n_positions"
-        case contextAlias = "n_ctx", embeddingSize = "n_embd", layers = "n_layer", heads = "n_head", mlpSize = "n_inner"
+        case contextAlias = "n_ctx", embeddingSize = "n_embd", layerCount = "n_layer", headCount = "n_head", mlpSize = "n_inner"
         case activation = "activation_function", layerNormEpsilon = "layer_norm_epsilon"
-        case tieEmbeddings = "tie_word_embeddings", embeddingDropout = "embd_pdrop", attentionDropout = "attn_pdrop"
-        case residualDropout = "resid_pdrop", initializerRange = "initializer_range", bias = "use_bias"
+        case tiesEmbeddings = "tie_word_embeddings", embeddingDropout = "embd_pdrop", attentionDropout = "attn_pdrop"
+        case residualDropout = "resid_pdrop", initializerRange = "initializer_range", usesBias = "use_bias"
         case position = "position_encoding", normalization
     }
 
@@ -40,13 +40,13 @@ extension GPTConfiguration: Codable {
         self.init(
             vocabularySize: try container.decode(Int.self, forKey: .vocabularySize), contextLength: context,
             embeddingSize: try container.decode(Int.self, forKey: .embeddingSize),
-            layers: try container.decode(Int.self, forKey: .layers), heads: try container.decode(Int.self, forKey: .heads),
+            layerCount: try container.decode(Int.self, forKey: .layerCount), headCount: try container.decode(Int.self, forKey: .headCount),
             mlpSize: try container.decodeIfPresent(Int.self, forKey: .mlpSize),
-            bias: try container.decodeIfPresent(Bool.self, forKey: .bias) ?? true,
+            usesBias: try container.decodeIfPresent(Bool.self, forKey: .usesBias) ?? true,
             position: try container.decodeIfPresent(PositionEncoding.self, forKey: .position) ?? .learned,
             normalization: try container.decodeIfPresent(Normalization.self, forKey: .normalization) ?? .pre,
             activation: activation,
-            tieEmbeddings: try container.decodeIfPresent(Bool.self, forKey: .tieEmbeddings) ?? true,
+            tiesEmbeddings: try container.decodeIfPresent(Bool.self, forKey: .tiesEmbeddings) ?? true,
             layerNormEpsilon: try container.decodeIfPresent(Float.self, forKey: .layerNormEpsilon) ?? 1e-5)
         embeddingDropout = try container.decodeIfPresent(Float.self, forKey: .embeddingDropout) ?? 0
         attentionDropout = try container.decodeIfPresent(Float.self, forKey: .attentionDropout) ?? 0
@@ -61,18 +61,18 @@ extension GPTConfiguration: Codable {
         try container.encode(contextLength, forKey: .contextLength)
         try container.encode(contextLength, forKey: .contextAlias)
         try container.encode(embeddingSize, forKey: .embeddingSize)
-        try container.encode(layers, forKey: .layers)
-        try container.encode(heads, forKey: .heads)
+        try container.encode(layerCount, forKey: .layerCount)
+        try container.encode(headCount, forKey: .headCount)
         // null means GPT-2's 4 × n_embd.
         if mlpSize == 4 * embeddingSize { try container.encodeNil(forKey: .mlpSize) } else { try container.encode(mlpSize, forKey: .mlpSize) }
         try container.encode(activation == .gelu ? "gelu_new" : "relu", forKey: .activation)
         try container.encode(layerNormEpsilon, forKey: .layerNormEpsilon)
-        try container.encode(tieEmbeddings, forKey: .tieEmbeddings)
+        try container.encode(tiesEmbeddings, forKey: .tiesEmbeddings)
         try container.encode(embeddingDropout, forKey: .embeddingDropout)
         try container.encode(attentionDropout, forKey: .attentionDropout)
         try container.encode(residualDropout, forKey: .residualDropout)
         try container.encode(0.02, forKey: .initializerRange)
-        try container.encode(bias, forKey: .bias)
+        try container.encode(usesBias, forKey: .usesBias)
         try container.encode(position, forKey: .position)
         try container.encode(normalization, forKey: .normalization)
     }

@@ -22,47 +22,47 @@ public struct GPTConfiguration: Equatable, Sendable {
     public var vocabularySize: Int
     public var contextLength: Int
     public var embeddingSize: Int
-    public var layers: Int
-    public var heads: Int
+    public var layerCount: Int
+    public var headCount: Int
     /// Dropout after the embedding, on the attention probabilities, and on each residual branch.
     public var embeddingDropout: Float
     public var attentionDropout: Float
     public var residualDropout: Float
     /// Biases in the linear layers and LayerNorms.
-    public var bias: Bool
+    public var usesBias: Bool
     public var position: PositionEncoding
     public var normalization: Normalization
     public var activation: Activation
     /// The unembedding reuses the token embedding matrix.
-    public var tieEmbeddings: Bool
+    public var tiesEmbeddings: Bool
     public var layerNormEpsilon: Float
     /// The MLP's hidden width (`n_inner`; GPT-2: four times the embedding size).
     public var mlpSize: Int
 
     public init(
-        vocabularySize: Int, contextLength: Int, embeddingSize: Int, layers: Int, heads: Int, mlpSize: Int? = nil,
-        dropout: Float = 0, bias: Bool = true, position: PositionEncoding = .learned,
-        normalization: Normalization = .pre, activation: Activation = .gelu, tieEmbeddings: Bool = true,
+        vocabularySize: Int, contextLength: Int, embeddingSize: Int, layerCount: Int, headCount: Int, mlpSize: Int? = nil,
+        dropout: Float = 0, usesBias: Bool = true, position: PositionEncoding = .learned,
+        normalization: Normalization = .pre, activation: Activation = .gelu, tiesEmbeddings: Bool = true,
         layerNormEpsilon: Float = 1e-5
     ) {
         self.vocabularySize = vocabularySize
         self.contextLength = contextLength
         self.embeddingSize = embeddingSize
-        self.layers = layers
-        self.heads = heads
+        self.layerCount = layerCount
+        self.headCount = headCount
         embeddingDropout = dropout
         attentionDropout = dropout
         residualDropout = dropout
-        self.bias = bias
+        self.usesBias = usesBias
         self.position = position
         self.normalization = normalization
         self.activation = activation
-        self.tieEmbeddings = tieEmbeddings
+        self.tiesEmbeddings = tiesEmbeddings
         self.layerNormEpsilon = layerNormEpsilon
         self.mlpSize = mlpSize ?? 4 * embeddingSize
     }
 
-    public var headSize: Int { embeddingSize / heads }
+    public var headSize: Int { embeddingSize / headCount }
 
     /// (input, output) sizes of one of a block's matrices.
     public func shape(of matrix: BlockMatrix) -> (input: Int, output: Int) {
@@ -87,10 +87,10 @@ public struct GPTConfiguration: Equatable, Sendable {
         }
         try require(vocabularySize > 0, .vocabularySize, "must be positive", vocabularySize)
         try require(contextLength > 0, .contextLength, "must be positive", contextLength)
-        try require(layers > 0, .layers, "must be positive", layers)
-        try require(heads > 0, .heads, "must be positive", heads)
+        try require(layerCount > 0, .layerCount, "must be positive", layerCount)
+        try require(headCount > 0, .headCount, "must be positive", headCount)
         try require(embeddingSize > 0, .embeddingSize, "must be positive", embeddingSize)
-        try require(embeddingSize % heads == 0, .embeddingSize, "must be divisible by n_head \(heads)", embeddingSize)
+        try require(embeddingSize % headCount == 0, .embeddingSize, "must be divisible by n_head \(headCount)", embeddingSize)
         try require(mlpSize > 0, .mlpSize, "must be positive", mlpSize)
         try require(embeddingDropout >= 0 && embeddingDropout < 1, .embeddingDropout, "must be in [0, 1)", embeddingDropout)
         try require(attentionDropout >= 0 && attentionDropout < 1, .attentionDropout, "must be in [0, 1)", attentionDropout)
@@ -109,7 +109,7 @@ public struct GPTConfiguration: Equatable, Sendable {
     static func parameterCountBound(_ c: GPTConfiguration) -> (Int, Bool) {
         let terms = [
             (c.vocabularySize, c.embeddingSize), (c.contextLength, c.embeddingSize), (c.vocabularySize, c.embeddingSize),
-            (c.layers, 4 * c.embeddingSize * c.embeddingSize + 2 * c.embeddingSize * c.mlpSize + 16 * c.embeddingSize + c.mlpSize),
+            (c.layerCount, 4 * c.embeddingSize * c.embeddingSize + 2 * c.embeddingSize * c.mlpSize + 16 * c.embeddingSize + c.mlpSize),
         ]
         var total = 0
         for (a, b) in terms {

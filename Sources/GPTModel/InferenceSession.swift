@@ -12,17 +12,17 @@ public enum LogitPositions: Sendable {
 /// model's weights are shared and only read, so any number of sessions over one model run
 /// concurrently; each session is one thread of work.
 public final class InferenceSession {
-    public let model: GPTModel
+    public let model: GPT
     public let context: KernelContext
     private var scratch: InferenceScratch?
     private var evaluationCache: KVCache?
 
-    public init(model: GPTModel, context: KernelContext) {
+    public init(model: GPT, context: KernelContext) {
         self.model = model
         self.context = context
     }
 
-    public convenience init(model: GPTModel, parallelism: Parallelism) {
+    public convenience init(model: GPT, parallelism: Parallelism) {
         self.init(model: model, context: KernelContext(parallelism: parallelism))
     }
 
@@ -102,11 +102,8 @@ final class InferenceScratch {
         tokens.initialize(repeating: 0, count: rows)
         targets = .allocate(capacity: outputRows)
         targets.initialize(repeating: 0, count: outputRows)
-        var cursor = storage.pointer
-        func take(_ count: Int) -> UnsafeMutablePointer<Float> {
-            defer { cursor += count }
-            return cursor
-        }
+        var slicer = FloatBuffer.Slicer(storage)
+        func take(_ count: Int) -> UnsafeMutablePointer<Float> { slicer.take(count) }
         stream = take(rows * C)
         norm = take(rows * C)
         mean = take(rows)
@@ -131,7 +128,7 @@ final class InferenceScratch {
 /// The block's operations over the key/value cache and the `WeightMatrix` seam. Norm outputs go to
 /// `norm`, residual sums to `stream`, so a block never overwrites what it still reads.
 struct CachedForward: ModelOperations {
-    let model: GPTModel
+    let model: GPT
     let scratch: InferenceScratch
     let cache: KVCache
     let context: KernelContext
@@ -140,7 +137,7 @@ struct CachedForward: ModelOperations {
     let positions: LogitPositions
     private var layer = 0
 
-    init(model: GPTModel, scratch: InferenceScratch, cache: KVCache, context: KernelContext, count: Int, positions: LogitPositions) {
+    init(model: GPT, scratch: InferenceScratch, cache: KVCache, context: KernelContext, count: Int, positions: LogitPositions) {
         self.model = model
         self.scratch = scratch
         self.cache = cache
@@ -192,7 +189,7 @@ struct CachedForward: ModelOperations {
 
     mutating func attend(_ qkv: UnsafePointer<Float>) -> UnsafePointer<Float> {
         // Append the new positions' keys and values to the cache, then attend over everything cached.
-        let (C, NH, past) = (channels, model.configuration.heads, cache.length)
+        let (C, NH, past) = (channels, model.configuration.headCount, cache.length)
         let HS = C / NH
         let (keyCache, valueCache) = cache.pointers(layer: layer)
         for row in 0..<rows {

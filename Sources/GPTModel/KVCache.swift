@@ -23,10 +23,10 @@ public final class KVCache: @unchecked Sendable {
         self.batch = batch
         capacity = configuration.contextLength
         channels = configuration.embeddingSize
-        heads = configuration.heads
+        heads = configuration.headCount
         let size = batch * capacity * configuration.embeddingSize
-        keys = (0..<configuration.layers).map { _ in FloatBuffer(count: size) }
-        values = (0..<configuration.layers).map { _ in FloatBuffer(count: size) }
+        keys = (0..<configuration.layerCount).map { _ in FloatBuffer(count: size) }
+        values = (0..<configuration.layerCount).map { _ in FloatBuffer(count: size) }
     }
 
     public func reset() {

@@ -17,7 +17,7 @@ public enum ModelDirectory {
     }
 
     /// Writes configuration, tokenizer (when there is one) and weights.
-    public static func save(_ model: GPTModel, tokenizer: (any Tokenizer)?, to directory: URL) throws {
+    public static func save(_ model: GPT, tokenizer: (any Tokenizer)?, to directory: URL) throws {
         try AtomicFile.createDirectory(directory)
         try AtomicFile.write(
             model.configuration.huggingFaceJSON(), to: directory.appendingPathComponent(configurationFile))
@@ -30,14 +30,14 @@ public enum ModelDirectory {
 
     /// Rewrites only `model.safetensors` (the configuration and tokenizer do not change during training).
     /// A model without biases is written with zero biases so that GPT-2 readers load it.
-    public static func saveWeights(_ model: GPTModel, to directory: URL) throws {
+    public static func saveWeights(_ model: GPT, to directory: URL) throws {
         let configuration = model.configuration
         let pointer = UnsafePointer(model.parameters.pointer)
         var records = model.layout.tensors.map {
             TensorRecord(name: $0.name, shape: $0.shape, values: UnsafeBufferPointer(start: pointer + $0.offset, count: $0.count))
         }
         var zeros: FloatBuffer?
-        if !configuration.bias && configuration.isGPT2Compatible {
+        if !configuration.usesBias && configuration.isGPT2Compatible {
             let C = configuration.embeddingSize
             let buffer = FloatBuffer(count: max(3 * C, configuration.mlpSize))
             zeros = buffer
@@ -45,7 +45,7 @@ public enum ModelDirectory {
             func zero(_ name: String, _ size: Int) -> TensorRecord {
                 TensorRecord(name: name, shape: [size], values: UnsafeBufferPointer(start: zeroPointer, count: size))
             }
-            for layer in 0..<configuration.layers {
+            for layer in 0..<configuration.layerCount {
                 let prefix = "h.\(layer)."
                 records += [
                     zero(prefix + "ln_1.bias", C), zero(prefix + "attn.c_attn.bias", 3 * C),
@@ -80,15 +80,15 @@ public enum ModelDirectory {
     }
 
     /// Loads configuration and weights, checking every tensor's presence and shape.
-    public static func loadModel(_ directory: URL) throws -> GPTModel {
+    public static func loadModel(_ directory: URL) throws -> GPT {
         let configuration = try loadConfiguration(directory)
-        let model = try GPTModel(configuration: configuration)
+        let model = try GPT(configuration: configuration)
         try loadWeights(into: model, from: directory.appendingPathComponent(weightsFile))
         return model
     }
 
     /// Fills `model` from a safetensors file with GPT-2 names (optionally `transformer.`-prefixed).
-    public static func loadWeights(into model: GPTModel, from url: URL) throws {
+    public static func loadWeights(into model: GPT, from url: URL) throws {
         let file = try SafetensorsFile(contentsOf: url)
         let configuration = model.configuration
         var expected = Set<String>()
@@ -109,8 +109,8 @@ public enum ModelDirectory {
             let plain = name.hasPrefix("transformer.") ? String(name.dropFirst("transformer.".count)) : name
             let ignorable =
                 plain.hasSuffix("attn.bias") && !plain.hasSuffix("c_attn.bias") || plain.hasSuffix("attn.masked_bias")
-                || (plain == "lm_head.weight" && configuration.tieEmbeddings)
-                || (!configuration.bias && plain.hasSuffix(".bias"))
+                || (plain == "lm_head.weight" && configuration.tiesEmbeddings)
+                || (!configuration.usesBias && plain.hasSuffix(".bias"))
             if !ignorable {
                 throw ModelError(
                     "\(url.path) has tensor \(name) that config.json does not describe; the weights do not match the configuration")

@@ -64,12 +64,12 @@ public struct ParameterLayout: Sendable, Equatable {
         let C = configuration.embeddingSize
         let H = configuration.mlpSize
         let V = configuration.vocabularySize
-        let bias = configuration.bias
+        let bias = configuration.usesBias
         tokenEmbedding = add("wte.weight", [V, C], .tokenEmbedding)
         if configuration.position == .learned {
             positionEmbedding = add("wpe.weight", [configuration.contextLength, C], .positionEmbedding)
         }
-        for layer in 0..<configuration.layers {
+        for layer in 0..<configuration.layerCount {
             let prefix = "h.\(layer)."
             func add(_ name: String, _ shape: [Int]) -> Int { self.add(name, shape, .block(layer)) }
             var block = BlockParameters()
@@ -89,7 +89,7 @@ public struct ParameterLayout: Sendable, Equatable {
         }
         finalNormWeight = add("ln_f.weight", [C], .finalNorm)
         finalNormBias = bias ? add("ln_f.bias", [C], .finalNorm) : nil
-        outputWeight = configuration.tieEmbeddings ? tokenEmbedding : add("lm_head.weight", [V, C], .unembedding)
+        outputWeight = configuration.tiesEmbeddings ? tokenEmbedding : add("lm_head.weight", [V, C], .unembedding)
     }
 
     /// A layout of arbitrary named tensors (optimizer tests, other models).

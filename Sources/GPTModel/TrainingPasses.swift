@@ -4,7 +4,7 @@ import GPTTensor
 /// result into its own slot of `Activations` (so backward can read it), and records where it read
 /// inputs that depend on the norm placement.
 struct TrainingForward: ModelOperations {
-    let model: GPTModel
+    let model: GPT
     let activations: Activations
     let context: KernelContext
     let batch: Int
@@ -16,7 +16,7 @@ struct TrainingForward: ModelOperations {
     private var layer = 0
 
     init(
-        model: GPTModel, activations: Activations, context: KernelContext, batch: Int, length: Int, dropout: Dropout,
+        model: GPT, activations: Activations, context: KernelContext, batch: Int, length: Int, dropout: Dropout,
         dropoutSeed: UInt64, lastPositionOnly: Bool, observer: AttentionObserver?
     ) {
         self.model = model
@@ -95,7 +95,7 @@ struct TrainingForward: ModelOperations {
 
     mutating func attend(_ qkv: UnsafePointer<Float>) -> UnsafePointer<Float> {
         let a = activations.blocks[layer]
-        let (T, NH) = (length, model.configuration.heads)
+        let (T, NH) = (length, model.configuration.headCount)
         Kernels.attentionForward(
             output: a.attentionOutput, attention: a.attention, qkv: qkv, batch: batch, length: T, channels: channels,
             heads: NH, dropout: dropout.attention, dropoutSeed: Dropout.seed(dropoutSeed, layer: layer, site: 1),
@@ -162,7 +162,7 @@ struct TrainingForward: ModelOperations {
 /// The mirror of `TrainingForward`: reads what it saved and accumulates (+=) parameter gradients.
 /// Each operation's d input goes to a backward scratch buffer that it zeroes first.
 struct TrainingBackward: ModelGradientOperations {
-    let model: GPTModel
+    let model: GPT
     let activations: Activations
     let gradients: UnsafeMutablePointer<Float>
     let context: KernelContext
@@ -175,7 +175,7 @@ struct TrainingBackward: ModelGradientOperations {
     private var spare: UnsafeMutablePointer<Float>
 
     init(
-        model: GPTModel, activations: Activations, gradients: UnsafeMutablePointer<Float>, context: KernelContext,
+        model: GPT, activations: Activations, gradients: UnsafeMutablePointer<Float>, context: KernelContext,
         batch: Int, length: Int, dropout: Dropout, dropoutSeed: UInt64
     ) {
         self.model = model
@@ -252,7 +252,7 @@ struct TrainingBackward: ModelGradientOperations {
         let qkvGradient = zeroed(activations.qkvGradient, rows * 3 * channels)
         Kernels.attentionBackward(
             qkvGradient: qkvGradient, outputGradient: outputGradient, attention: a.attention, qkv: a.qkv,
-            batch: batch, length: length, channels: channels, heads: model.configuration.heads,
+            batch: batch, length: length, channels: channels, heads: model.configuration.headCount,
             dropout: dropout.attention, dropoutSeed: Dropout.seed(dropoutSeed, layer: layer, site: 1), context: context)
         return UnsafePointer(qkvGradient)
     }

@@ -10,7 +10,7 @@ public typealias AttentionObserver = (_ layer: Int, _ batchIndex: Int, _ head: I
 ///
 /// Not for concurrent use: one session is one thread of work.
 public final class TrainingSession {
-    public let model: GPTModel
+    public let model: GPT
     public let context: KernelContext
     /// d loss / d parameters, in the model's layout; backward accumulates into it.
     public private(set) lazy var gradients = FloatBuffer(count: model.layout.count)
@@ -22,12 +22,12 @@ public final class TrainingSession {
     private var lastBatch = 0
     private var lastLength = 0
 
-    public init(model: GPTModel, context: KernelContext) {
+    public init(model: GPT, context: KernelContext) {
         self.model = model
         self.context = context
     }
 
-    public convenience init(model: GPTModel, parallelism: Parallelism) {
+    public convenience init(model: GPT, parallelism: Parallelism) {
         self.init(model: model, context: KernelContext(parallelism: parallelism))
     }
 
@@ -47,7 +47,7 @@ public final class TrainingSession {
     ///
     /// - Parameters:
     ///   - training: apply dropout and keep what `backward` needs.
-    ///   - dropoutSeed: the seed of this step's dropout masks (draw it from a `Generator`).
+    ///   - dropoutSeed: the seed of this step's dropout masks (draw it from a `RandomGenerator`).
     ///   - lastPositionOnly: compute logits only at position T − 1.
     @discardableResult
     public func forward(
@@ -85,6 +85,17 @@ public final class TrainingSession {
         for row in 0..<rows { sum += Double(act.losses[row]) }
         let loss = Float(sum / Double(rows))
         lastLoss = loss
+        return loss
+    }
+
+    /// The mean cross-entropy of `targets` after `tokens`: a forward pass with targets (what `backward`
+    /// then differentiates when `training`).
+    public func loss(
+        tokens: [Int32], targets: [Int32], batch: Int, length: Int, training: Bool = false, dropoutSeed: UInt64 = 0
+    ) throws -> Float {
+        guard let loss = try forward(
+            tokens: tokens, targets: targets, batch: batch, length: length, training: training, dropoutSeed: dropoutSeed)
+        else { throw ModelError("a forward pass with targets returned no loss") }
         return loss
     }
 
@@ -172,7 +183,7 @@ struct Dropout {
     }
 }
 
-extension GPTModel {
+extension GPT {
     /// Throws unless every id is inside the vocabulary.
     func checkTokens(_ tokens: [Int32], role: String = "token") throws {
         let V = configuration.vocabularySize

@@ -135,11 +135,11 @@ protocol ModelGradientOperations: BlockGradientOperations {
     mutating func embedBackward(_ stream: UnsafeMutablePointer<Float>)
 }
 
-extension GPTModel {
+extension GPT {
     /// The model, written once: embeddings → blocks → final norm → unembedding.
     func forward<Operations: ModelOperations>(_ ops: inout Operations) {
         var x = ops.embed()
-        for layer in 0..<configuration.layers {
+        for layer in 0..<configuration.layerCount {
             ops.enter(layer: layer)
             x = block.forward(x, &ops)
         }
@@ -151,7 +151,7 @@ extension GPTModel {
         let normGradient = ops.unembedBackward()
         var stream = ops.streamGradient()
         ops.normBackward(.final, normGradient, into: stream)
-        for layer in stride(from: configuration.layers - 1, through: 0, by: -1) {
+        for layer in stride(from: configuration.layerCount - 1, through: 0, by: -1) {
             ops.enter(layer: layer)
             block.backward(&stream, &ops)
         }

@@ -41,3 +41,23 @@ public final class FloatBuffer: @unchecked Sendable {
         pointer.update(from: other.pointer, count: count)
     }
 }
+
+extension FloatBuffer {
+    /// Carves one buffer into consecutive named views (one allocation for many tensors).
+    public struct Slicer {
+        private var cursor: UnsafeMutablePointer<Float>
+        private let end: UnsafeMutablePointer<Float>
+
+        public init(_ buffer: FloatBuffer) {
+            cursor = buffer.pointer
+            end = buffer.pointer + buffer.count
+        }
+
+        /// The next `count` Floats.
+        public mutating func take(_ count: Int) -> UnsafeMutablePointer<Float> {
+            precondition(cursor + count <= end, "FloatBuffer.Slicer: the views exceed the buffer")
+            defer { cursor += count }
+            return cursor
+        }
+    }
+}

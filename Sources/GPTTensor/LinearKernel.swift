@@ -59,7 +59,8 @@ extension Kernels {
     }
 
     /// Accumulates d input += d out · weightᵀ, d weight += inputᵀ · d out, d bias += Σ_rows d out.
-    /// `ones` holds at least `rows` ones (used to sum columns through BLAS).
+    /// `ones` holds at least `rows` ones (used to sum columns through BLAS). An output-major weight
+    /// (the unembedding) has no bias.
     public static func linearBackward(
         inputGradient: UnsafeMutablePointer<Float>?,
         weightGradient: UnsafeMutablePointer<Float>,
@@ -81,6 +82,7 @@ extension Kernels {
             }
         }
         if weightIsOutputMajor {
+            precondition(biasGradient == nil, "linearBackward: an output-major weight has no bias")
             // d weight (OC, C) += d outᵀ (OC, rows) · input (rows, C), split over OC.
             context.parallelism.forEachChunk(of: outputSize, minimumChunk: 16) { _, range in
                 BLAS.multiply(
@@ -101,12 +103,6 @@ extension Kernels {
                         leading: outputSize, ones, beta: 1, biasGradient + range.lowerBound)
                 }
             }
-            return
-        }
-        if let biasGradient {
-            BLAS.multiplyVector(
-                transpose: true, rows: rows, columns: outputSize, outputGradient, leading: outputSize,
-                ones, beta: 1, biasGradient)
         }
     }
 }

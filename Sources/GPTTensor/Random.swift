@@ -2,7 +2,7 @@
 ///
 /// Every random step in swift-gpt (initialisation, batches, dropout seeds, sampling)
 /// takes one of these, so the same seed gives the same run.
-public struct Generator: RandomNumberGenerator, Sendable, Equatable, Codable {
+public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable, Codable {
     public private(set) var state: [UInt64]
 
     public init(seed: UInt64) {
@@ -20,7 +20,7 @@ public struct Generator: RandomNumberGenerator, Sendable, Equatable, Codable {
 
     /// A generator continuing from a saved `state` (four words).
     public init(state words: [UInt64]) {
-        precondition(words.count == 4, "Generator state has four words")
+        precondition(words.count == 4, "RandomGenerator state has four words")
         state = words
     }
 

@@ -52,11 +52,25 @@ public func numericalGradient(
 }
 
 /// Checks an analytic gradient against finite differences: the relative error of the
-/// whole vector ‖a − n‖ / (‖a‖ + ‖n‖) must be below `tolerance`.
+/// whole vector ‖a − n‖ / (‖a‖ + ‖n‖) must be below `tolerance`. Numerical entries that are NaN
+/// (kinks skipped by `numericalGradient`) are left out, but at least half must remain, and every
+/// analytic entry must be finite.
 public func expectGradientMatches(
     analytic: [Float], numerical: [Float], tolerance: Double = 1e-2, _ label: String = "",
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
+    guard analytic.count == numerical.count, !analytic.isEmpty else {
+        Issue.record("\(label): \(analytic.count) analytic vs \(numerical.count) numerical values", sourceLocation: sourceLocation)
+        return
+    }
+    if let bad = analytic.firstIndex(where: { !$0.isFinite }) {
+        Issue.record("\(label): analytic gradient [\(bad)] is \(analytic[bad])", sourceLocation: sourceLocation)
+    }
+    let checked = numerical.filter { !$0.isNaN }.count
+    if 2 * checked < numerical.count {
+        Issue.record(
+            "\(label): only \(checked) of \(numerical.count) finite differences could be checked", sourceLocation: sourceLocation)
+    }
     var difference = 0.0, normA = 0.0, normN = 0.0
     for (a, n) in zip(analytic, numerical) where !n.isNaN {
         difference += Double((a - n) * (a - n))
@@ -73,7 +87,7 @@ public func expectGradientMatches(
 
 /// Random values in [−scale, scale) from a seeded generator.
 public func randomValues(_ count: Int, scale: Float = 1, seed: UInt64) -> [Float] {
-    var generator = Generator(seed: seed)
+    var generator = RandomGenerator(seed: seed)
     return (0..<count).map { _ in (generator.nextFloat() * 2 - 1) * scale }
 }
 

@@ -17,7 +17,7 @@ public enum DefaultCorpus {
 
     /// About `characters` characters of text (default ≈ 200 kB), deterministic for a seed.
     public static func text(characters: Int = 200_000, seed: UInt64 = 2024) -> String {
-        var generator = Generator(seed: seed)
+        var generator = RandomGenerator(seed: seed)
         func pick(_ words: [String]) -> String { words[generator.nextInt(below: words.count)] }
         var text = ""
         text.reserveCapacity(characters + 200)

@@ -41,9 +41,8 @@ public struct LearningRateSchedule: Equatable, Sendable {
         if iteration < warmupIterations {
             return maximum * Float(iteration + 1) / Float(warmupIterations + 1)
         }
-        if kind == .constant { return maximum }
-        // 2) past the decay horizon, the minimum
-        if iteration > decayIterations { return minimum }
+        // 2) past the decay horizon, the minimum (a constant schedule has no horizon)
+        if iteration > decayIterations && kind != .constant { return minimum }
         // 3) in between, the kind's curve from maximum down to minimum
         let span = Double(max(1, decayIterations - warmupIterations))
         let ratio = Double(iteration - warmupIterations) / span

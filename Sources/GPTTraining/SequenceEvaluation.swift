@@ -22,7 +22,7 @@ public struct SequenceEvaluation: Sendable {
     /// target (S = T), it starts one earlier, so no window boundary is ever dropped: every
     /// position 1 ..< n is scored exactly once. For S < T this equals transformers' numbers.
     public static func evaluate(
-        model: GPTModel, tokens ids: [Int32], stride: Int, parallelism: Parallelism
+        model: GPT, tokens ids: [Int32], stride: Int, parallelism: Parallelism
     ) throws -> SequenceEvaluation {
         let T = model.configuration.contextLength
         try Validator(owner: "SequenceEvaluation").require(
@@ -61,7 +61,7 @@ public struct SequenceEvaluation: Sendable {
     /// the last window is shorter), so each of ids[1...] is a target once; no token is prepended.
     /// Full windows are batched `batchSize` at a time.
     public static func evaluate(
-        model: GPTModel, tokens ids: [Int32], batchSize: Int = 8, parallelism: Parallelism
+        model: GPT, tokens ids: [Int32], batchSize: Int = 8, parallelism: Parallelism
     ) throws -> SequenceEvaluation {
         guard ids.count >= 2 else {
             throw ModelError("the text has \(ids.count) token(s); at least 2 are needed to score a prediction")

@@ -40,7 +40,7 @@ public struct TokenDataset: Sendable {
     /// Fills `inputs` and `targets` (each batch × length) with random windows of `split`.
     public func sampleBatch(
         _ split: Split, batch: Int, length: Int, inputs: inout [Int32], targets: inout [Int32],
-        generator: inout Generator
+        generator: inout RandomGenerator
     ) {
         let tokens = split == .training ? training : validation
         inputs.removeAll(keepingCapacity: true)

@@ -43,12 +43,12 @@ public struct TrainingSummary: Sendable {
 
 /// Knowledge distillation: a teacher model whose softened predictions the student also learns.
 public struct Distillation {
-    public let teacher: GPTModel
+    public let teacher: GPT
     public let temperature: Float
     /// Weight of the distillation term; 1 − alpha weighs the plain cross-entropy.
     public let alpha: Float
 
-    public init(teacher: GPTModel, temperature: Float, alpha: Float) throws {
+    public init(teacher: GPT, temperature: Float, alpha: Float) throws {
         try Self.validate(temperature: temperature, alpha: alpha)
         self.teacher = teacher
         self.temperature = temperature
@@ -69,7 +69,7 @@ public final class Trainer {
     /// Consecutive non-finite steps after which the run stops.
     public static let nonFiniteLimit = 5
 
-    public let model: GPTModel
+    public let model: GPT
     public let dataset: TokenDataset
     public let configuration: TrainingConfiguration
     public let optimizer: Optimizer
@@ -82,27 +82,27 @@ public final class Trainer {
     /// Parameters that are not trained (fine-tuning), as ranges of the layout.
     private let frozen: [Range<Int>]
     /// The training stream: batches and dropout seeds. Evaluation uses its own generators.
-    public private(set) var generator: Generator
+    public private(set) var generator: RandomGenerator
     private var inputs: [Int32] = []
     private var targets: [Int32] = []
     private var distillationLosses: [Float] = []
 
     public init(
-        model: GPTModel, dataset: TokenDataset, configuration: TrainingConfiguration, parallelism: Parallelism,
-        freezing: Freezing = Freezing(), distillation: Distillation? = nil
+        model: GPT, dataset: TokenDataset, configuration: TrainingConfiguration, parallelism: Parallelism,
+        freezing: Freezing = Freezing(), distillation: Distillation? = nil, kernelLevel: KernelLevel = .best
     ) {
-        let tied = model.configuration.tieEmbeddings
+        let tied = model.configuration.tiesEmbeddings
         let isTrainable = { (tensor: ParameterTensor) in freezing.isTrainable(tensor, tiedEmbeddings: tied) }
         self.model = model
         self.dataset = dataset
         self.configuration = configuration
         optimizer = Optimizer(layout: model.layout, settings: configuration.optimizerSettings, isTrainable: isTrainable)
         frozen = model.layout.tensors.filter { !isTrainable($0) }.map { $0.offset..<($0.offset + $0.count) }
-        let session = TrainingSession(model: model, parallelism: parallelism)
+        let session = TrainingSession(model: model, context: KernelContext(parallelism: parallelism, level: kernelLevel))
         self.session = session
         teacherSession = distillation.map { TrainingSession(model: $0.teacher, context: session.context) }
         self.distillation = distillation
-        generator = Generator(seed: configuration.seed ^ 0x5EED_DA7A)
+        generator = RandomGenerator(seed: configuration.seed ^ 0x5EED_DA7A)
     }
 
     /// One optimisation step at `iteration`: `gradAccum` forward/backward passes, clipping and the
@@ -116,8 +116,8 @@ public final class Trainer {
             dataset.sampleBatch(.training, batch: B, length: T, inputs: &inputs, targets: &targets, generator: &generator)
             let dropoutSeed = generator.next()
             var start = monotonicSeconds()
-            var loss = try session.forward(
-                tokens: inputs, targets: targets, batch: B, length: T, training: true, dropoutSeed: dropoutSeed)!
+            var loss = try session.loss(
+                tokens: inputs, targets: targets, batch: B, length: T, training: true, dropoutSeed: dropoutSeed)
             if let distillation, let teacherSession {
                 // The teacher runs forward only; the student's loss and d logits come from one kernel.
                 try teacherSession.forward(tokens: inputs, batch: B, length: T)
@@ -179,13 +179,13 @@ public final class Trainer {
     /// evaluating never changes the training stream.
     public func estimateLoss(_ split: TokenDataset.Split, iteration: Int) throws -> Float {
         let (B, T) = (configuration.batchSize, configuration.contextLength)
-        var evaluation = Generator(seed: configuration.seed &+ UInt64(iteration + 1) &* 0x9E37_79B9_7F4A_7C15 &+ (split == .training ? 0 : 1))
+        var evaluation = RandomGenerator(seed: configuration.seed &+ UInt64(iteration + 1) &* 0x9E37_79B9_7F4A_7C15 &+ (split == .training ? 0 : 1))
         var sum = 0.0
         var inputs: [Int32] = []
         var targets: [Int32] = []
         for _ in 0..<configuration.evalIterations {
             dataset.sampleBatch(split, batch: B, length: T, inputs: &inputs, targets: &targets, generator: &evaluation)
-            sum += Double(try session.forward(tokens: inputs, targets: targets, batch: B, length: T)!)
+            sum += Double(try session.loss(tokens: inputs, targets: targets, batch: B, length: T))
         }
         return Float(sum / Double(configuration.evalIterations))
     }

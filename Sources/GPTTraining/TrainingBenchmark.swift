@@ -22,11 +22,16 @@ public struct TrainingBenchmark: Sendable {
     public let configuration: TrainingConfiguration
     public let vocabularySize: Int
     public let parallelism: Parallelism
+    /// The instruction level the C kernels run at.
+    public let kernelLevel: KernelLevel
 
-    public init(configuration: TrainingConfiguration, vocabularySize: Int, parallelism: Parallelism) {
+    public init(
+        configuration: TrainingConfiguration, vocabularySize: Int, parallelism: Parallelism, kernelLevel: KernelLevel = .best
+    ) {
         self.configuration = configuration
         self.vocabularySize = vocabularySize
         self.parallelism = parallelism
+        self.kernelLevel = kernelLevel
     }
 
     public func run(steps: Int, warmupSteps: Int) throws -> Result {
@@ -36,13 +41,14 @@ public struct TrainingBenchmark: Sendable {
         let shape = largestProduct(
             rows: B0 * T0, channels: configuration.embeddingSize, mlpSize: modelConfiguration.mlpSize, vocabulary: vocabularySize)
         let sgemm = BLAS.measureGigaflops(rows: shape.0, inner: shape.1, columns: shape.2, threads: parallelism.threads)
-        var generator = Generator(seed: configuration.seed)
-        let model = try GPTModel(
+        var generator = RandomGenerator(seed: configuration.seed)
+        let model = try GPT(
             configuration: configuration.modelConfiguration(vocabularySize: vocabularySize), generator: &generator)
         let (B, T) = (configuration.batchSize, configuration.contextLength)
         let tokens = (0..<(B * T * 4 + T + 1)).map { _ in Int32(generator.nextInt(below: vocabularySize)) }
         let dataset = TokenDataset(training: tokens, validation: tokens)
-        let trainer = Trainer(model: model, dataset: dataset, configuration: configuration, parallelism: parallelism)
+        let trainer = Trainer(
+            model: model, dataset: dataset, configuration: configuration, parallelism: parallelism, kernelLevel: kernelLevel)
         var timing = StepTiming()
         for iteration in 0..<warmupSteps { _ = try trainer.step(iteration: iteration, timing: &timing) }
         timing = StepTiming()
@@ -54,7 +60,7 @@ public struct TrainingBenchmark: Sendable {
         let c = model.configuration
         // nanoGPT's estimate: 6·N per token (N without position embeddings) + 12·L·C·T for attention.
         let positionCount = c.position == .learned ? c.contextLength * c.embeddingSize : 0
-        let perToken = 6 * Double(model.parameterCount - positionCount) + 12 * Double(c.layers * c.embeddingSize * T)
+        let perToken = 6 * Double(model.parameterCount - positionCount) + 12 * Double(c.layerCount * c.embeddingSize * T)
         let flopsPerStep = perToken * Double(B * T)
         return Result(
             steps: steps, tokensPerSecond: Double(B * T) / perStep.total, timing: perStep, flopsPerStep: flopsPerStep,

@@ -15,14 +15,14 @@ public struct TrainingCheckpoint {
 
     public var nextIteration: Int
     public var optimizerStep: Int
-    public var generator: Generator
+    public var generator: RandomGenerator
     public var bestValidationLoss: Float
     public var configuration: TrainingConfiguration
     /// What the caller needs to rebuild the data set (paths, tokenizer choice …).
     public var run: RunDescription
 
     public init(
-        nextIteration: Int, optimizerStep: Int, generator: Generator, bestValidationLoss: Float,
+        nextIteration: Int, optimizerStep: Int, generator: RandomGenerator, bestValidationLoss: Float,
         configuration: TrainingConfiguration, run: RunDescription
     ) {
         self.nextIteration = nextIteration
@@ -46,7 +46,7 @@ public struct TrainingCheckpoint {
     }
 
     /// Writes the state file, then `training.json`, then removes older state files.
-    public func write(model: GPTModel, optimizer: Optimizer, to directory: URL) throws {
+    public func write(model: GPT, optimizer: Optimizer, to directory: URL) throws {
         let stateName = String(format: "training_state-%08d.safetensors", nextIteration)
         var records: [TensorRecord] = []
         func add(_ prefix: String, _ buffer: FloatBuffer) {
@@ -82,12 +82,12 @@ public struct TrainingCheckpoint {
         let file = try File.read(data, source: url.path)
         return TrainingCheckpoint(
             nextIteration: file.nextIteration, optimizerStep: file.optimizerStep,
-            generator: Generator(state: file.rng.compactMap(UInt64.init)), bestValidationLoss: file.bestValidationLoss ?? .infinity,
+            generator: RandomGenerator(state: file.rng.compactMap(UInt64.init)), bestValidationLoss: file.bestValidationLoss ?? .infinity,
             configuration: file.configuration, run: file.run)
     }
 
     /// Loads the weights and optimizer state this checkpoint names.
-    public static func restore(model: GPTModel, optimizer: Optimizer, from directory: URL) throws {
+    public static func restore(model: GPT, optimizer: Optimizer, from directory: URL) throws {
         let url = directory.appendingPathComponent(fileName)
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw TrainingError("\(url.path) is missing; the checkpoint cannot be resumed")

@@ -14,16 +14,16 @@ extension TrainingConfiguration {
         func take<Value: Decodable>(_ key: CodingKeys, _ field: inout Value) throws {
             if let value = try container.decodeIfPresent(Value.self, forKey: key) { field = value }
         }
-        try take(.layers, &layers)
-        try take(.heads, &heads)
+        try take(.layerCount, &layerCount)
+        try take(.headCount, &headCount)
         try take(.embeddingSize, &embeddingSize)
         try take(.contextLength, &contextLength)
         try take(.dropout, &dropout)
-        try take(.bias, &bias)
+        try take(.usesBias, &usesBias)
         try take(.position, &position)
         try take(.normalization, &normalization)
         try take(.activation, &activation)
-        try take(.tieEmbeddings, &tieEmbeddings)
+        try take(.tiesEmbeddings, &tiesEmbeddings)
         try take(.batchSize, &batchSize)
         try take(.maxIterations, &maxIterations)
         try take(.learningRate, &learningRate)
@@ -87,7 +87,7 @@ extension TrainingConfiguration {
         case .activation: return choices(Activation.self)
         case .optimizer: return choices(OptimizerKind.self)
         case .schedule: return choices(ScheduleKind.self)
-        case .bias, .tieEmbeddings, .nesterov: return "true or false"
+        case .usesBias, .tiesEmbeddings, .nesterov: return "true or false"
         case .seed: return "a non-negative integer"
         case .dropout, .learningRate, .minLearningRate, .weightDecay, .beta1, .beta2, .gradientClip, .momentum,
             .decayFraction:

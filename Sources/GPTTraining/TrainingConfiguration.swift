@@ -7,16 +7,16 @@ import GPTTensor
 /// and `TrainingConfiguration+File.swift`).
 public struct TrainingConfiguration: Equatable, Sendable, Codable {
     // Model
-    public var layers = 4
-    public var heads = 4
+    public var layerCount = 4
+    public var headCount = 4
     public var embeddingSize = 128
     public var contextLength = 64
     public var dropout: Float = 0
-    public var bias = true
+    public var usesBias = true
     public var position = PositionEncoding.learned
     public var normalization = Normalization.pre
     public var activation = Activation.gelu
-    public var tieEmbeddings = true
+    public var tiesEmbeddings = true
     // Optimisation
     public var batchSize = 12
     public var maxIterations = 1000
@@ -54,8 +54,8 @@ public struct TrainingConfiguration: Equatable, Sendable, Codable {
         switch name {
         case "shakespeare-char-cpu":
             // nanoGPT's CPU "baby GPT" (README: train_shakespeare_char.py with CPU overrides).
-            configuration.layers = 4
-            configuration.heads = 4
+            configuration.layerCount = 4
+            configuration.headCount = 4
             configuration.embeddingSize = 128
             configuration.contextLength = 64
             configuration.batchSize = 12
@@ -65,8 +65,8 @@ public struct TrainingConfiguration: Equatable, Sendable, Codable {
             configuration.evalIterations = 20
         case "shakespeare-char":
             // nanoGPT's config/train_shakespeare_char.py.
-            configuration.layers = 6
-            configuration.heads = 6
+            configuration.layerCount = 6
+            configuration.headCount = 6
             configuration.embeddingSize = 384
             configuration.contextLength = 256
             configuration.batchSize = 64
@@ -80,7 +80,7 @@ public struct TrainingConfiguration: Equatable, Sendable, Codable {
                 owner: "TrainingConfiguration", field: "preset", rule: "names an unknown preset; known: \(presetNames.joined(separator: ", "))",
                 value: name)
         }
-        configuration.bias = false
+        configuration.usesBias = false
         configuration.learningRate = 1e-3
         configuration.minLearningRate = 1e-4
         configuration.warmupIterations = 100
@@ -92,8 +92,8 @@ public struct TrainingConfiguration: Equatable, Sendable, Codable {
 
     /// The keys of a config file and of a checkpoint's `training.json`: the `gpt train` flag names.
     public enum CodingKeys: String, CodingKey, CaseIterable, Sendable {
-        case layers, heads, embeddingSize = "embedding-size", contextLength = "context-length", dropout, bias, position
-        case normalization = "norm", activation, tieEmbeddings = "tie-embeddings", batchSize = "batch-size"
+        case layerCount = "layers", headCount = "heads", embeddingSize = "embedding-size", contextLength = "context-length", dropout, usesBias = "bias", position
+        case normalization = "norm", activation, tiesEmbeddings = "tie-embeddings", batchSize = "batch-size"
         case maxIterations = "max-iters", learningRate = "learning-rate", minLearningRate = "min-learning-rate"
         case warmupIterations = "warmup-iters", decayIterations = "lr-decay-iters", weightDecay = "weight-decay"
         case beta1, beta2, gradientClip = "grad-clip", evalInterval = "eval-interval", evalIterations = "eval-iters"
@@ -107,10 +107,10 @@ public struct TrainingConfiguration: Equatable, Sendable, Codable {
         func require(_ condition: Bool, _ key: CodingKeys, _ rule: String, _ value: (any Sendable)? = nil) throws {
             try validator.require(condition, key.rawValue, rule, value)
         }
-        try require(layers > 0, .layers, "must be at least 1", layers)
-        try require(heads > 0, .heads, "must be at least 1", heads)
+        try require(layerCount > 0, .layerCount, "must be at least 1", layerCount)
+        try require(headCount > 0, .headCount, "must be at least 1", headCount)
         try require(embeddingSize > 0, .embeddingSize, "must be at least 1", embeddingSize)
-        try require(embeddingSize % heads == 0, .embeddingSize, "must be divisible by the number of heads \(heads)", embeddingSize)
+        try require(embeddingSize % headCount == 0, .embeddingSize, "must be divisible by the number of heads \(headCount)", embeddingSize)
         try require(contextLength > 0, .contextLength, "must be at least 1", contextLength)
         try require(dropout >= 0 && dropout < 1, .dropout, "must be in [0, 1)", dropout)
         try require(batchSize > 0, .batchSize, "must be at least 1", batchSize)
@@ -137,9 +137,9 @@ public struct TrainingConfiguration: Equatable, Sendable, Codable {
     /// The model configuration for a vocabulary of `vocabularySize` tokens.
     public func modelConfiguration(vocabularySize: Int) -> GPTConfiguration {
         GPTConfiguration(
-            vocabularySize: vocabularySize, contextLength: contextLength, embeddingSize: embeddingSize, layers: layers,
-            heads: heads, dropout: dropout, bias: bias, position: position, normalization: normalization,
-            activation: activation, tieEmbeddings: tieEmbeddings)
+            vocabularySize: vocabularySize, contextLength: contextLength, embeddingSize: embeddingSize, layerCount: layerCount,
+            headCount: headCount, dropout: dropout, usesBias: usesBias, position: position, normalization: normalization,
+            activation: activation, tiesEmbeddings: tiesEmbeddings)
     }
 
     public var learningRateSchedule: LearningRateSchedule {

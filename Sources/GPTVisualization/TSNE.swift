@@ -40,7 +40,7 @@ public struct TSNE: Sendable {
         for i in 0..<n {
             for j in 0..<n { P[i * n + j] = (affinities[i * n + j] + affinities[j * n + i]) / Float(2 * n) }
         }
-        var generator = Generator(seed: seed)
+        var generator = RandomGenerator(seed: seed)
         let dims = dimensions
         let y = FloatBuffer((0..<(n * dims)).map { _ in generator.nextNormal() * 1e-4 })
         let kernel = FloatBuffer(count: n * n)

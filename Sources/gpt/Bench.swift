@@ -29,6 +29,7 @@ struct BenchTrain: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
     @OptionGroup(title: "Model") var model: ModelOptions
     @Option(help: "Sequences per step.") var batchSize: Int?
+    @OptionGroup var kernels: KernelOptions
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
@@ -43,8 +44,8 @@ struct BenchTrain: ParsableCommand {
         var reference: (String, Double)?
         if preset == "gpt2-small" {
             configuration = TrainingConfiguration()
-            configuration.layers = 12
-            configuration.heads = 12
+            configuration.layerCount = 12
+            configuration.headCount = 12
             configuration.embeddingSize = 768
             configuration.contextLength = 64
             configuration.batchSize = 4
@@ -68,14 +69,14 @@ struct BenchTrain: ParsableCommand {
 
         let parallelism = threads.parallelism
         let benchmark = TrainingBenchmark(
-            configuration: configuration, vocabularySize: vocabulary, parallelism: parallelism)
+            configuration: configuration, vocabularySize: vocabulary, parallelism: parallelism, kernelLevel: kernels.level)
         let result = try benchmark.run(steps: steps, warmupSteps: warmup)
         let peakMiB = peakMemoryMiB()
         let ratio = result.achievedGigaflops / result.sgemmGigaflops
         let (m, k, n) = result.sgemmShape
         if json {
             var object: [String: Any] = [
-                "preset": preset, "threads": parallelism.threads, "blas": BLAS.description,
+                "preset": preset, "threads": parallelism.threads, "blas": BLAS.description, "kernels": kernels.level.description,
                 "tokens_per_second": result.tokensPerSecond, "ms_per_step": result.timing.total * 1000,
                 "forward_ms": result.timing.forward * 1000, "backward_ms": result.timing.backward * 1000,
                 "optimizer_ms": result.timing.optimizer * 1000, "achieved_gflops": result.achievedGigaflops,
@@ -88,8 +89,8 @@ struct BenchTrain: ParsableCommand {
             return
         }
         let c = configuration
-        print("benchmark:   train \(preset): \(c.layers) layers, \(c.heads) heads, \(c.embeddingSize) dims, context \(c.contextLength), batch \(c.batchSize), vocabulary \(vocabulary), \(Terminal.grouped(Double(result.parameterCount))) parameters")
-        print("machine:     \(parallelism.threads) threads, \(BLAS.description), C kernels \(KernelLevel.best)")
+        print("benchmark:   train \(preset): \(c.layerCount) layers, \(c.headCount) heads, \(c.embeddingSize) dims, context \(c.contextLength), batch \(c.batchSize), vocabulary \(vocabulary), \(Terminal.grouped(Double(result.parameterCount))) parameters")
+        print("machine:     \(parallelism.threads) threads, \(BLAS.description), C kernels \(kernels.level)")
         print("steps:       \(result.steps) timed after \(warmup) warmup")
         var line = "tokens/s:    \(Terminal.grouped(result.tokensPerSecond))"
         if let reference {
@@ -121,6 +122,24 @@ func peakMemoryMiB() -> Double {
     getrusage(RUSAGE_SELF, &usage)
     return Double(usage.ru_maxrss) / 1_048_576
     #endif
+}
+
+/// `--kernels LEVEL`: run the C kernels at a lower instruction level than the CPU's best.
+struct KernelOptions: ParsableArguments {
+    @Option(name: .customLong("kernels"), help: "C kernel instruction level: baseline | avx2 | avx512 (default: the CPU's best).")
+    var requested: KernelLevel?
+
+    func validate() throws {
+        if let requested, requested > KernelLevel.best {
+            throw ValidationError("--kernels \(requested): this CPU runs at most \(KernelLevel.best)")
+        }
+    }
+
+    var level: KernelLevel { requested ?? .best }
+}
+
+extension KernelLevel: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
 }
 
 struct BenchTokenize: ParsableCommand {
@@ -167,6 +186,7 @@ struct BenchGenerate: ParsableCommand {
     @Option(help: "Prompt tokens for the prefill measurement.") var prompt: Int?
     @Option(parsing: .upToNextOption, help: "Positions to measure decoding at.") var positions: [Int] = []
     @Option(help: "Timed decode steps per position.") var steps = 16
+    @OptionGroup var kernels: KernelOptions
     @Flag(help: "Print one JSON object.") var json = false
     @OptionGroup var threads: ThreadOptions
 
@@ -176,18 +196,18 @@ struct BenchGenerate: ParsableCommand {
         var positions = self.positions
         switch preset {
         case "shakespeare-char-cpu":
-            configuration = GPTConfiguration(vocabularySize: 65, contextLength: 64, embeddingSize: 128, layers: 4, heads: 4, bias: false)
+            configuration = GPTConfiguration(vocabularySize: 65, contextLength: 64, embeddingSize: 128, layerCount: 4, headCount: 4, usesBias: false)
             prompt = prompt ?? 16
             if positions.isEmpty { positions = [16, 32, 63] }
         case "gpt2-small":
-            configuration = GPTConfiguration(vocabularySize: 50257, contextLength: 1024, embeddingSize: 768, layers: 12, heads: 12)
+            configuration = GPTConfiguration(vocabularySize: 50257, contextLength: 1024, embeddingSize: 768, layerCount: 12, headCount: 12)
             prompt = prompt ?? 256
             if positions.isEmpty { positions = [16, 256, 1000] }
         default:
             throw ValidationError("unknown preset '\(preset)'; use shakespeare-char-cpu or gpt2-small")
         }
         let parallelism = threads.parallelism
-        let result = try GenerationBenchmark(configuration: configuration, parallelism: parallelism)
+        let result = try GenerationBenchmark(configuration: configuration, parallelism: parallelism, kernelLevel: kernels.level)
             .run(promptTokens: prompt!, positions: positions, decodeSteps: steps)
         let prefillShare = result.prefillGigaflops / result.sgemmGigaflops
         if json {
@@ -205,7 +225,7 @@ struct BenchGenerate: ParsableCommand {
             return
         }
         let (m, k, n) = result.sgemmShape
-        print("benchmark:   generate \(preset): \(Terminal.grouped(Double(result.parameters))) parameters, context \(configuration.contextLength), \(parallelism.threads) threads, \(BLAS.description)")
+        print("benchmark:   generate \(preset): \(Terminal.grouped(Double(result.parameters))) parameters, context \(configuration.contextLength), \(parallelism.threads) threads, \(BLAS.description), C kernels \(kernels.level)")
         print(String(format: "bandwidth:   %.1f GB/s read (best of probes before and after the decodes)", result.bandwidthGigabytes))
         print(String(format: "prefill:     %d tokens at %@ tokens/s = %.1f GFLOP/s, %.0f%% of sgemm (%.1f GFLOP/s on %d×%d×%d)", result.promptTokens, Terminal.grouped(result.prefillTokensPerSecond), result.prefillGigaflops, prefillShare * 100, result.sgemmGigaflops, m, k, n))
         for decode in result.decodes {

@@ -72,8 +72,8 @@ struct Distill: ParsableCommand {
         let (dataset, _, _, _) = try data.prepare(outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
         try dataset.validate(contextLength: configuration.contextLength)
         TrainingCheckpoint.remove(from: outputDirectory)
-        var generator = Generator(seed: configuration.seed)
-        let student = try GPTModel(configuration: studentConfiguration, generator: &generator)
+        var generator = RandomGenerator(seed: configuration.seed)
+        let student = try GPT(configuration: studentConfiguration, generator: &generator)
         let distillation = try Distillation(teacher: teacherModel, temperature: temperature, alpha: alpha)
         let trainer = Trainer(
             model: student, dataset: dataset, configuration: configuration, parallelism: parallelism, distillation: distillation)
@@ -87,7 +87,7 @@ struct Distill: ParsableCommand {
     }
 
     /// The teacher, checked to share the tokenizer and to see at least the student's context.
-    static func loadTeacher(_ path: String, tokenizer: any Tokenizer, student: GPTConfiguration) throws -> GPTModel {
+    static func loadTeacher(_ path: String, tokenizer: any Tokenizer, student: GPTConfiguration) throws -> GPT {
         let (teacher, teacherTokenizer) = try loadModelAndTokenizer(model: path, tokenizer: nil)
         let sameTokenizer = try teacherTokenizer.description.encoded() == tokenizer.description.encoded()
         try check(teacher: teacher, student: student, sameTokenizer: sameTokenizer)
@@ -95,7 +95,7 @@ struct Distill: ParsableCommand {
     }
 
     /// The teacher shares the student's tokenizer and vocabulary and covers its context.
-    static func check(teacher: GPTModel, student: GPTConfiguration, sameTokenizer: Bool = true) throws {
+    static func check(teacher: GPT, student: GPTConfiguration, sameTokenizer: Bool = true) throws {
         guard sameTokenizer, teacher.configuration.vocabularySize == student.vocabularySize else {
             throw ValidationError(
                 "the teacher's tokenizer or vocabulary (\(teacher.configuration.vocabularySize)) differs from the student's (\(student.vocabularySize)); they must share one")

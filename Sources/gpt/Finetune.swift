@@ -63,7 +63,7 @@ struct Finetune: ParsableCommand {
         var configuration = try options.resolve(model: try ModelOptions.parse([]), training: training)
         // The architecture is the source model's.
         let c = gpt.configuration
-        (configuration.layers, configuration.heads, configuration.embeddingSize) = (c.layers, c.heads, c.embeddingSize)
+        (configuration.layerCount, configuration.headCount, configuration.embeddingSize) = (c.layerCount, c.headCount, c.embeddingSize)
         configuration.contextLength = min(configuration.contextLength, c.contextLength)
         let outputDirectory = URL(fileURLWithPath: out!)
         if ModelDirectory.containsModel(outputDirectory) && !overwrite {

@@ -18,16 +18,16 @@ struct ModelOptions: ParsableArguments {
 
     /// Sets the fields these flags name.
     func apply(to configuration: inout TrainingConfiguration) {
-        if let layers { configuration.layers = layers }
-        if let heads { configuration.heads = heads }
+        if let layers { configuration.layerCount = layers }
+        if let heads { configuration.headCount = heads }
         if let embeddingSize { configuration.embeddingSize = embeddingSize }
         if let contextLength { configuration.contextLength = contextLength }
         if let dropout { configuration.dropout = dropout }
-        if let bias { configuration.bias = bias }
+        if let bias { configuration.usesBias = bias }
         if let position { configuration.position = position }
         if let norm { configuration.normalization = norm }
         if let activation { configuration.activation = activation }
-        if let tieEmbeddings { configuration.tieEmbeddings = tieEmbeddings }
+        if let tieEmbeddings { configuration.tiesEmbeddings = tieEmbeddings }
     }
 
     /// The flags given (for `--resume`, which takes none).

@@ -74,7 +74,7 @@ struct Sample: AsyncParsableCommand {
             return
         }
         let options = try self.options
-        var random = Generator(seed: seed)
+        var random = RandomGenerator(seed: seed)
         for sample in 0..<numSamples {
             if json {
                 let result = try generator.generate(prompt: promptTokens, options: options, generator: &random)

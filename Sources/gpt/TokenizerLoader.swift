@@ -21,7 +21,7 @@ enum TokenizerLoader {
 }
 
 /// A model directory and the tokenizer to use with it: `--tokenizer` if given, else the model's.
-func loadModelAndTokenizer(model path: String, tokenizer override: String?) throws -> (GPTModel, any Tokenizer) {
+func loadModelAndTokenizer(model path: String, tokenizer override: String?) throws -> (GPT, any Tokenizer) {
     let directory = URL(fileURLWithPath: path)
     let model = try ModelDirectory.loadModel(directory)
     guard let tokenizer = try override.map(TokenizerLoader.loadAny) ?? TokenizerFiles.load(in: directory) else {

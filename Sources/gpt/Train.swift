@@ -70,15 +70,15 @@ struct Train: ParsableCommand {
             outputDirectory: outputDirectory, threads: parallelism.threads)
         try dataset.validate(contextLength: configuration.contextLength)
 
-        var generator = Generator(seed: configuration.seed)
-        let gpt = try GPTModel(
+        var generator = RandomGenerator(seed: configuration.seed)
+        let gpt = try GPT(
             configuration: configuration.modelConfiguration(vocabularySize: vocabularySize), generator: &generator)
         let trainer = Trainer(model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism)
         Terminal.notice("training on \(description)")
         Terminal.notice(
             "\(Terminal.grouped(Double(dataset.training.count))) training and \(Terminal.grouped(Double(dataset.validation.count))) validation tokens, vocabulary \(vocabularySize)")
         Terminal.notice(
-            "model: \(configuration.layers) layers, \(configuration.heads) heads, \(configuration.embeddingSize) dims, context \(configuration.contextLength), \(Terminal.grouped(Double(gpt.parameterCount))) parameters; \(trainer.context.parallelism.threads) threads")
+            "model: \(configuration.layerCount) layers, \(configuration.headCount) heads, \(configuration.embeddingSize) dims, context \(configuration.contextLength), \(Terminal.grouped(Double(gpt.parameterCount))) parameters; \(trainer.context.parallelism.threads) threads")
         if tokenizer == nil {
             Terminal.notice("note: no tokenizer is saved with the model; pass --tokenizer to sample and eval")
         }

@@ -20,7 +20,7 @@ func writePicture(_ out: String, svg: () -> String, html: () -> String) throws {
 }
 
 /// The prompt's tokens (cropped to the context) and their texts.
-func promptTokens(_ prompt: String, tokenizer: any Tokenizer, model: GPTModel) throws -> [Int] {
+func promptTokens(_ prompt: String, tokenizer: any Tokenizer, model: GPT) throws -> [Int] {
     guard !prompt.isEmpty else { throw ValidationError("--prompt is empty; give some text") }
     let tokens = try tokenizer.encode(prompt)
     guard !tokens.isEmpty else { throw ValidationError("--prompt encodes to no tokens") }
@@ -105,10 +105,10 @@ struct VisualizeAttention: ParsableCommand {
         let directory = URL(fileURLWithPath: model)
         let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil)
         let c = gpt.configuration
-        if let layer, !(0..<c.layers).contains(layer) { throw ValidationError("--layer must be in 0..<\(c.layers) (got \(layer))") }
-        if let head, !(0..<c.heads).contains(head) { throw ValidationError("--head must be in 0..<\(c.heads) (got \(head))") }
+        if let layer, !(0..<c.layerCount).contains(layer) { throw ValidationError("--layer must be in 0..<\(c.layerCount) (got \(layer))") }
+        if let head, !(0..<c.headCount).contains(head) { throw ValidationError("--head must be in 0..<\(c.headCount) (got \(head))") }
         let tokens = try promptTokens(prompt, tokenizer: tokenizer, model: gpt)
-        var weights = [[[Float]]](repeating: [[Float]](repeating: [], count: c.heads), count: c.layers)
+        var weights = [[[Float]]](repeating: [[Float]](repeating: [], count: c.headCount), count: c.layerCount)
         try TrainingSession(model: gpt, parallelism: Parallelism(threads: 1)).forward(
             tokens: tokens.map(Int32.init), batch: 1, length: tokens.count, lastPositionOnly: true
         ) { layer, _, head, probabilities in

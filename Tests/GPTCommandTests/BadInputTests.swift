@@ -15,67 +15,67 @@ import Testing
     var out: String { directory.appendingPathComponent("model-\(UUID().uuidString)").path }
 
     @Test func missingEmptyShortAndNonUTF8Data() throws {
-        expectCleanFailure(try GPT.run(["train", "--data", "/nonexistent/input.txt", "--out", out]), mentioning: "not found")
-        expectCleanFailure(try GPT.run(["train", "--data", try file("empty.txt", Data()), "--out", out]), mentioning: "is empty")
+        expectCleanFailure(try CLI.run(["train", "--data", "/nonexistent/input.txt", "--out", out]), mentioning: "not found")
+        expectCleanFailure(try CLI.run(["train", "--data", try file("empty.txt", Data()), "--out", out]), mentioning: "is empty")
         let short = try file("short.txt", Data("To be or not to be, that is the question.\n".utf8))
-        expectCleanFailure(try GPT.run(["train", "--data", short, "--out", out]), mentioning: "fewer than the context length")
+        expectCleanFailure(try CLI.run(["train", "--data", short, "--out", out]), mentioning: "fewer than the context length")
         let latin1 = try file("latin1.txt", Data([0x63, 0x61, 0x66, 0xE9]) + Data(repeating: 0x61, count: 400))
-        expectCleanFailure(try GPT.run(["train", "--data", latin1, "--out", out]), mentioning: "not valid UTF-8")
+        expectCleanFailure(try CLI.run(["train", "--data", latin1, "--out", out]), mentioning: "not valid UTF-8")
     }
 
     @Test func unknownPresetAndInvalidOptionValues() throws {
-        expectCleanFailure(try GPT.run(["train", "--preset", "gpt5", "--out", out]), mentioning: "unknown preset")
-        expectCleanFailure(try GPT.run(["train", "--layers", "0", "--out", out]), mentioning: "--layers")
-        expectCleanFailure(try GPT.run(["train", "--heads", "3", "--out", out]), mentioning: "divisible")
-        expectCleanFailure(try GPT.run(["train", "--dropout", "1.5", "--out", out]), mentioning: "--dropout")
-        expectCleanFailure(try GPT.run(["train", "--learning-rate", "-1", "--out", out]), mentioning: "--learning-rate")
-        expectCleanFailure(try GPT.run(["train", "--max-iters", "ten", "--out", out]), mentioning: "max-iters")
-        expectCleanFailure(try GPT.run(["train", "--position", "rotary", "--out", out]), mentioning: "position")
-        expectCleanFailure(try GPT.run(["train", "--threads", "0", "--out", out]), mentioning: "--threads")
-        expectCleanFailure(try GPT.run(["train", "--out", out, "--bogus"]), mentioning: "bogus")
+        expectCleanFailure(try CLI.run(["train", "--preset", "gpt5", "--out", out]), mentioning: "unknown preset")
+        expectCleanFailure(try CLI.run(["train", "--layers", "0", "--out", out]), mentioning: "--layers")
+        expectCleanFailure(try CLI.run(["train", "--heads", "3", "--out", out]), mentioning: "divisible")
+        expectCleanFailure(try CLI.run(["train", "--dropout", "1.5", "--out", out]), mentioning: "--dropout")
+        expectCleanFailure(try CLI.run(["train", "--learning-rate", "-1", "--out", out]), mentioning: "--learning-rate")
+        expectCleanFailure(try CLI.run(["train", "--max-iters", "ten", "--out", out]), mentioning: "max-iters")
+        expectCleanFailure(try CLI.run(["train", "--position", "rotary", "--out", out]), mentioning: "position")
+        expectCleanFailure(try CLI.run(["train", "--threads", "0", "--out", out]), mentioning: "--threads")
+        expectCleanFailure(try CLI.run(["train", "--out", out, "--bogus"]), mentioning: "bogus")
         let config = try file("bad-config.json", Data(#"{"layers": 2, "colour": "blue"}"#.utf8))
-        expectCleanFailure(try GPT.run(["train", "--config", config, "--out", out]), mentioning: "colour")
-        expectCleanFailure(try GPT.run(["train", "--config", "/nonexistent.json", "--out", out]), mentioning: "not found")
-        expectCleanFailure(try GPT.run(["sample", "--model", out]), mentioning: "config.json")
-        expectCleanFailure(try GPT.run(["sample", "--model", out, "--temperature", "-1"]), mentioning: "--temperature")
+        expectCleanFailure(try CLI.run(["train", "--config", config, "--out", out]), mentioning: "colour")
+        expectCleanFailure(try CLI.run(["train", "--config", "/nonexistent.json", "--out", out]), mentioning: "not found")
+        expectCleanFailure(try CLI.run(["sample", "--model", out]), mentioning: "config.json")
+        expectCleanFailure(try CLI.run(["sample", "--model", out, "--temperature", "-1"]), mentioning: "--temperature")
     }
 
     @Test func unwritableOutputAndExistingModel() throws {
-        expectCleanFailure(try GPT.run(["train", "--max-iters", "1", "--out", "/proc/gpt-model"]), mentioning: "/proc/gpt-model")
+        expectCleanFailure(try CLI.run(["train", "--max-iters", "1", "--out", "/proc/gpt-model"]), mentioning: "/proc/gpt-model")
         let blocker = try file("not-a-directory", Data("x".utf8))
-        expectCleanFailure(try GPT.run(["train", "--max-iters", "1", "--out", blocker]), mentioning: "not a directory")
+        expectCleanFailure(try CLI.run(["train", "--max-iters", "1", "--out", blocker]), mentioning: "not a directory")
         let model = out
-        let trained = try GPT.run(["train", "--max-iters", "2", "--eval-iters", "1", "--out", model])
+        let trained = try CLI.run(["train", "--max-iters", "2", "--eval-iters", "1", "--out", model])
         #expect(trained.status == 0, "\(trained.standardError)")
-        expectCleanFailure(try GPT.run(["train", "--max-iters", "2", "--out", model]), mentioning: "--overwrite")
-        let again = try GPT.run(["train", "--max-iters", "2", "--eval-iters", "1", "--out", model, "--overwrite"])
+        expectCleanFailure(try CLI.run(["train", "--max-iters", "2", "--out", model]), mentioning: "--overwrite")
+        let again = try CLI.run(["train", "--max-iters", "2", "--eval-iters", "1", "--out", model, "--overwrite"])
         #expect(again.status == 0, "\(again.standardError)")
     }
 
     @Test func corruptTruncatedAndMismatchedModels() throws {
         let model = out
-        let trained = try GPT.run(["train", "--max-iters", "2", "--eval-iters", "1", "--out", model])
+        let trained = try CLI.run(["train", "--max-iters", "2", "--eval-iters", "1", "--out", model])
         #expect(trained.status == 0, "\(trained.standardError)")
         let weights = URL(fileURLWithPath: model).appendingPathComponent("model.safetensors")
         let original = try Data(contentsOf: weights)
         let text = try file("eval.txt", Data("the little fox saw a red bird by the river.\n".utf8))
 
         try original.prefix(original.count / 2).write(to: weights)
-        expectCleanFailure(try GPT.run(["eval", "--model", model, "--data", text]), mentioning: "truncated")
+        expectCleanFailure(try CLI.run(["eval", "--model", model, "--data", text]), mentioning: "truncated")
         try (Data([1, 2, 3, 4, 5, 6, 7, 8]) + Data(repeating: 7, count: 64)).write(to: weights)
-        expectCleanFailure(try GPT.run(["sample", "--model", model]), mentioning: "corrupt")
+        expectCleanFailure(try CLI.run(["sample", "--model", model]), mentioning: "corrupt")
         try original.write(to: weights)
 
         let configURL = URL(fileURLWithPath: model).appendingPathComponent("config.json")
         let config = try String(contentsOf: configURL, encoding: .utf8)
         try config.replacingOccurrences(of: "\"n_embd\" : 128", with: "\"n_embd\" : 64").write(to: configURL, atomically: true, encoding: .utf8)
-        expectCleanFailure(try GPT.run(["info", "--model", model]), mentioning: "do not match")
+        expectCleanFailure(try CLI.run(["info", "--model", model]), mentioning: "do not match")
         try config.replacingOccurrences(of: "\"n_layer\" : 4", with: "\"n_layer\" : 5").write(to: configURL, atomically: true, encoding: .utf8)
-        expectCleanFailure(try GPT.run(["sample", "--model", model]), mentioning: "h.4.")
+        expectCleanFailure(try CLI.run(["sample", "--model", model]), mentioning: "h.4.")
         try config.write(to: configURL, atomically: true, encoding: .utf8)
 
-        let ok = try GPT.run(["eval", "--model", model, "--data", text])
+        let ok = try CLI.run(["eval", "--model", model, "--data", text])
         #expect(ok.status == 0, "\(ok.standardError)")
-        expectCleanFailure(try GPT.run(["sample", "--model", model, "--prompt", "Zebra!"]), mentioning: "'Z'")
+        expectCleanFailure(try CLI.run(["sample", "--model", model, "--prompt", "Zebra!"]), mentioning: "'Z'")
     }
 }

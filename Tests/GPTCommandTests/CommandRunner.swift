@@ -9,7 +9,7 @@ struct CommandResult {
     let standardError: String
 }
 
-enum GPT {
+enum CLI {
     /// The `gpt` binary built beside this test bundle.
     static let executable: URL = {
         var candidates: [URL] = []

@@ -16,7 +16,7 @@ import Testing
     @Test func tinyShakespeareTrainsSamplesAndEvaluates() throws {
         let model = directory.appendingPathComponent("shakespeare").path
         let logPath = directory.appendingPathComponent("train.jsonl").path
-        let train = try GPT.run([
+        let train = try CLI.run([
             "train", "--preset", "shakespeare-char-cpu", "--data", shakespeare, "--out", model, "--max-iters", "250",
             "--eval-interval", "125", "--log", logPath,
         ])
@@ -35,19 +35,19 @@ import Testing
         #expect((evaluations.first?["val_loss"] as? Double ?? 0) > 3.9)
 
         // Sampling writes the prompt, then text.
-        let sample = try GPT.run(["sample", "--model", model, "--prompt", "ROMEO:", "--max-tokens", "100", "--seed", "7"])
+        let sample = try CLI.run(["sample", "--model", model, "--prompt", "ROMEO:", "--max-tokens", "100", "--seed", "7"])
         #expect(sample.status == 0, "\(sample.standardError)")
         #expect(sample.standardOutput.hasPrefix("ROMEO:"))
         #expect(sample.standardOutput.count >= 100)
-        let again = try GPT.run(["sample", "--model", model, "--prompt", "ROMEO:", "--max-tokens", "100", "--seed", "7"])
+        let again = try CLI.run(["sample", "--model", model, "--prompt", "ROMEO:", "--max-tokens", "100", "--seed", "7"])
         #expect(again.standardOutput == sample.standardOutput)
 
         // Reloading gives the same evaluation, and the numbers hang together.
         let text = directory.appendingPathComponent("val.txt")
         let full = try String(contentsOfFile: shakespeare, encoding: .utf8)
         try String(full.suffix(20_000)).write(to: text, atomically: true, encoding: .utf8)
-        let first = try GPT.run(["eval", "--model", model, "--data", text.path, "--json"])
-        let second = try GPT.run(["eval", "--model", model, "--data", text.path, "--json"])
+        let first = try CLI.run(["eval", "--model", model, "--data", text.path, "--json"])
+        let second = try CLI.run(["eval", "--model", model, "--data", text.path, "--json"])
         #expect(first.status == 0, "\(first.standardError)")
         let a = try JSONSerialization.jsonObject(with: Data(first.standardOutput.utf8)) as! [String: Any]
         let b = try JSONSerialization.jsonObject(with: Data(second.standardOutput.utf8)) as! [String: Any]
@@ -59,24 +59,24 @@ import Testing
         #expect(abs((a["bits_per_byte"] as! Double) - loss / log(2)) < 1e-3)
         #expect(Set(a.keys) == ["loss", "perplexity", "bits_per_byte", "tokens", "tokens_per_second"])
 
-        let info = try GPT.run(["info", "--model", model])
+        let info = try CLI.run(["info", "--model", model])
         #expect(info.standardOutput.contains("layers:         4"))
         #expect(info.standardOutput.contains("character (65 symbols)"))
     }
 
     @Test func embeddedCorpusSamplesAreSeparated() throws {
         let model = directory.appendingPathComponent("default").path
-        let train = try GPT.run(["train", "--out", model, "--max-iters", "20", "--eval-iters", "2", "--keep-best"])
+        let train = try CLI.run(["train", "--out", model, "--max-iters", "20", "--eval-iters", "2", "--keep-best"])
         #expect(train.status == 0, "\(train.standardError)")
         #expect(train.standardError.contains("embedded default corpus"))
         #expect(FileManager.default.fileExists(atPath: model + "/best/model.safetensors"))
-        let sample = try GPT.run(["sample", "--model", model, "--max-tokens", "20", "--num-samples", "3"])
+        let sample = try CLI.run(["sample", "--model", model, "--max-tokens", "20", "--num-samples", "3"])
         #expect(sample.status == 0)
         #expect(sample.standardOutput.components(separatedBy: "\n---\n").count == 3)
-        let fromStdin = try GPT.run(["sample", "--model", model, "--prompt-file", "-", "--max-tokens", "5"], input: "the cat")
+        let fromStdin = try CLI.run(["sample", "--model", model, "--prompt-file", "-", "--max-tokens", "5"], input: "the cat")
         #expect(fromStdin.standardOutput.hasPrefix("the cat"))
         let long = String(repeating: "the little fox. ", count: 10)
-        let cropped = try GPT.run(["sample", "--model", model, "--prompt", long, "--max-tokens", "5"])
+        let cropped = try CLI.run(["sample", "--model", model, "--prompt", long, "--max-tokens", "5"])
         #expect(cropped.status == 0)
         #expect(cropped.standardError.contains("keeping the last 64"))
     }
@@ -85,7 +85,7 @@ import Testing
         let model = directory.appendingPathComponent("precedence").path
         let config = directory.appendingPathComponent("settings.json")
         try Data(#"{"layers": 2, "embedding-size": 64, "heads": 2, "position": "sinusoidal"}"#.utf8).write(to: config)
-        let train = try GPT.run([
+        let train = try CLI.run([
             "train", "--preset", "shakespeare-char-cpu", "--config", config.path, "--heads", "4", "--max-iters", "3",
             "--eval-iters", "1", "--out", model,
         ])
@@ -102,7 +102,7 @@ import Testing
     @Test func sameSeedSameLosses() throws {
         func losses(_ name: String) throws -> [Double] {
             let log = directory.appendingPathComponent("\(name).jsonl").path
-            let result = try GPT.run([
+            let result = try CLI.run([
                 "train", "--out", directory.appendingPathComponent(name).path, "--max-iters", "15", "--eval-iters", "2",
                 "--dropout", "0.1", "--seed", "11", "--log", log,
             ])
@@ -116,7 +116,7 @@ import Testing
 
     @Test func interruptSavesAndExplains() throws {
         let model = directory.appendingPathComponent("interrupted").path
-        let running = try GPT.start(["train", "--out", model, "--max-iters", "100000", "--eval-interval", "50", "--eval-iters", "1"])
+        let running = try CLI.start(["train", "--out", model, "--max-iters", "100000", "--eval-interval", "50", "--eval-iters", "1"])
         let deadline = Date().addingTimeInterval(120)
         while !running.standardErrorSoFar.contains("iter 20/") && Date() < deadline { usleep(50_000) }
         kill(running.process.processIdentifier, SIGINT)
@@ -124,7 +124,7 @@ import Testing
         #expect(result.status == 130, "status \(result.status): \(result.standardError)")
         #expect(result.standardError.contains("interrupted at iteration"))
         #expect(FileManager.default.fileExists(atPath: model + "/model.safetensors"))
-        let info = try GPT.run(["info", "--model", model])
+        let info = try CLI.run(["info", "--model", model])
         #expect(info.status == 0)
     }
 }

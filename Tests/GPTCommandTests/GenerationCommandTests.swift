@@ -1,4 +1,7 @@
 import Foundation
+import GPTTraining
+import GPTTensor
+import GPTModel
 import GPTTestSupport
 import Testing
 
@@ -8,24 +11,32 @@ import Testing
     var shakespeare: String { sharedDataDirectory.appendingPathComponent("tinyshakespeare.txt").path }
 
     @Test func huggingFaceDirectorySamplesAndEvaluates() throws {
-        let sample = try GPT.run(["sample", "--model", huggingFace, "--prompt", "ROMEO:", "--max-tokens", "20", "--temperature", "0"])
+        let sample = try CLI.run(["sample", "--model", huggingFace, "--prompt", "ROMEO:", "--max-tokens", "20", "--temperature", "0"])
         #expect(sample.status == 0, "\(sample.standardError)")
         #expect(sample.standardOutput.hasPrefix("ROMEO:"))
         let text = temporaryDirectory("hf-eval").appendingPathComponent("text.txt")
         try String(try String(contentsOfFile: shakespeare, encoding: .utf8).prefix(3000)).write(to: text, atomically: true, encoding: .utf8)
-        let strided = try GPT.run(["eval", "--model", huggingFace, "--data", text.path, "--stride", "8", "--json"])
+        let strided = try CLI.run(["eval", "--model", huggingFace, "--data", text.path, "--stride", "8", "--json"])
         #expect(strided.status == 0, "\(strided.standardError)")
-        let plain = try GPT.run(["eval", "--model", huggingFace, "--data", text.path, "--json"])
+        let plain = try CLI.run(["eval", "--model", huggingFace, "--data", text.path, "--json"])
         let a = try JSONSerialization.jsonObject(with: Data(strided.standardOutput.utf8)) as! [String: Any]
         let b = try JSONSerialization.jsonObject(with: Data(plain.standardOutput.utf8)) as! [String: Any]
         #expect(a["tokens"] as? Int == b["tokens"] as? Int)  // every target once either way
-        #expect((a["loss"] as! Double) != (b["loss"] as! Double))  // but with more context per target
-        expectCleanFailure(try GPT.run(["eval", "--model", huggingFace, "--data", text.path, "--stride", "0"]), mentioning: "--stride")
-        expectCleanFailure(try GPT.run(["eval", "--model", huggingFace, "--data", text.path, "--stride", "33"]), mentioning: "--stride")
+        // The command scores exactly what the library's evaluations (checked against transformers) score.
+        let model = try ModelDirectory.loadModel(URL(fileURLWithPath: huggingFace))
+        let tokenizer = try ModelDirectory.loadTokenizer(URL(fileURLWithPath: huggingFace))
+        let ids = try tokenizer.encode(try String(contentsOf: text, encoding: .utf8)).map(Int32.init)
+        let strideEight = try SequenceEvaluation.evaluate(model: model, tokens: ids, stride: 8, parallelism: Parallelism(threads: 2))
+        let windows = try SequenceEvaluation.evaluate(model: model, tokens: ids, parallelism: Parallelism(threads: 2))
+        #expect(abs((a["loss"] as! Double) - strideEight.loss) < 1e-6 * strideEight.loss, "strided \(a) vs \(strideEight.loss)")
+        #expect(abs((b["loss"] as! Double) - windows.loss) < 1e-6 * windows.loss, "plain \(b) vs \(windows.loss)")
+        #expect(strideEight.loss != windows.loss)  // more context per target changes the score
+        expectCleanFailure(try CLI.run(["eval", "--model", huggingFace, "--data", text.path, "--stride", "0"]), mentioning: "--stride")
+        expectCleanFailure(try CLI.run(["eval", "--model", huggingFace, "--data", text.path, "--stride", "33"]), mentioning: "--stride")
     }
 
     @Test func jsonLogprobsStatisticsStopsAndBeams() throws {
-        let json = try GPT.run([
+        let json = try CLI.run([
             "sample", "--model", huggingFace, "--prompt", "KING", "--max-tokens", "12", "--json", "--logprobs", "2", "--stats",
             "--num-samples", "2", "--top-k", "20", "--top-p", "0.9", "--min-p", "0.01", "--repetition-penalty", "1.2",
             "--samplers", "top-k,penalties,temperature,top-p,min-p", "--ignore-eos",
@@ -42,12 +53,12 @@ import Testing
         let statistics = object["statistics"] as! [String: Any]
         #expect(statistics["distinct_1"] != nil && statistics["mean_logprob"] != nil)
 
-        let stopped = try GPT.run([
+        let stopped = try CLI.run([
             "sample", "--model", huggingFace, "--prompt", "KING", "--max-tokens", "40", "--temperature", "0", "--json", "--ignore-eos",
         ])
         let full = (try JSONSerialization.jsonObject(with: Data(stopped.standardOutput.utf8)) as! [String: Any])["text"] as! String
         let stop = String(full.dropFirst(3).prefix(2))
-        let cut = try GPT.run([
+        let cut = try CLI.run([
             "sample", "--model", huggingFace, "--prompt", "KING", "--max-tokens", "40", "--temperature", "0", "--json", "--ignore-eos",
             "--stop", stop,
         ])
@@ -56,7 +67,7 @@ import Testing
         #expect(!(cutObject["text"] as! String).contains(stop))
         #expect(full.hasPrefix(cutObject["text"] as! String))
 
-        let beams = try GPT.run([
+        let beams = try CLI.run([
             "sample", "--model", huggingFace, "--prompt", "KING", "--max-tokens", "6", "--num-beams", "3", "--num-return", "3", "--json", "--ignore-eos",
         ])
         #expect(beams.status == 0, "\(beams.standardError)")
@@ -69,11 +80,11 @@ import Testing
     }
 
     @Test func badGenerationOptionsAreOneLineErrors() throws {
-        expectCleanFailure(try GPT.run(["sample", "--model", huggingFace, "--max-tokens", "0"]), mentioning: "--max-tokens")
-        expectCleanFailure(try GPT.run(["sample", "--model", huggingFace, "--top-p", "1.5"]), mentioning: "--top-p")
-        expectCleanFailure(try GPT.run(["sample", "--model", huggingFace, "--top-p", "0"]), mentioning: "--top-p")
-        expectCleanFailure(try GPT.run(["sample", "--model", huggingFace, "--samplers", "top-k,nucleus"]), mentioning: "unknown sampler 'nucleus'")
-        expectCleanFailure(try GPT.run(["sample", "--model", huggingFace, "--logit-bias", "x=1"]), mentioning: "--logit-bias")
-        expectCleanFailure(try GPT.run(["sample", "--model", huggingFace, "--num-beams", "2", "--num-return", "3"]), mentioning: "--num-return")
+        expectCleanFailure(try CLI.run(["sample", "--model", huggingFace, "--max-tokens", "0"]), mentioning: "--max-tokens")
+        expectCleanFailure(try CLI.run(["sample", "--model", huggingFace, "--top-p", "1.5"]), mentioning: "--top-p")
+        expectCleanFailure(try CLI.run(["sample", "--model", huggingFace, "--top-p", "0"]), mentioning: "--top-p")
+        expectCleanFailure(try CLI.run(["sample", "--model", huggingFace, "--samplers", "top-k,nucleus"]), mentioning: "unknown sampler 'nucleus'")
+        expectCleanFailure(try CLI.run(["sample", "--model", huggingFace, "--logit-bias", "x=1"]), mentioning: "--logit-bias")
+        expectCleanFailure(try CLI.run(["sample", "--model", huggingFace, "--num-beams", "2", "--num-return", "3"]), mentioning: "--num-return")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GPTModel
 import GPTTestSupport
 import Testing
 
@@ -12,7 +13,7 @@ import Testing
 
     @Test func killedAtRandomMomentsAndResumedEndsWithTheSameWeights() throws {
         let straight = directory.appendingPathComponent("straight").path
-        let result = try GPT.run(["train", "--out", straight] + small)
+        let result = try CLI.run(["train", "--out", straight] + small)
         #expect(result.status == 0, "\(result.standardError)")
         let crashy = directory.appendingPathComponent("crashy").path
         var state: UInt64 = 2024
@@ -23,7 +24,7 @@ import Testing
         var kills = 0
         var arguments = ["train", "--out", crashy] + small
         for _ in 0..<4 {
-            let running = try GPT.start(arguments)
+            let running = try CLI.start(arguments)
             // Wait for a first checkpoint, then kill at a random moment.
             let deadline = Date().addingTimeInterval(60)
             while !FileManager.default.fileExists(atPath: crashy + "/training.json") && Date() < deadline && running.process.isRunning {
@@ -38,7 +39,7 @@ import Testing
             arguments = ["train", "--resume", crashy]
         }
         #expect(kills >= 2)
-        let finish = try GPT.run(["train", "--resume", crashy])
+        let finish = try CLI.run(["train", "--resume", crashy])
         #expect(finish.status == 0, "\(finish.standardError)")
         let a = try Data(contentsOf: URL(fileURLWithPath: straight + "/model.safetensors"))
         let b = try Data(contentsOf: URL(fileURLWithPath: crashy + "/model.safetensors"))
@@ -47,59 +48,82 @@ import Testing
 
     @Test func resumeRejectsBadStateAndOtherSettings() throws {
         let run = directory.appendingPathComponent("run").path
-        #expect(try GPT.run(["train", "--out", run, "--max-iters", "6", "--eval-iters", "1"] + small.prefix(10)).status == 0)
-        expectCleanFailure(try GPT.run(["train", "--resume", run, "--learning-rate", "0.1"]), mentioning: "--learning-rate")
-        expectCleanFailure(try GPT.run(["train", "--resume", run, "--max-iters", "3"]), mentioning: "only be raised")
-        expectCleanFailure(try GPT.run(["finetune", "--resume", run]), mentioning: "gpt train --resume")
+        #expect(try CLI.run(["train", "--out", run, "--max-iters", "6", "--eval-iters", "1"] + small.prefix(10)).status == 0)
+        expectCleanFailure(try CLI.run(["train", "--resume", run, "--learning-rate", "0.1"]), mentioning: "--learning-rate")
+        expectCleanFailure(try CLI.run(["train", "--resume", run, "--max-iters", "3"]), mentioning: "only be raised")
+        expectCleanFailure(try CLI.run(["finetune", "--resume", run]), mentioning: "gpt train --resume")
         let empty = directory.appendingPathComponent("empty").path
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
-        expectCleanFailure(try GPT.run(["train", "--resume", empty]), mentioning: "no checkpoint")
+        expectCleanFailure(try CLI.run(["train", "--resume", empty]), mentioning: "no checkpoint")
         let state = URL(fileURLWithPath: run + "/training.json")
         let saved = try Data(contentsOf: state)
         try Data("{\"format_version\": 1}".utf8).write(to: state)
-        expectCleanFailure(try GPT.run(["train", "--resume", run]), mentioning: "corrupt")
+        expectCleanFailure(try CLI.run(["train", "--resume", run]), mentioning: "corrupt")
         try saved.write(to: state)
         let stateFile = try FileManager.default.contentsOfDirectory(atPath: run).first { $0.hasPrefix("training_state-") }!
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: run + "/" + stateFile))
-        expectCleanFailure(try GPT.run(["train", "--resume", run]), mentioning: "truncated")
+        expectCleanFailure(try CLI.run(["train", "--resume", run]), mentioning: "truncated")
         // Nothing was overwritten by the failed attempts.
         #expect(try Data(contentsOf: state) == saved)
-        expectCleanFailure(try GPT.run(["train", "--out", run + "-x", "--grad-accum", "0"]), mentioning: "--grad-accum")
+        expectCleanFailure(try CLI.run(["train", "--out", run + "-x", "--grad-accum", "0"]), mentioning: "--grad-accum")
     }
 
     @Test func fineTuningKeepsTheTokenizerAndFreezesWhatItIsTold() throws {
         let base = directory.appendingPathComponent("base").path
-        #expect(try GPT.run(["train", "--data", shakespeare, "--out", base] + small.prefix(10) + ["--max-iters", "5", "--eval-iters", "1"]).status == 0)
+        #expect(try CLI.run(["train", "--data", shakespeare, "--out", base] + small.prefix(10) + ["--max-iters", "5", "--eval-iters", "1"]).status == 0)
         let book = sharedDataDirectory.appendingPathComponent("corpus/gutenberg/pg1342_pride_and_prejudice.txt").path
         expectCleanFailure(
-            try GPT.run(["finetune", "--from", base, "--data", book, "--out", directory.appendingPathComponent("ft").path]),
+            try CLI.run(["finetune", "--from", base, "--data", book, "--out", directory.appendingPathComponent("ft").path]),
             mentioning: "cannot encode")
         let text = directory.appendingPathComponent("more.txt")
         try String(try String(contentsOfFile: shakespeare, encoding: .utf8).suffix(30_000)).write(to: text, atomically: true, encoding: .utf8)
         let tuned = directory.appendingPathComponent("tuned").path
-        let result = try GPT.run([
+        let result = try CLI.run([
             "finetune", "--from", base, "--data", text.path, "--out", tuned, "--max-iters", "5", "--eval-iters", "1",
             "--freeze-layers", "1", "--freeze-embeddings",
         ])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardError.contains("trained"))
-        let before = try Data(contentsOf: URL(fileURLWithPath: base + "/model.safetensors"))
-        let after = try Data(contentsOf: URL(fileURLWithPath: tuned + "/model.safetensors"))
-        #expect(before != after)
-        let resumed = try GPT.run(["finetune", "--resume", tuned, "--max-iters", "8"])
+        // Frozen tensors are bit-identical to the base model; the others moved.
+        func expectFrozen(_ directory: String, frozen: (ParameterTensor) -> Bool) throws {
+            let before = try ModelDirectory.loadModel(URL(fileURLWithPath: base))
+            let after = try ModelDirectory.loadModel(URL(fileURLWithPath: directory))
+            for tensor in before.layout.tensors {
+                let range = tensor.offset..<(tensor.offset + tensor.count)
+                let same = Array(before.parameters.array[range]) == Array(after.parameters.array[range])
+                #expect(same == frozen(tensor), "\(directory): \(tensor.name) \(same ? "unchanged" : "changed")")
+            }
+        }
+        try expectFrozen(tuned) { tensor in
+            if case .block(let layer) = tensor.group { return layer < 1 }
+            return tensor.group == .tokenEmbedding || tensor.group == .positionEmbedding
+        }
+        let resumed = try CLI.run(["finetune", "--resume", tuned, "--max-iters", "8"])
         #expect(resumed.status == 0, "\(resumed.standardError)")
+        try expectFrozen(tuned) { tensor in
+            if case .block(let layer) = tensor.group { return layer < 1 }
+            return tensor.group == .tokenEmbedding || tensor.group == .positionEmbedding
+        }
+        // --train-head-only: only the final LayerNorm (and the tied unembedding, the token embedding) train.
+        let head = directory.appendingPathComponent("head").path
+        let headOnly = try CLI.run([
+            "finetune", "--from", base, "--data", text.path, "--out", head, "--max-iters", "5", "--eval-iters", "1",
+            "--train-head-only",
+        ])
+        #expect(headOnly.status == 0, "\(headOnly.standardError)")
+        try expectFrozen(head) { $0.group != .finalNorm && $0.group != .tokenEmbedding }
     }
 
     @Test func distillationBeatsLabelsAloneAndChecksTheTokenizer() throws {
         let teacher = directory.appendingPathComponent("teacher").path
-        let train = try GPT.run(["train", "--preset", "shakespeare-char-cpu", "--data", shakespeare, "--out", teacher, "--max-iters", "300"])
+        let train = try CLI.run(["train", "--preset", "shakespeare-char-cpu", "--data", shakespeare, "--out", teacher, "--max-iters", "300"])
         #expect(train.status == 0, "\(train.standardError)")
         let common = ["--preset", "shakespeare-char-cpu", "--data", shakespeare, "--layers", "2", "--max-iters", "200", "--seed", "1"]
         let distilledLog = directory.appendingPathComponent("d.jsonl").path
         let labelsLog = directory.appendingPathComponent("l.jsonl").path
-        let distilled = try GPT.run(["distill", "--teacher", teacher, "--out", directory.appendingPathComponent("d").path, "--log", distilledLog] + common)
+        let distilled = try CLI.run(["distill", "--teacher", teacher, "--out", directory.appendingPathComponent("d").path, "--log", distilledLog] + common)
         #expect(distilled.status == 0, "\(distilled.standardError)")
-        let labels = try GPT.run(["train", "--out", directory.appendingPathComponent("l").path, "--log", labelsLog] + common)
+        let labels = try CLI.run(["train", "--out", directory.appendingPathComponent("l").path, "--log", labelsLog] + common)
         #expect(labels.status == 0, "\(labels.standardError)")
         func finalValidation(_ path: String) throws -> Double {
             let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
@@ -108,11 +132,23 @@ import Testing
         }
         let (d, l) = (try finalValidation(distilledLog), try finalValidation(labelsLog))
         #expect(d < l, "distilled \(d) vs labels alone \(l)")
-        // A teacher with another vocabulary is refused.
+        // Text the teacher's tokenizer cannot encode is refused.
         let other = directory.appendingPathComponent("other").path
-        #expect(try GPT.run(["train", "--out", other, "--max-iters", "2", "--eval-iters", "1"]).status == 0)
+        #expect(try CLI.run(["train", "--out", other, "--max-iters", "2", "--eval-iters", "1"]).status == 0)
         expectCleanFailure(
-            try GPT.run(["distill", "--teacher", other, "--data", shakespeare, "--out", directory.appendingPathComponent("x").path]),
+            try CLI.run(["distill", "--teacher", other, "--data", shakespeare, "--out", directory.appendingPathComponent("x").path]),
             mentioning: "not in the model's vocabulary")
+        // A teacher replaced by a model with another vocabulary is refused when the run resumes.
+        let swapped = directory.appendingPathComponent("swapped").path
+        try FileManager.default.copyItem(atPath: teacher, toPath: swapped)
+        let run = directory.appendingPathComponent("r").path
+        let started = try CLI.run([
+            "distill", "--teacher", swapped, "--out", run, "--data", shakespeare, "--layers", "1", "--max-iters", "2",
+            "--eval-iters", "1",
+        ])
+        #expect(started.status == 0, "\(started.standardError)")
+        try FileManager.default.removeItem(atPath: swapped)
+        try FileManager.default.copyItem(atPath: other, toPath: swapped)
+        expectCleanFailure(try CLI.run(["distill", "--resume", run, "--max-iters", "4"]), mentioning: "differs from the student's")
     }
 }

@@ -9,35 +9,35 @@ import Testing
     var shakespeare: String { sharedDataDirectory.appendingPathComponent("tinyshakespeare.txt").path }
 
     @Test func tokenizePrintsIdsPiecesAndJSON() throws {
-        let json = try GPT.run(["tokenize", "--tokenizer", gpt2, "--json", "Hello world"])
+        let json = try CLI.run(["tokenize", "--tokenizer", gpt2, "--json", "Hello world"])
         #expect(json.status == 0, "\(json.standardError)")
         #expect(json.standardOutput == "{\"ids\": [15496, 995]}\n")
-        let special = try GPT.run(["tokenize", "--tokenizer", gpt2, "--json", "--allow-special", "<|endoftext|>"])
+        let special = try CLI.run(["tokenize", "--tokenizer", gpt2, "--json", "--allow-special", "<|endoftext|>"])
         #expect(special.standardOutput == "{\"ids\": [50256]}\n")
-        let plain = try GPT.run(["tokenize", "--tokenizer", gpt2, " “quotes”"])
+        let plain = try CLI.run(["tokenize", "--tokenizer", gpt2, " “quotes”"])
         #expect(plain.standardOutput.contains("ids:    564 250 421 6421 447 251"))
         #expect(plain.standardOutput.contains("<20 e2 80>"))  // a token that is not whole UTF-8, shown as bytes
         #expect(plain.standardOutput.contains("marked: "))
-        expectCleanFailure(try GPT.run(["tokenize", "--tokenizer", "/nonexistent", "x"]), mentioning: "not found")
-        expectCleanFailure(try GPT.run(["tokenize", "x"]), mentioning: "--tokenizer")
+        expectCleanFailure(try CLI.run(["tokenize", "--tokenizer", "/nonexistent", "x"]), mentioning: "not found")
+        expectCleanFailure(try CLI.run(["tokenize", "x"]), mentioning: "--tokenizer")
     }
 
     @Test func trainsExportsAndUsesABPE() throws {
         let file = directory.appendingPathComponent("bpe.json").path
-        let trained = try GPT.run(["tokenizer", "train", "--data", shakespeare, "--vocab-size", "400", "--special", "<|endoftext|>", "--out", file])
+        let trained = try CLI.run(["tokenizer", "train", "--data", shakespeare, "--vocab-size", "400", "--special", "<|endoftext|>", "--out", file])
         #expect(trained.status == 0, "\(trained.standardError)")
         #expect(trained.standardOutput.contains("400 tokens"))
         let export = directory.appendingPathComponent("exported").path
-        #expect(try GPT.run(["tokenizer", "export", "--tokenizer", file, "--out", export]).status == 0)
-        let viaFile = try GPT.run(["tokenize", "--tokenizer", file, "--json", "ROMEO: But soft!"])
-        let viaExport = try GPT.run(["tokenize", "--tokenizer", export, "--json", "ROMEO: But soft!"])
+        #expect(try CLI.run(["tokenizer", "export", "--tokenizer", file, "--out", export]).status == 0)
+        let viaFile = try CLI.run(["tokenize", "--tokenizer", file, "--json", "ROMEO: But soft!"])
+        let viaExport = try CLI.run(["tokenize", "--tokenizer", export, "--json", "ROMEO: But soft!"])
         #expect(viaFile.standardOutput == viaExport.standardOutput)
         expectCleanFailure(
-            try GPT.run(["tokenizer", "train", "--data", shakespeare, "--vocab-size", "100", "--out", file]), mentioning: "--vocab-size")
-        expectCleanFailure(try GPT.run(["tokenizer", "train", "--data", "/nonexistent.txt", "--vocab-size", "300", "--out", file]), mentioning: "not found")
+            try CLI.run(["tokenizer", "train", "--data", shakespeare, "--vocab-size", "100", "--out", file]), mentioning: "--vocab-size")
+        expectCleanFailure(try CLI.run(["tokenizer", "train", "--data", "/nonexistent.txt", "--vocab-size", "300", "--out", file]), mentioning: "not found")
         let corrupt = directory.appendingPathComponent("corrupt.json")
         try Data("{\"type\": \"bpe\", \"vocabulary\": 3}".utf8).write(to: corrupt)
-        expectCleanFailure(try GPT.run(["tokenize", "--tokenizer", corrupt.path, "x"]), mentioning: "vocabulary")
+        expectCleanFailure(try CLI.run(["tokenize", "--tokenizer", corrupt.path, "x"]), mentioning: "vocabulary")
     }
 
     @Test func trainWithEachTokenizerKindSavesItForSampleAndEval() throws {
@@ -53,9 +53,9 @@ import Testing
             #expect(result.standardError.contains("cached in \(cache)"), "\(result.standardError)")
             let again = try runWithCache(arguments + ["--overwrite"], cache: cache)
             #expect(again.standardError.contains("reused from \(cache)"), "\(again.standardError)")
-            let sample = try GPT.run(["sample", "--model", model, "--prompt", "ROMEO", "--max-tokens", "5"])
+            let sample = try CLI.run(["sample", "--model", model, "--prompt", "ROMEO", "--max-tokens", "5"])
             #expect(sample.status == 0, "\(kind): \(sample.standardError)")
-            let eval = try GPT.run(["eval", "--model", model, "--data", text.path, "--json"])
+            let eval = try CLI.run(["eval", "--model", model, "--data", text.path, "--json"])
             #expect(eval.status == 0, "\(kind): \(eval.standardError)")
         }
         // Nothing was written beside the input.
@@ -72,15 +72,15 @@ import Testing
         try ids.map(\.littleEndian).withUnsafeBytes { try Data($0).write(to: bin) }
         let model = directory.appendingPathComponent("from-bin").path
         let small = ["--max-iters", "2", "--eval-iters", "1", "--layers", "1", "--embedding-size", "32", "--heads", "2", "--context-length", "16"]
-        expectCleanFailure(try GPT.run(["train", "--data", bin.path, "--out", model] + small), mentioning: "--vocab-size")
-        expectCleanFailure(try GPT.run(["train", "--data", bin.path, "--vocab-size", "40", "--out", model] + small), mentioning: "token id 49")
-        let trained = try GPT.run(["train", "--data", bin.path, "--vocab-size", "50", "--out", model] + small)
+        expectCleanFailure(try CLI.run(["train", "--data", bin.path, "--out", model] + small), mentioning: "--vocab-size")
+        expectCleanFailure(try CLI.run(["train", "--data", bin.path, "--vocab-size", "40", "--out", model] + small), mentioning: "token id 49")
+        let trained = try CLI.run(["train", "--data", bin.path, "--vocab-size", "50", "--out", model] + small)
         #expect(trained.status == 0, "\(trained.standardError)")
         #expect(trained.standardError.contains("nanoGPT token file"))
-        expectCleanFailure(try GPT.run(["sample", "--model", model]), mentioning: "--tokenizer")
+        expectCleanFailure(try CLI.run(["sample", "--model", model]), mentioning: "--tokenizer")
     }
 
     func runWithCache(_ arguments: [String], cache: String) throws -> CommandResult {
-        try GPT.run(arguments, environment: ["XDG_CACHE_HOME": cache])
+        try CLI.run(arguments, environment: ["XDG_CACHE_HOME": cache])
     }
 }

@@ -48,12 +48,12 @@ import Testing
         let text = directory.appendingPathComponent("text.txt")
         let lines = (0..<300).map { "tom had <\($0 % 7)> & \"cakes\" and 'pies'\n" }.joined()
         try lines.write(to: text, atomically: true, encoding: .utf8)
-        let trained = try GPT.run(["train", "--data", text.path, "--out", model, "--max-iters", "30", "--eval-interval", "10", "--eval-iters", "2", "--log", log])
+        let trained = try CLI.run(["train", "--data", text.path, "--out", model, "--max-iters", "30", "--eval-interval", "10", "--eval-iters", "2", "--log", log])
         #expect(trained.status == 0, "\(trained.standardError)")
         let prompt = "tom had <3> & \"cakes\""
         func picture(_ name: String, _ arguments: [String]) throws -> String {
             let out = directory.appendingPathComponent(name).path
-            let result = try GPT.run(["viz"] + arguments + ["--out", out])
+            let result = try CLI.run(["viz"] + arguments + ["--out", out])
             #expect(result.status == 0, "\(name): \(result.standardError)")
             if name.hasSuffix(".svg") {
                 let document = try XMLDocument(contentsOf: URL(fileURLWithPath: out))
@@ -82,16 +82,16 @@ import Testing
 
     @Test func badInputIsAOneLineError() throws {
         let model = directory.appendingPathComponent("small").path
-        #expect(try GPT.run(["train", "--out", model, "--max-iters", "2", "--eval-iters", "1"]).status == 0)
+        #expect(try CLI.run(["train", "--out", model, "--max-iters", "2", "--eval-iters", "1"]).status == 0)
         let out = directory.appendingPathComponent("x.svg").path
-        expectCleanFailure(try GPT.run(["viz", "embeddings", "--model", model, "--token", "zebra", "--out", out]), mentioning: "'zebra'")
-        expectCleanFailure(try GPT.run(["viz", "attention", "--model", model, "--prompt", "", "--out", out]), mentioning: "--prompt")
-        expectCleanFailure(try GPT.run(["viz", "attention", "--model", model, "--prompt", "tom", "--layer", "9", "--out", out]), mentioning: "--layer")
+        expectCleanFailure(try CLI.run(["viz", "embeddings", "--model", model, "--token", "zebra", "--out", out]), mentioning: "'zebra'")
+        expectCleanFailure(try CLI.run(["viz", "attention", "--model", model, "--prompt", "", "--out", out]), mentioning: "--prompt")
+        expectCleanFailure(try CLI.run(["viz", "attention", "--model", model, "--prompt", "tom", "--layer", "9", "--out", out]), mentioning: "--layer")
         let emptyLog = directory.appendingPathComponent("empty.jsonl")
         try Data("{\"note\": 1}\n".utf8).write(to: emptyLog)
-        expectCleanFailure(try GPT.run(["viz", "training", "--log", emptyLog.path, "--out", out]), mentioning: "no step or eval")
-        expectCleanFailure(try GPT.run(["viz", "next-token", "--model", model, "--prompt", "tom", "--out", "/proc/gpt/x.svg"]), mentioning: "/proc/gpt")
-        expectCleanFailure(try GPT.run(["viz", "next-token", "--model", model, "--prompt", "tom", "--out", directory.appendingPathComponent("x.png").path]), mentioning: ".svg or .html")
-        expectCleanFailure(try GPT.run(["viz", "next-token", "--model", model, "--prompt", "tom", "--temperatures", "1,-2", "--out", out]), mentioning: "--temperatures")
+        expectCleanFailure(try CLI.run(["viz", "training", "--log", emptyLog.path, "--out", out]), mentioning: "no step or eval")
+        expectCleanFailure(try CLI.run(["viz", "next-token", "--model", model, "--prompt", "tom", "--out", "/proc/gpt/x.svg"]), mentioning: "/proc/gpt")
+        expectCleanFailure(try CLI.run(["viz", "next-token", "--model", model, "--prompt", "tom", "--out", directory.appendingPathComponent("x.png").path]), mentioning: ".svg or .html")
+        expectCleanFailure(try CLI.run(["viz", "next-token", "--model", model, "--prompt", "tom", "--temperatures", "1,-2", "--out", out]), mentioning: "--temperatures")
     }
 }

@@ -112,7 +112,7 @@ import Testing
                 _ = try WordVectors.read(from: url.path)
                 Issue.record("no error for \(fragment)")
             } catch {
-                #expect("\(error)".contains(fragment) || "\(error)".contains("header"), "\(error)")
+                #expect("\(error)".contains(fragment), "\(error)")
             }
         }
         let vectors = try WordVectors.read(from: Self.fixtures.appendingPathComponent("gensim-small.txt").path)
@@ -127,7 +127,7 @@ import Testing
     /// Sentences where paired words share contexts except for one attribute: each sentence holds
     /// one word of pair i, two of pair i's topic words and two words of its gender, shuffled.
     static func plantedCorpus() -> String {
-        var generator = Generator(seed: 11)
+        var generator = RandomGenerator(seed: 11)
         var lines: [String] = []
         for _ in 0..<20_000 {
             let pair = generator.nextInt(below: 10)

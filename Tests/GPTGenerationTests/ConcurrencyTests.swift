@@ -9,15 +9,15 @@ import Testing
 /// One model, many sessions at once: the same results as one at a time, and streams that stop
 /// when their consumer does.
 @Suite struct ConcurrencyTests {
-    static func model(seed: UInt64 = 12, contextLength: Int = 24) throws -> GPTModel {
-        var random = Generator(seed: seed)
-        return try GPTModel(
-            configuration: GPTConfiguration(vocabularySize: 29, contextLength: contextLength, embeddingSize: 32, layers: 2, heads: 4),
+    static func model(seed: UInt64 = 12, contextLength: Int = 24) throws -> GPT {
+        var random = RandomGenerator(seed: seed)
+        return try GPT(
+            configuration: GPTConfiguration(vocabularySize: 29, contextLength: contextLength, embeddingSize: 32, layerCount: 2, headCount: 4),
             generator: &random)
     }
 
     /// Prefill `prompt`, then decode five tokens of it; every step's logits.
-    static func cachedLogits(_ model: GPTModel, prompt: [Int32]) throws -> [Float] {
+    static func cachedLogits(_ model: GPT, prompt: [Int32]) throws -> [Float] {
         let session = InferenceSession(model: model, parallelism: Parallelism(threads: 2))
         let cache = KVCache(configuration: model.configuration)
         var logits = Array(try session.forward(tokens: Array(prompt.prefix(4)), count: 4, cache: cache))
@@ -25,7 +25,7 @@ import Testing
         return logits
     }
 
-    static func gradients(_ model: GPTModel, tokens: [Int32]) throws -> [Float] {
+    static func gradients(_ model: GPT, tokens: [Int32]) throws -> [Float] {
         let session = TrainingSession(model: model, parallelism: Parallelism(threads: 2))
         try session.forward(tokens: tokens, targets: tokens.reversed(), batch: 2, length: tokens.count / 2, training: true)
         try session.backward()
@@ -58,7 +58,7 @@ import Testing
         @Sendable func generate(_ seed: UInt64) throws -> [Int] {
             var options = GenerationOptions()
             options.maxTokens = 40
-            var random = Generator(seed: seed)
+            var random = RandomGenerator(seed: seed)
             let generator = TextGenerator(model: model, tokenizer: tokenizer, parallelism: Parallelism(threads: 2))
             return try generator.generate(prompt: [1, 2, 3], options: options, generator: &random).tokens
         }

@@ -9,9 +9,9 @@ import Testing
     let tokenizer = CharacterTokenizer(training: "abcdefgh .\n")
 
     func generator(contextLength: Int = 16) throws -> TextGenerator {
-        var random = Generator(seed: 2)
-        let model = try GPTModel(
-            configuration: GPTConfiguration(vocabularySize: tokenizer.vocabularySize, contextLength: contextLength, embeddingSize: 16, layers: 2, heads: 2),
+        var random = RandomGenerator(seed: 2)
+        let model = try GPT(
+            configuration: GPTConfiguration(vocabularySize: tokenizer.vocabularySize, contextLength: contextLength, embeddingSize: 16, layerCount: 2, headCount: 2),
             generator: &random)
         return TextGenerator(model: model, tokenizer: tokenizer, parallelism: Parallelism(threads: 1))
     }
@@ -40,9 +40,17 @@ import Testing
         let engine = try generator(contextLength: 8)
         var options = GenerationOptions()
         options.maxTokens = 30
-        var random = Generator(seed: 1)
+        var random = RandomGenerator(seed: 1)
         let slid = try engine.generate(prompt: [1, 2, 3], options: options, generator: &random)
         #expect(slid.tokens.count == 30 && slid.finishReason == .length)
+        // Sliding keeps the last half of the context: after the first slide (the 6th token fills the
+        // 8 positions), greedy decoding continues exactly as from a prompt of those 4 tokens.
+        var greedy = options
+        greedy.sampling.temperature = 0
+        let history = [1, 2, 3] + (try engine.generate(prompt: [1, 2, 3], options: greedy, generator: &random).tokens)
+        greedy.maxTokens = 1
+        let restart = try engine.generate(prompt: Array(history[5..<9]), options: greedy, generator: &random)
+        #expect(restart.tokens == [history[9]])
         options.contextPolicy = .stop
         let stopped = try engine.generate(prompt: [1, 2, 3], options: options, generator: &random)
         #expect(stopped.finishReason == .context)
@@ -51,9 +59,9 @@ import Testing
 
     @Test func endOfTextEndsGenerationUnlessIgnored() throws {
         let gpt2Like = try BytePairTrainer.train(texts: ["abc abc abd"], vocabularySize: 260, specialTokens: ["<|endoftext|>"])
-        var random = Generator(seed: 3)
-        let model = try GPTModel(
-            configuration: GPTConfiguration(vocabularySize: gpt2Like.vocabularySize, contextLength: 16, embeddingSize: 16, layers: 1, heads: 2),
+        var random = RandomGenerator(seed: 3)
+        let model = try GPT(
+            configuration: GPTConfiguration(vocabularySize: gpt2Like.vocabularySize, contextLength: 16, embeddingSize: 16, layerCount: 1, headCount: 2),
             generator: &random)
         let engine = TextGenerator(model: model, tokenizer: gpt2Like, parallelism: Parallelism(threads: 1))
         var options = GenerationOptions()
@@ -70,7 +78,7 @@ import Testing
         let engine = try generator()
         var options = GenerationOptions()
         options.maxTokens = 12
-        var random = Generator(seed: 9)
+        var random = RandomGenerator(seed: 9)
         let direct = try engine.generate(prompt: [1], options: options, generator: &random)
         var tokens: [Int] = []
         var text = ""

@@ -31,7 +31,7 @@ import Testing
     static let expected: Expected = try! JSONDecoder().decode(
         Expected.self, from: Data(contentsOf: projectRoot.appendingPathComponent("Tests/GPTGenerationTests/Fixtures/hf-gpt2-bpe-expected.json")))
 
-    func load() throws -> (GPTModel, any Tokenizer) {
+    func load() throws -> (GPT, any Tokenizer) {
         (try ModelDirectory.loadModel(Self.directory), try ModelDirectory.loadTokenizer(Self.directory))
     }
 
@@ -77,7 +77,7 @@ import Testing
         options.sampling.temperature = 0
         options.ignoreEndOfText = true
         options.logprobs = 3
-        var random = Generator(seed: 1)
+        var random = RandomGenerator(seed: 1)
         let result = try generator.generate(prompt: Self.expected.greedy.prompt, options: options, generator: &random)
         #expect(result.tokens == Self.expected.greedy.new_tokens)
         expectClose(result.logprobs.map(\.logprob), Self.expected.greedy.logprobs, absolute: 1e-4, relative: 1e-4, "logprobs")

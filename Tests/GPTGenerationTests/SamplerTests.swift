@@ -19,7 +19,7 @@ import Testing
         var parameters = SamplingParameters()
         configure(&parameters)
         var sampler = Sampler(parameters: parameters)
-        var generator = Generator(seed: seed)
+        var generator = RandomGenerator(seed: seed)
         return logits.withUnsafeBufferPointer { logits in
             (0..<count).map { _ in sampler.sample(logits, history: history, generator: &generator) }
         }
@@ -96,23 +96,55 @@ import Testing
         parameters.temperature = 0
         parameters.repetitionPenalty = 10
         var sampler = Sampler(parameters: parameters)
-        var generator = Generator(seed: 1)
+        var generator = RandomGenerator(seed: 1)
         let choice = logits.withUnsafeBufferPointer { sampler.sample($0, history: [1], generator: &generator) }
         #expect(choice == 3)
     }
 
     @Test func dynamicTemperatureAndScheduleStayWithinTheirRange() {
-        // With a huge range the draws spread; with a schedule ending at 0 the last step is greedy.
+        // The effective temperature moves within [T − range, T + range] with the candidates' entropy:
+        // the top for a flat distribution, near the bottom for a peaked one, monotone in between.
+        var dynamicParameters = SamplingParameters()
+        (dynamicParameters.temperature, dynamicParameters.dynamicTemperatureRange) = (1, 0.5)
+        var dynamic = Sampler(parameters: dynamicParameters)
+        var random = RandomGenerator(seed: 4)
+        func temperature(_ values: [Float]) -> Float {
+            values.withUnsafeBufferPointer { _ = dynamic.sample($0, generator: &random) }
+            return dynamic.lastTemperature
+        }
+        #expect(abs(temperature([Float](repeating: 0.3, count: 8)) - 1.5) < 1e-5)
+        let peaked = temperature([30, 0, 0, 0, 0, 0, 0, 0])
+        #expect(peaked >= 0.5 && peaked < 0.5 + 1e-3)
+        var previous: Float = 0
+        for spread: Float in [8, 4, 2, 1, 0.5] {
+            let current = temperature(logits.map { $0 * spread })
+            #expect(current >= 0.5 && current <= 1.5 && current > previous, "spread \(spread): \(current)")
+            previous = current
+        }
         #expect(Set(draws({ $0.temperature = 1; $0.dynamicTemperatureRange = 1 })).count > 3)
         var parameters = SamplingParameters()
         parameters.temperature = 2
         parameters.finalTemperature = 0
         var sampler = Sampler(parameters: parameters)
-        var generator = Generator(seed: 1)
+        var generator = RandomGenerator(seed: 1)
         let last = logits.withUnsafeBufferPointer { logits in
             (0..<50).map { _ in sampler.sample(logits, step: 9, steps: 10, generator: &generator) }
         }
         #expect(Set(last) == [1])
+    }
+
+    @Test func presenceAndFrequencyPenaltiesCountTheWindow() {
+        // Token 1 (2.0) leads token 3 (1.5) by 0.5; greedy shows which side of it the penalty lands.
+        func greedy(history: [Int], _ configure: (inout SamplingParameters) -> Void) -> Int {
+            draws({ $0.temperature = 0; configure(&$0) }, count: 1, history: history)[0]
+        }
+        #expect(greedy(history: [1, 1]) { $0.presencePenalty = 0.3 } == 1)  // once per token: 1.7
+        #expect(greedy(history: [1, 1]) { $0.frequencyPenalty = 0.3 } == 3)  // per occurrence: 1.4
+        #expect(greedy(history: [1]) { $0.frequencyPenalty = 0.3 } == 1)  // 1.7
+        #expect(greedy(history: [1, 1]) { $0.presencePenalty = 0.6 } == 3)  // 1.4
+        // Only the last `penaltyWindow` tokens count.
+        #expect(greedy(history: [1, 1, 0, 0, 0]) { $0.frequencyPenalty = 5; $0.penaltyWindow = 3 } == 1)
+        #expect(greedy(history: [0, 0, 1]) { $0.frequencyPenalty = 5; $0.penaltyWindow = 3 } == 3)
     }
 
     @Test func badParametersAreClearErrors() {

@@ -7,9 +7,9 @@ import Testing
 /// The read-only attention hook sees the probabilities the forward pass mixes the values with.
 @Suite struct AttentionHookTests {
     @Test func hookEqualsAnIndependentComputationAndIsCausal() throws {
-        let configuration = GPTConfiguration(vocabularySize: 11, contextLength: 8, embeddingSize: 8, layers: 2, heads: 2)
-        var generator = Generator(seed: 4)
-        let model = try GPTModel(configuration: configuration, generator: &generator)
+        let configuration = GPTConfiguration(vocabularySize: 11, contextLength: 8, embeddingSize: 8, layerCount: 2, headCount: 2)
+        var generator = RandomGenerator(seed: 4)
+        let model = try GPT(configuration: configuration, generator: &generator)
         for index in 0..<model.parameters.count { model.parameters[index] *= 10 }  // sharper attention
         let tokens: [Int32] = [3, 1, 4, 1, 5, 9]
         let T = tokens.count
@@ -18,7 +18,7 @@ import Testing
         let loss = try session.forward(tokens: tokens, targets: tokens, batch: 1, length: T) { layer, batch, head, probabilities in
             seen["\(layer).\(batch).\(head)"] = Array(probabilities)
         }
-        #expect(seen.count == configuration.layers * configuration.heads)
+        #expect(seen.count == configuration.layerCount * configuration.headCount)
         // The hook changes nothing.
         let again = try session.forward(tokens: tokens, targets: tokens, batch: 1, length: T)
         #expect(loss == again)
@@ -43,7 +43,7 @@ import Testing
                 qkv[t][o] = weight(p.qkvBias!, o) + (0..<C).reduce(0) { $0 + normed[$1] * weight(p.qkvWeight, $1 * 3 * C + o) }
             }
         }
-        for head in 0..<configuration.heads {
+        for head in 0..<configuration.headCount {
             let hooked = seen["0.0.\(head)"]!
             for q in 0..<T {
                 let scores = (0...q).map { k in

@@ -17,11 +17,11 @@ import Testing
         let minimal = #"{"vocab_size": 11, "n_ctx": 8, "n_embd": 16, "n_layer": 2, "n_head": 4, "n_inner": 24, "activation_function": "gelu_pytorch_tanh"}"#
         let configuration = try GPTConfiguration(huggingFaceJSON: Data(minimal.utf8), source: "c.json")
         #expect(configuration.contextLength == 8 && configuration.mlpSize == 24 && configuration.activation == .gelu)
-        #expect(configuration.bias && configuration.tieEmbeddings && configuration.position == .learned)
+        #expect(configuration.usesBias && configuration.tiesEmbeddings && configuration.position == .learned)
         let object = try JSONSerialization.jsonObject(with: try configuration.huggingFaceJSON()) as! [String: Any]
         #expect(object["n_inner"] as? Int == 24 && object["model_type"] as? String == "gpt2")
         // GPT-2's width is written as null, as transformers writes it.
-        let standard = GPTConfiguration(vocabularySize: 11, contextLength: 8, embeddingSize: 16, layers: 2, heads: 4)
+        let standard = GPTConfiguration(vocabularySize: 11, contextLength: 8, embeddingSize: 16, layerCount: 2, headCount: 4)
         let written = try JSONSerialization.jsonObject(with: try standard.huggingFaceJSON()) as! [String: Any]
         #expect(written["n_inner"] is NSNull)
     }

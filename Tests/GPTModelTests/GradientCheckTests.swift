@@ -7,17 +7,17 @@ import Testing
 @Suite struct GradientCheckTests {
     static let switches: [(String, GPTConfiguration)] = {
         func make(_ edit: (inout GPTConfiguration) -> Void) -> GPTConfiguration {
-            var configuration = GPTConfiguration(vocabularySize: 11, contextLength: 6, embeddingSize: 8, layers: 2, heads: 2)
+            var configuration = GPTConfiguration(vocabularySize: 11, contextLength: 6, embeddingSize: 8, layerCount: 2, headCount: 2)
             edit(&configuration)
             return configuration
         }
         return [
             ("gpt2 defaults", make { _ in }),
-            ("no bias", make { $0.bias = false }),
+            ("no bias", make { $0.usesBias = false }),
             ("sinusoidal positions", make { $0.position = .sinusoidal }),
             ("post-norm", make { $0.normalization = .post }),
             ("relu", make { $0.activation = .relu }),
-            ("untied unembedding", make { $0.tieEmbeddings = false }),
+            ("untied unembedding", make { $0.tiesEmbeddings = false }),
             ("mlp width 12 (n_inner)", make { $0.mlpSize = 12 }),
             ("dropout", make { $0.embeddingDropout = 0.2; $0.attentionDropout = 0.2; $0.residualDropout = 0.2 }),
         ]
@@ -26,8 +26,8 @@ import Testing
     @Test(arguments: 0..<switches.count)
     func wholeModelGradientMatchesFiniteDifferences(index: Int) throws {
         let (label, configuration) = Self.switches[index]
-        var generator = Generator(seed: 7)
-        let model = try GPTModel(configuration: configuration, generator: &generator)
+        var generator = RandomGenerator(seed: 7)
+        let model = try GPT(configuration: configuration, generator: &generator)
         // Larger weights and non-trivial biases and gains: gradients well above Float32 noise.
         for tensor in model.layout.tensors {
             for i in 0..<tensor.count {
@@ -41,7 +41,7 @@ import Testing
         let session = TrainingSession(model: model, parallelism: Parallelism(threads: 2))
         let seed: UInt64 = 99
         func loss() -> Double {
-            Double(try! session.forward(tokens: tokens, targets: targets, batch: B, length: T, training: true, dropoutSeed: seed)!)
+            Double(try! session.loss(tokens: tokens, targets: targets, batch: B, length: T, training: true, dropoutSeed: seed))
         }
         _ = loss()
         session.zeroGradients()

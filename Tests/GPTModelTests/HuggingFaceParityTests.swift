@@ -17,9 +17,9 @@ import Testing
     }
 
     func forwardBackward(_ session: TrainingSession) throws -> Float {
-        let loss = try session.forward(
+        let loss = try session.loss(
             tokens: fixture.inputIds, targets: fixture.targets, batch: fixture.batch, length: fixture.length,
-            training: true)!
+            training: true)
         session.zeroGradients()
         try session.backward()
         return loss
@@ -49,7 +49,7 @@ import Testing
 
     @Test func plainAndPrefixedNamesLoadTheSameWeights() throws {
         let prefixed = try ModelDirectory.loadModel(fixture.directory)
-        let plain = try GPTModel(configuration: prefixed.configuration)
+        let plain = try GPT(configuration: prefixed.configuration)
         try ModelDirectory.loadWeights(into: plain, from: fixture.directory.appendingPathComponent("plain.safetensors"))
         #expect(plain.parameters.array == prefixed.parameters.array)
     }

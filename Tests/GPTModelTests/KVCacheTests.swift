@@ -8,8 +8,8 @@ import Testing
     @Test(arguments: 0..<GradientCheckTests.switches.count)
     func cachedLogitsEqualFullRecomputationAtEveryStep(index: Int) throws {
         let (label, configuration) = GradientCheckTests.switches[index]
-        var generator = Generator(seed: 3)
-        let model = try GPTModel(configuration: configuration, generator: &generator)
+        var generator = RandomGenerator(seed: 3)
+        let model = try GPT(configuration: configuration, generator: &generator)
         let full = TrainingSession(model: model, parallelism: Parallelism(threads: 2))
         let session = InferenceSession(model: model, parallelism: Parallelism(threads: 2))
         let tokens = (0..<configuration.contextLength).map { _ in Int32(generator.nextInt(below: configuration.vocabularySize)) }
@@ -30,8 +30,8 @@ import Testing
     @Test(arguments: 0..<GradientCheckTests.switches.count)
     func everyPositionsLogitsAndLossesEqualTheTrainingForward(index: Int) throws {
         let (label, configuration) = GradientCheckTests.switches[index]
-        var generator = Generator(seed: 8)
-        let model = try GPTModel(configuration: configuration, generator: &generator)
+        var generator = RandomGenerator(seed: 8)
+        let model = try GPT(configuration: configuration, generator: &generator)
         let (B, T) = (2, configuration.contextLength)
         let tokens = (0..<(B * T)).map { _ in Int32(generator.nextInt(below: configuration.vocabularySize)) }
         let targets = (0..<(B * T)).map { _ in Int32(generator.nextInt(below: configuration.vocabularySize)) }
@@ -54,9 +54,9 @@ import Testing
     }
 
     @Test func batchedRowsAndReorderingMatchSingleRows() throws {
-        let configuration = GPTConfiguration(vocabularySize: 13, contextLength: 8, embeddingSize: 16, layers: 2, heads: 2)
-        var generator = Generator(seed: 5)
-        let model = try GPTModel(configuration: configuration, generator: &generator)
+        let configuration = GPTConfiguration(vocabularySize: 13, contextLength: 8, embeddingSize: 16, layerCount: 2, headCount: 2)
+        var generator = RandomGenerator(seed: 5)
+        let model = try GPT(configuration: configuration, generator: &generator)
         let session = InferenceSession(model: model, parallelism: Parallelism(threads: 2))
         let rows: [[Int32]] = [[1, 2, 3], [4, 5, 6]]
         let pair = KVCache(configuration: configuration, batch: 2)

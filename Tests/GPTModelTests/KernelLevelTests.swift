@@ -16,17 +16,17 @@ import Testing
 
     @Test(arguments: KernelLevel.supported)
     func trainingAndDecodingAgreeWithTheBaseline(level: KernelLevel) throws {
-        var generator = Generator(seed: 31)
+        var generator = RandomGenerator(seed: 31)
         let configuration = GPTConfiguration(
-            vocabularySize: 37, contextLength: 16, embeddingSize: 32, layers: 2, heads: 4, dropout: 0.1)
-        let model = try GPTModel(configuration: configuration, generator: &generator)
+            vocabularySize: 37, contextLength: 16, embeddingSize: 32, layerCount: 2, headCount: 4, dropout: 0.1)
+        let model = try GPT(configuration: configuration, generator: &generator)
         let (B, T) = (3, 16)
         let tokens = (0..<(B * T)).map { _ in Int32(generator.nextInt(below: 37)) }
         let targets = (0..<(B * T)).map { _ in Int32(generator.nextInt(below: 37)) }
         func run(_ level: KernelLevel) throws -> (loss: Float, gradients: [Float], decoded: [Float]) {
             let context = KernelContext(parallelism: Parallelism(threads: 2), level: level)
             let training = TrainingSession(model: model, context: context)
-            let loss = try training.forward(tokens: tokens, targets: targets, batch: B, length: T, training: true, dropoutSeed: 5)!
+            let loss = try training.loss(tokens: tokens, targets: targets, batch: B, length: T, training: true, dropoutSeed: 5)
             try training.backward()
             let inference = InferenceSession(model: model, context: context)
             let cache = KVCache(configuration: configuration)

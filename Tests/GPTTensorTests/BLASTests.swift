@@ -58,13 +58,13 @@ import Testing
     }
 
     @Test func generatorIsDeterministicAndUniform() {
-        var first = Generator(seed: 42)
-        var second = Generator(seed: 42)
-        var other = Generator(seed: 43)
+        var first = RandomGenerator(seed: 42)
+        var second = RandomGenerator(seed: 42)
+        var other = RandomGenerator(seed: 43)
         let a = (0..<100).map { _ in first.next() }
         #expect(a == (0..<100).map { _ in second.next() })
         #expect(a != (0..<100).map { _ in other.next() })
-        var generator = Generator(seed: 1)
+        var generator = RandomGenerator(seed: 1)
         let samples = (0..<20_000).map { _ in generator.nextFloat() }
         let mean = samples.reduce(0, +) / Float(samples.count)
         #expect(abs(mean - 0.5) < 0.01)

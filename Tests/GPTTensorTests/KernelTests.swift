@@ -171,6 +171,45 @@ import Testing
         expectGradientMatches(analytic: dlogits.array, numerical: numerical, tolerance: 1e-2, "d logits")
     }
 
+    @Test(arguments: KernelLevel.supported) func distillationValueAndGradient(level: KernelLevel) {
+        let context = KernelContext(parallelism: Parallelism(threads: 2), level: level)
+        let (rows, V, temperature, alpha) = (3, 7, Float(2), Float(0.7))
+        let student = FloatBuffer(randomValues(rows * V, scale: 3, seed: 23))
+        let teacher = FloatBuffer(randomValues(rows * V, scale: 3, seed: 24))
+        let targets: [Int32] = [2, 0, 6]
+        let losses = FloatBuffer(count: rows)
+        let dlogits = FloatBuffer(count: rows * V)
+        func run() {
+            targets.withUnsafeBufferPointer {
+                Kernels.distillation(
+                    losses: losses.pointer, logitsGradient: dlogits.pointer, student: student.pointer, teacher: teacher.pointer,
+                    targets: $0.baseAddress!, rows: rows, vocabularySize: V, temperature: temperature, alpha: alpha,
+                    lossGradient: 1 / Float(rows), context: context)
+            }
+        }
+        run()
+        // α·T²·KL(p_t ‖ p_s) + (1 − α)·CE, in Double.
+        func softmax(_ z: [Double]) -> [Double] {
+            let m = z.max()!
+            let e = z.map { exp($0 - m) }
+            let total = e.reduce(0, +)
+            return e.map { $0 / total }
+        }
+        for row in 0..<rows {
+            let s = (0..<V).map { Double(student[row * V + $0]) }
+            let t = (0..<V).map { Double(teacher[row * V + $0]) }
+            let (ps, pt) = (softmax(s.map { $0 / Double(temperature) }), softmax(t.map { $0 / Double(temperature) }))
+            let kl = zip(pt, ps).reduce(0.0) { $0 + $1.0 * log($1.0 / $1.1) }
+            let ce = -log(softmax(s)[Int(targets[row])])
+            let expected = Double(alpha * temperature * temperature) * kl + Double(1 - alpha) * ce
+            #expect(abs(Double(losses[row]) - expected) < 1e-4 * max(1, expected), "row \(row)")
+        }
+        let analytic = dlogits.array
+        func loss() -> Double { run(); return losses.array.map(Double.init).reduce(0, +) / Double(rows) }
+        let numerical = numericalGradient(of: loss, perturbing: student.pointer, indices: Array(0..<(rows * V)), step: 1e-3)
+        expectGradientMatches(analytic: analytic, numerical: numerical, tolerance: 1e-2, "d student logits")
+    }
+
     @Test(arguments: [false, true], KernelLevel.supported)
     func linearMatchesFiniteDifferences(outputMajor: Bool, level: KernelLevel) {
         let context = KernelContext(parallelism: Parallelism(threads: 2), level: level)

@@ -25,6 +25,7 @@ import Testing
         #expect(throws: TokenizerError.self) { try tokenizer.encode("abz") }
         do {
             _ = try tokenizer.encode("ab\tz")
+            Issue.record("text with characters outside the vocabulary was encoded")
         } catch let error as TokenizerError {
             #expect(error.message.contains("U+0009"))
             #expect(error.message.contains("vocabulary of 3"))

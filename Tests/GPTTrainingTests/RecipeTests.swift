@@ -118,7 +118,7 @@ import Testing
     func frozenTensorsStayBitIdenticalAndTheRestTrains(index: Int) throws {
         let (label, freezing) = Self.cases[index]
         var configuration = TrainerTests.tinyConfiguration()
-        configuration.tieEmbeddings = false
+        configuration.tiesEmbeddings = false
         configuration.weightDecay = 0.1  // decay must not touch frozen matrices either
         let trainer = try RecipeRuns.trainer(configuration, freezing: freezing)
         let model = trainer.model
@@ -149,9 +149,9 @@ import Testing
     }
 
     @Test func accumulatedMicroBatchesEqualOneBatchTwiceTheSize() throws {
-        var generator = Generator(seed: 21)
-        let model = try GPTModel(
-            configuration: GPTConfiguration(vocabularySize: 13, contextLength: 8, embeddingSize: 16, layers: 2, heads: 2),
+        var generator = RandomGenerator(seed: 21)
+        let model = try GPT(
+            configuration: GPTConfiguration(vocabularySize: 13, contextLength: 8, embeddingSize: 16, layerCount: 2, headCount: 2),
             generator: &generator)
         let (B, T) = (3, 8)
         let tokens = (0..<(2 * B * T)).map { _ in Int32(generator.nextInt(below: 13)) }
@@ -179,8 +179,8 @@ enum RecipeRuns {
     static let tokenizer = CharacterTokenizer(training: text)
 
     static func trainer(_ configuration: TrainingConfiguration, freezing: Freezing = Freezing()) throws -> Trainer {
-        var generator = Generator(seed: configuration.seed)
-        let model = try GPTModel(
+        var generator = RandomGenerator(seed: configuration.seed)
+        let model = try GPT(
             configuration: configuration.modelConfiguration(vocabularySize: tokenizer.vocabularySize), generator: &generator)
         let ids = try tokenizer.encode(text).map(Int32.init)
         return Trainer(
@@ -226,7 +226,7 @@ enum RecipeRuns {
         try Data(Self.formatOneFile.utf8).write(to: directory.appendingPathComponent(TrainingCheckpoint.fileName))
         let checkpoint = try TrainingCheckpoint.read(from: directory)
         var expected = TrainingConfiguration()
-        (expected.layers, expected.heads, expected.embeddingSize, expected.contextLength) = (1, 1, 16, 16)
+        (expected.layerCount, expected.headCount, expected.embeddingSize, expected.contextLength) = (1, 1, 16, 16)
         (expected.batchSize, expected.maxIterations, expected.decayIterations) = (4, 40, 20)
         (expected.evalInterval, expected.evalIterations, expected.warmupIterations) = (10, 2, 50)
         #expect(checkpoint.configuration == expected)

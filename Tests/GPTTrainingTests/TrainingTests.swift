@@ -19,9 +19,9 @@ import Testing
         let session = TrainingSession(model: model, parallelism: Parallelism(threads: 2))
         var losses: [Float] = []
         for _ in 0..<10 {
-            let loss = try session.forward(
+            let loss = try session.loss(
                 tokens: fixture.inputIds, targets: fixture.targets, batch: fixture.batch, length: fixture.length,
-                training: true)!
+                training: true)
             losses.append(loss)
             session.zeroGradients()
             try session.backward()
@@ -40,8 +40,8 @@ import Testing
     }
 
     @Test func updateEqualsTheFormulaByHand() {
-        var configuration = GPTConfiguration(vocabularySize: 3, contextLength: 2, embeddingSize: 2, layers: 1, heads: 1)
-        configuration.bias = true
+        var configuration = GPTConfiguration(vocabularySize: 3, contextLength: 2, embeddingSize: 2, layerCount: 1, headCount: 1)
+        configuration.usesBias = true
         let layout = ParameterLayout(configuration)
         let settings = OptimizerSettings(kind: .adamw, beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.5)
         let optimizer = Optimizer(layout: layout, settings: settings)
@@ -90,25 +90,25 @@ import Testing
 
     @Test func presetsMatchNanoGPT() throws {
         let cpu = try TrainingConfiguration.preset(named: "shakespeare-char-cpu")
-        #expect(cpu.layers == 4 && cpu.heads == 4 && cpu.embeddingSize == 128 && cpu.contextLength == 64)
-        #expect(cpu.batchSize == 12 && cpu.maxIterations == 2000 && cpu.decayIterations == 2000 && !cpu.bias)
+        #expect(cpu.layerCount == 4 && cpu.headCount == 4 && cpu.embeddingSize == 128 && cpu.contextLength == 64)
+        #expect(cpu.batchSize == 12 && cpu.maxIterations == 2000 && cpu.decayIterations == 2000 && !cpu.usesBias)
         #expect(cpu.learningRate == 1e-3 && cpu.minLearningRate == 1e-4 && cpu.warmupIterations == 100)
         #expect(cpu.beta2 == 0.99 && cpu.dropout == 0 && cpu.weightDecay == 0.1 && cpu.gradientClip == 1)
         #expect(cpu.evalInterval == 250 && cpu.evalIterations == 20)
         let gpu = try TrainingConfiguration.preset(named: "shakespeare-char")
-        #expect(gpu.layers == 6 && gpu.heads == 6 && gpu.embeddingSize == 384 && gpu.contextLength == 256)
+        #expect(gpu.layerCount == 6 && gpu.headCount == 6 && gpu.embeddingSize == 384 && gpu.contextLength == 256)
         #expect(gpu.batchSize == 64 && gpu.dropout == 0.2 && gpu.maxIterations == 5000 && gpu.evalIterations == 200)
         #expect(throws: InvalidValue.self) { try TrainingConfiguration.preset(named: "nope") }
     }
 
     @Test func badValuesAreRejectedNamingTheFieldAndTheRule() throws {
         var configuration = TrainingConfiguration()
-        configuration.heads = 3
+        configuration.headCount = 3
         // Fields are named by their keys (the flag and config-file names).
         #expect(throws: InvalidValue(
             owner: "TrainingConfiguration", field: "embedding-size", rule: "must be divisible by the number of heads 3", value: "128"
         )) { try configuration.validate() }
-        configuration.heads = 4
+        configuration.headCount = 4
         configuration.dropout = 1
         #expect(throws: InvalidValue(owner: "TrainingConfiguration", field: "dropout", rule: "must be in [0, 1)", value: "1.0")) {
             try configuration.validate()
@@ -125,7 +125,7 @@ import Testing
         let file = Data(#"{"layers": 2, "learning-rate": 0.01, "norm": "post", "seed": 7}"#.utf8)
         let merged = try TrainingConfiguration.decode(file, over: preset, source: "x.json")
         var expected = preset
-        (expected.layers, expected.learningRate, expected.normalization, expected.seed) = (2, 0.01, .post, 7)
+        (expected.layerCount, expected.learningRate, expected.normalization, expected.seed) = (2, 0.01, .post, 7)
         #expect(merged == expected)
         // What is written reads back the same, over any base.
         #expect(try TrainingConfiguration.decode(try merged.encoded(), over: TrainingConfiguration(), source: "y") == merged)
@@ -151,8 +151,8 @@ import Testing
 @Suite struct TrainerTests {
     static func tinyConfiguration() -> TrainingConfiguration {
         var configuration = TrainingConfiguration()
-        configuration.layers = 2
-        configuration.heads = 2
+        configuration.layerCount = 2
+        configuration.headCount = 2
         configuration.embeddingSize = 32
         configuration.contextLength = 16
         configuration.batchSize = 4
@@ -167,8 +167,8 @@ import Testing
     @Test func overfitsOneBatch() throws {
         var configuration = Self.tinyConfiguration()
         configuration.weightDecay = 0
-        var generator = Generator(seed: 3)
-        let model = try GPTModel(configuration: configuration.modelConfiguration(vocabularySize: 20), generator: &generator)
+        var generator = RandomGenerator(seed: 3)
+        let model = try GPT(configuration: configuration.modelConfiguration(vocabularySize: 20), generator: &generator)
         let (B, T) = (4, 16)
         let tokens = (0..<(B * T)).map { _ in Int32(generator.nextInt(below: 20)) }
         let targets = (0..<(B * T)).map { _ in Int32(generator.nextInt(below: 20)) }
@@ -177,7 +177,7 @@ import Testing
         var loss = Float.infinity
         var steps = 0
         while loss >= 0.1 && steps < 300 {
-            loss = try session.forward(tokens: tokens, targets: targets, batch: B, length: T, training: true)!
+            loss = try session.loss(tokens: tokens, targets: targets, batch: B, length: T, training: true)
             session.zeroGradients()
             try session.backward()
             optimizer.update(parameters: model.parameters, gradients: session.gradients, learningRate: 3e-3, context: session.context)
@@ -193,8 +193,8 @@ import Testing
         let text = DefaultCorpus.text(characters: 5_000)
         let scalars = Array(Set(text.unicodeScalars)).sorted { $0.value < $1.value }
         let ids = text.unicodeScalars.map { Int32(scalars.firstIndex(of: $0)!) }
-        var generator = Generator(seed: seed)
-        let model = try GPTModel(
+        var generator = RandomGenerator(seed: seed)
+        let model = try GPT(
             configuration: configuration.modelConfiguration(vocabularySize: scalars.count), generator: &generator)
         let trainer = Trainer(
             model: model, dataset: TokenDataset(tokens: ids), configuration: configuration,
@@ -223,8 +223,8 @@ import Testing
         let tokenizerScalars = Array(Set(text.unicodeScalars))
         let tokenizer = CharacterTokenizerFactory.make(tokenizerScalars)
         let ids = try tokenizer.encode(text).map(Int32.init)
-        var generator = Generator(seed: 1)
-        let model = try GPTModel(
+        var generator = RandomGenerator(seed: 1)
+        let model = try GPT(
             configuration: configuration.modelConfiguration(vocabularySize: tokenizer.vocabularySize), generator: &generator)
         let trainer = Trainer(model: model, dataset: TokenDataset(tokens: ids), configuration: configuration, parallelism: Parallelism(threads: 2))
         let directory = temporaryDirectory()

@@ -8,7 +8,7 @@ import GPTTensor
 /// described by `layout`. Whatever a pass needs besides (activations, gradients, scratch, a key/value
 /// cache, a kernel context) belongs to a `TrainingSession` or an `InferenceSession`, so one model
 /// serves any number of sessions at once. Only training writes the parameters, through its session.
-public final class GPTModel: Sendable {
+public final class GPT: Sendable {
     public let configuration: GPTConfiguration
     public let layout: ParameterLayout
     public let parameters: FloatBuffer
@@ -23,9 +23,9 @@ public final class GPTModel: Sendable {
 
     /// A model with GPT-2 / nanoGPT initialisation: weights normal(0, 0.02), residual
     /// output projections normal(0, 0.02 / sqrt(2 · layers)), biases 0, LayerNorm gains 1.
-    public convenience init(configuration: GPTConfiguration, generator: inout Generator) throws {
+    public convenience init(configuration: GPTConfiguration, generator: inout RandomGenerator) throws {
         try self.init(configuration: configuration)
-        let projectionScale = 0.02 / Float(2 * configuration.layers).squareRoot()
+        let projectionScale = 0.02 / Float(2 * configuration.layerCount).squareRoot()
         let pointer = parameters.pointer
         for tensor in layout.tensors {
             let values = pointer + tensor.offset
