@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what swift-gpt needs to build on Debian/Ubuntu: OpenBLAS and pkg-config, and with
-# --with-test-tools also headless Chromium (the tests open the HTML pictures in it).
-# Does nothing when they are already there. Swift itself must be on PATH.
+# --with-test-tools also headless Chromium (the tests open the HTML pictures in it) and a Python
+# environment in .venv-reference/ with PyTorch and transformers (the tests load models saved here in
+# transformers). Does nothing when they are already there. Swift itself must be on PATH.
 set -euo pipefail
 if ! command -v swift >/dev/null 2>&1; then
     echo "error: swift is not on PATH; install Swift 6 from swift.org first" >&2
@@ -22,4 +23,16 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}" >&2
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The reference environment the tests drive transformers with (only with --with-test-tools).
+if [ "${1:-}" = "--with-test-tools" ]; then
+    root="$(cd "$(dirname "$0")/.." && pwd)"
+    venv="$root/.venv-reference"
+    if ! "$venv/bin/python" -c "import torch, transformers, safetensors, numpy" >/dev/null 2>&1; then
+        echo "installing the reference environment in $venv (torch, transformers)" >&2
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check \
+            torch==2.13.0 transformers==5.24.0 safetensors numpy
+    fi
 fi
