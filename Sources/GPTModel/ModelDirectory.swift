@@ -16,7 +16,8 @@ public enum ModelDirectory {
         return files.contains { FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }
     }
 
-    /// Writes configuration, tokenizer (when there is one) and weights.
+    /// Writes configuration, tokenizer (when there is one) and weights, then reads the configuration and
+    /// the tokenizer back: a directory that no command could open is an error here, not after a run.
     public static func save(_ model: GPT, tokenizer: (any Tokenizer)?, to directory: URL) throws {
         try AtomicFile.createDirectory(directory)
         try AtomicFile.write(
@@ -26,6 +27,17 @@ public enum ModelDirectory {
                 tokenizer.description.encoded(), to: directory.appendingPathComponent(TokenizerDescription.fileName))
         }
         try saveWeights(model, to: directory)
+        guard try loadConfiguration(directory) == model.configuration else {
+            throw ModelError("\(directory.path): \(configurationFile) does not read back as written; the model cannot be saved")
+        }
+        if let tokenizer {
+            guard let loaded = try TokenizerFiles.load(in: directory),
+                try loaded.description.encoded() == tokenizer.description.encoded()
+            else {
+                throw ModelError(
+                    "\(directory.path): \(TokenizerDescription.fileName) does not read back as written; the model cannot be saved")
+            }
+        }
     }
 
     /// Rewrites only `model.safetensors` (the configuration and tokenizer do not change during training).

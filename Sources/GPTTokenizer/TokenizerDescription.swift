@@ -39,44 +39,77 @@ public enum TokenizerDescription: Equatable, Sendable {
         return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     }
 
-    /// Parses a `tokenizer.json`; `source` names the file in error messages.
-    public init(data: Data, source: String) throws {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let type = object["type"] as? String
-        else {
-            throw TokenizerError("\(source) is not a valid tokenizer file (expected a JSON object with a \"type\")")
+    /// The file's fields. Read with `JSONDecoder`, which keeps every string exactly: Foundation's
+    /// `JSONSerialization` drops a U+FEFF at the start of a string, which turned a character vocabulary's
+    /// byte-order-mark entry into an empty one (issue 24).
+    private struct File: Decodable {
+        let type: String
+        let vocabulary: Vocabulary?
+        let merges: [String]?
+        let specialTokens: [String: Int]?
+
+        enum CodingKeys: String, CodingKey {
+            case type, vocabulary, merges, specialTokens = "special_tokens"
         }
-        switch type {
-        case "character":
-            guard let symbols = object["vocabulary"] as? [String], !symbols.isEmpty,
-                symbols.allSatisfy({ $0.unicodeScalars.count == 1 }),
-                Set(symbols).count == symbols.count
-            else {
-                throw TokenizerError("\(source): a character tokenizer needs \"vocabulary\": a list of distinct single characters")
-            }
-            self = .character(symbols)
-        case "word":
-            guard let words = object["vocabulary"] as? [String], Set(words).count == words.count else {
-                throw TokenizerError("\(source): a word tokenizer needs \"vocabulary\": a list of distinct words")
-            }
-            self = .word(words)
-        case "bpe":
-            guard let vocabulary = object["vocabulary"] as? [String: Any], let merges = object["merges"] as? [String]
-            else {
-                throw TokenizerError("\(source): a BPE tokenizer needs \"vocabulary\" (token → id) and \"merges\"")
-            }
-            let special = (object["special_tokens"] as? [String: Any]) ?? [:]
-            func ids(_ map: [String: Any]) throws -> [String: Int] {
-                try map.mapValues {
-                    guard let id = ($0 as? NSNumber)?.intValue else {
-                        throw TokenizerError("\(source): token ids must be integers")
-                    }
-                    return id
+
+        /// A list (character, word) or a map of token → id (BPE).
+        enum Vocabulary: Decodable {
+            case list([String])
+            case map([String: Int])
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let list = try? container.decode([String].self) {
+                    self = .list(list)
+                } else {
+                    self = .map(try container.decode([String: Int].self))
                 }
             }
-            self = .bytePair(vocabulary: try ids(vocabulary), merges: merges, specialTokens: try ids(special))
-        default:
-            throw TokenizerError("\(source): unknown tokenizer type \"\(type)\"")
         }
+    }
+
+    /// Parses a tokenizer file; `source` names the file in error messages.
+    public init(data: Data, source: String) throws {
+        guard let file = try? JSONDecoder().decode(File.self, from: data) else {
+            if (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["type"] is String {
+                throw TokenizerError("\(source): the vocabulary, merges or special tokens are malformed (token ids must be integers)")
+            }
+            throw TokenizerError("\(source) is not a valid tokenizer file (expected a JSON object with a \"type\")")
+        }
+        switch (file.type, file.vocabulary) {
+        case ("character", .list(let symbols)?) where !symbols.isEmpty:
+            // Entries are Unicode scalars, compared by code point: canonically equivalent characters
+            // (U+212B Å and U+00C5 Å), combining marks and U+FEFF are distinct entries of their own.
+            var seen: [UInt32: Int] = [:]
+            for (position, symbol) in symbols.enumerated() {
+                let scalars = Array(symbol.unicodeScalars)
+                guard scalars.count == 1 else {
+                    throw TokenizerError(
+                        "\(source): vocabulary entry \(position) holds \(scalars.count) characters (\(Self.codePoints(scalars))); each entry must be one")
+                }
+                if let first = seen.updateValue(position, forKey: scalars[0].value) {
+                    throw TokenizerError(
+                        "\(source): vocabulary entries \(first) and \(position) are both \(Self.codePoints(scalars)); entries must be distinct")
+                }
+            }
+            self = .character(symbols)
+        case ("character", _):
+            throw TokenizerError("\(source): a character tokenizer needs \"vocabulary\": a list of distinct single characters")
+        case ("word", .list(let words)?) where Set(words).count == words.count:
+            self = .word(words)
+        case ("word", _):
+            throw TokenizerError("\(source): a word tokenizer needs \"vocabulary\": a list of distinct words")
+        case ("bpe", .map(let vocabulary)?) where file.merges != nil:
+            self = .bytePair(vocabulary: vocabulary, merges: file.merges!, specialTokens: file.specialTokens ?? [:])
+        case ("bpe", _):
+            throw TokenizerError("\(source): a BPE tokenizer needs \"vocabulary\" (token → id) and \"merges\"")
+        default:
+            throw TokenizerError("\(source): unknown tokenizer type \"\(file.type)\"")
+        }
+    }
+
+    /// "U+FEFF U+0041".
+    static func codePoints(_ scalars: [Unicode.Scalar]) -> String {
+        scalars.isEmpty ? "nothing" : scalars.map { "U+" + String($0.value, radix: 16, uppercase: true) }.joined(separator: " ")
     }
 }

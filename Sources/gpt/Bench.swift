@@ -155,7 +155,7 @@ struct BenchTokenize: ParsableCommand {
     func run() throws {
         let loaded = try TokenizerLoader.load(tokenizer)
         var text = ""
-        for file in files { text += try TextFile.read(file) }
+        for file in files { text += try TextFile.read(file, keepingByteOrderMark: true) }  // the exact bytes, as tiktoken reads them
         let bytes = Double(text.utf8.count)
         var best = Double.infinity
         var ids: [Int] = []

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GPTFormats
 import GPTGeneration
 import GPTModel
 import GPTTensor
@@ -134,9 +135,7 @@ struct Sample: AsyncParsableCommand {
             data = FileManager.default.contents(atPath: promptFile)
         }
         guard let data else { throw ValidationError("prompt file \(promptFile) not found or unreadable") }
-        guard let text = String(validating: data, as: UTF8.self) else {
-            throw ValidationError("prompt file \(promptFile) is not valid UTF-8 text")
-        }
+        let text = try TextFile.decode(data, source: "prompt file \(promptFile)")
         return text
     }
 }

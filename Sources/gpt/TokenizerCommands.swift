@@ -28,7 +28,7 @@ struct TrainTokenizer: ParsableCommand {
     }
 
     func run() throws {
-        let texts = try data.map(TextFile.read)
+        let texts = try data.map { try TextFile.read($0) }
         let start = monotonicSeconds()
         let tokenizer: any Tokenizer
         if kind == "word" {

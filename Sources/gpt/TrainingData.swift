@@ -53,8 +53,8 @@ struct DataOptions: ParsableArguments {
         if let data, Self.isTokenFile(data) {
             return try prepareTokenFiles(data, tokenizer: given)
         }
-        let text = try data.map(TextFile.read) ?? DefaultCorpus.text()
-        let validationText = try valData.map(TextFile.read)
+        let text = try data.map { try TextFile.read($0) } ?? DefaultCorpus.text()
+        let validationText = try valData.map { try TextFile.read($0) }
         let texts = [text] + (validationText.map { [$0] } ?? [])
         let tokenizer = try given ?? makeTokenizer(texts: texts, threads: threads)
         let policy: SpecialTokenPolicy = allowSpecial ? .allowed : .ordinary

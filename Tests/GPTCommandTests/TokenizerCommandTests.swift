@@ -22,6 +22,46 @@ import Testing
         expectCleanFailure(try CLI.run(["tokenize", "x"]), mentioning: "--tokenizer")
     }
 
+    /// Issue 24: books that start with a byte-order mark (39 of 41 Gutenberg books) train models that every
+    /// command opens, with each tokenizer kind; a U+FEFF inside the text is an ordinary character.
+    @Test func textWithAByteOrderMarkTrainsModelsThatLoad() throws {
+        let book = sharedDataDirectory.appendingPathComponent("corpus/gutenberg/pg35_the_time_machine.txt")
+        let bytes = try Data(contentsOf: book).prefix(30_000)
+        #expect(Array(bytes.prefix(3)) == [0xEF, 0xBB, 0xBF])
+        let marked = directory.appendingPathComponent("marked.txt")
+        try bytes.write(to: marked)
+        let plain = directory.appendingPathComponent("plain.txt")
+        try bytes.dropFirst(3).write(to: plain)
+        let inside = directory.appendingPathComponent("inside.txt")
+        try (bytes.dropFirst(3).prefix(15_000) + Data([0xEF, 0xBB, 0xBF]) + bytes.dropFirst(15_003)).write(to: inside)
+        let tiny = ["--layers", "1", "--heads", "1", "--embedding-size", "16", "--context-length", "16", "--max-iters", "3",
+                    "--eval-interval", "3", "--eval-iters", "1", "--batch-size", "2"]
+        func trainAndOpen(_ data: URL, _ tokenizer: String, _ name: String) throws -> String {
+            let model = directory.appendingPathComponent(name).path
+            let size = tokenizer == "bpe" ? ["--vocab-size", "300"] : []
+            let trained = try CLI.run(["train", "--data", data.path, "--out", model, "--tokenizer", tokenizer] + size + tiny)
+            #expect(trained.status == 0, "\(name): \(trained.standardError)")
+            let info = try CLI.run(["info", "--model", model])
+            #expect(info.status == 0, "\(name) info: \(info.standardError)")
+            let sample = try CLI.run(["sample", "--model", model, "--max-tokens", "5", "--prompt-file", marked.path])
+            #expect(sample.status == 0, "\(name) sample: \(sample.standardError)")
+            let eval = try CLI.run(["eval", "--model", model, "--data", data.path])
+            #expect(eval.status == 0, "\(name) eval: \(eval.standardError)")
+            return model
+        }
+        for kind in ["char", "word", "bpe"] { _ = try trainAndOpen(marked, kind, "marked-\(kind)") }
+        // The mark is not text: the same vocabulary as the file without it.
+        let withMark = try trainAndOpen(marked, "char", "vocabulary-marked")
+        let without = try trainAndOpen(plain, "char", "vocabulary-plain")
+        let tokenizerFile = "gpt-tokenizer.json"
+        #expect(try Data(contentsOf: URL(fileURLWithPath: withMark + "/" + tokenizerFile))
+            == Data(contentsOf: URL(fileURLWithPath: without + "/" + tokenizerFile)))
+        // Inside the text it is a character of the vocabulary like any other.
+        let kept = try trainAndOpen(inside, "char", "inside-char")
+        let vocabulary = try String(contentsOfFile: kept + "/" + tokenizerFile, encoding: .utf8)
+        #expect(vocabulary.unicodeScalars.contains("\u{FEFF}"))
+    }
+
     @Test func trainsExportsAndUsesABPE() throws {
         let file = directory.appendingPathComponent("bpe.json").path
         let trained = try CLI.run(["tokenizer", "train", "--data", shakespeare, "--vocab-size", "400", "--special", "<|endoftext|>", "--out", file])

@@ -82,8 +82,15 @@ import Testing
         let good = directory.appendingPathComponent("good.txt")
         try Data("naïve café\n".utf8).write(to: good)
         #expect(try TextFile.read(good.path) == "naïve café\n")
+        // A leading byte-order mark is dropped; one inside the text stays.
+        let marked = directory.appendingPathComponent("bom.txt")
+        try Data([0xEF, 0xBB, 0xBF] + Array("ab\u{FEFF}c".utf8)).write(to: marked)
+        #expect(Array(try TextFile.read(marked.path).unicodeScalars) == Array("ab\u{FEFF}c".unicodeScalars))
+        let onlyMark = directory.appendingPathComponent("only-bom.txt")
+        try Data([0xEF, 0xBB, 0xBF]).write(to: onlyMark)
         for (path, fragment) in [
             (directory.appendingPathComponent("missing.txt").path, "not found"), (empty.path, "is empty"),
+            (onlyMark.path, "is empty"),
             (binary.path, "offset 3"), (directory.path, "is a directory"),
         ] {
             do {

@@ -35,13 +35,14 @@ import Testing
         ids.map { UInt32($0).littleEndian }.withUnsafeBytes { SHA256.hex($0) }
     }
 
+    // The files' exact bytes (byte-order marks included), as tiktoken's reference read them.
     @Test(arguments: [1, 2])
     func wholeGutenbergConcatenationMatchesTiktoken(threads: Int) throws {
         let tokenizer = GPT2TokenizerTests.tokenizer
         let files = Self.gutenbergFiles
         #expect(files.count == Self.fixture.gutenberg.count)
         var text = ""
-        for file in files { text += try TextFile.read(file.path) }
+        for file in files { text += try TextFile.read(file.path, keepingByteOrderMark: true) }
         #expect(text.utf8.count == Self.fixture.gutenberg_concatenated.bytes)
         let ids = try tokenizer.encode(text, specialTokens: .ordinary, threads: threads)
         #expect(ids.count == Self.fixture.gutenberg_concatenated.tokens)
@@ -52,7 +53,7 @@ import Testing
         let tokenizer = GPT2TokenizerTests.tokenizer
         for entry in Self.fixture.others {
             let path = sharedDataDirectory.appendingPathComponent(entry.path ?? entry.name ?? "").path
-            let text = try TextFile.read(path)
+            let text = try TextFile.read(path, keepingByteOrderMark: true)
             let ids = try tokenizer.encode(text)
             #expect(ids.count == entry.tokens, "\(path)")
             #expect(hash(ids) == entry.sha256_ids_u32le, "\(path)")
@@ -70,7 +71,7 @@ import Testing
     }
 
     @Test func trainedBPERoundTripsTextAndRandomBytes() throws {
-        let text = try TextFile.read(sharedDataDirectory.appendingPathComponent("corpus/wikitext2_valid.tokens.txt").path)
+        let text = try TextFile.read(sharedDataDirectory.appendingPathComponent("corpus/wikitext2_valid.tokens.txt").path, keepingByteOrderMark: true)
         let tokenizer = try BytePairTrainer.train(texts: [String(text.prefix(200_000))], vocabularySize: 2000)
         #expect(tokenizer.decode(try tokenizer.encode(text)) == text)
         var generator: UInt64 = 99

@@ -70,3 +70,44 @@ import Testing
         #expect(pieces.filter { !$0.isEmpty } == ["a", "€", "b", "🙂", "c"])
     }
 }
+
+/// Whatever a character vocabulary holds, the tokenizer file writes and reads it back (issue 24).
+@Suite struct CharacterVocabularyFileTests {
+    /// U+FEFF (alone and before a letter), a combining mark, canonically equivalent Å (U+212B) and
+    /// Å (U+00C5), a character outside the Basic Multilingual Plane, a control character.
+    static let text = "\u{FEFF}ab\u{FEFF}c e\u{0301} \u{212B}\u{00C5} 😀\t\n"
+
+    @Test func everyScalarRoundTripsThroughTheFile() throws {
+        let tokenizer = CharacterTokenizer(training: Self.text)
+        #expect(tokenizer.vocabularySize == Set(Self.text.unicodeScalars).count)
+        let data = try tokenizer.description.encoded()
+        let read = try TokenizerDescription(data: data, source: "t.json").makeTokenizer() as! CharacterTokenizer
+        #expect(read == tokenizer)
+        #expect(read.decode(try read.encode(Self.text)) == Self.text)
+        #expect(Array(read.decode(try read.encode(Self.text)).unicodeScalars) == Array(Self.text.unicodeScalars))
+    }
+
+    @Test func aFileWrittenBeforeTheFixWithAByteOrderMarkEntryLoads() throws {
+        // What `gpt train` wrote for a BOM-prefixed book: U+FEFF as the last entry.
+        let json = "{\"type\":\"character\",\"vocabulary\":[\"\\n\",\" \",\"a\",\"b\",\"\u{FEFF}\"]}"
+        let tokenizer = try TokenizerDescription(data: Data(json.utf8), source: "old.json").makeTokenizer()
+        #expect(tokenizer.vocabularySize == 5)
+        #expect(try tokenizer.encode("\u{FEFF}ab") == [4, 2, 3])
+    }
+
+    @Test(arguments: [
+        ("{\"type\":\"character\",\"vocabulary\":[\"a\",\"bc\"]}", "entry 1 holds 2 characters (U+62 U+63)"),
+        ("{\"type\":\"character\",\"vocabulary\":[\"a\",\"\",\"c\"]}", "entry 1 holds 0 characters (nothing)"),
+        ("{\"type\":\"character\",\"vocabulary\":[\"a\",\"b\",\"a\"]}", "entries 0 and 2 are both U+61"),
+    ])
+    func badEntriesAreNamedWithTheirPosition(json: String, fragment: String) {
+        do {
+            _ = try TokenizerDescription(data: Data(json.utf8), source: "t.json")
+            Issue.record("accepted \(json)")
+        } catch let error as TokenizerError {
+            #expect(error.message.contains(fragment), "\(error.message)")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+}
