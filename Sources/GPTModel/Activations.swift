@@ -31,8 +31,8 @@ final class Activations {
     let length: Int
     let storage: FloatBuffer
     let gradientStorage: FloatBuffer?
-    let tokens: UnsafeMutablePointer<Int32>
-    let targets: UnsafeMutablePointer<Int32>
+    let tokens: TokenBuffer
+    let targets: TokenBuffer
 
     var embedded: UnsafeMutablePointer<Float>   // (rows, C)
     var blocks: [BlockActivations] = []
@@ -67,10 +67,8 @@ final class Activations {
         let perBlock = rows * (C * 10 + H * 2 + 4) + batch * NH * length * length
         let total = rows * C + configuration.layerCount * perBlock + rows * (C + 2) + rows * V + 2 * rows
         storage = FloatBuffer(count: total)
-        tokens = .allocate(capacity: rows)
-        tokens.initialize(repeating: 0, count: rows)
-        targets = .allocate(capacity: rows)
-        targets.initialize(repeating: 0, count: rows)
+        tokens = TokenBuffer(count: rows)
+        targets = TokenBuffer(count: rows)
 
         var slicer = FloatBuffer.Slicer(storage)
         func take(_ count: Int) -> UnsafeMutablePointer<Float> { slicer.take(count) }
@@ -111,11 +109,6 @@ final class Activations {
         logitsGradient = take(rows * V)
         ones = take(rows)
         ones.update(repeating: 1, count: rows)
-    }
-
-    deinit {
-        tokens.deallocate()
-        targets.deallocate()
     }
 
     var isTraining: Bool { gradientStorage != nil }

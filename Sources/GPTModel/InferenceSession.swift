@@ -49,7 +49,7 @@ public final class InferenceSession {
             scratch = InferenceScratch(configuration: configuration, rows: rows, outputRows: outputRows)
         }
         let s = scratch!
-        tokens.withUnsafeBufferPointer { s.tokens.update(from: $0.baseAddress!, count: rows) }
+        s.tokens.copy(tokens)
         var pass = CachedForward(
             model: model, scratch: s, cache: cache, context: context, count: count, positions: positions)
         model.forward(&pass)
@@ -74,9 +74,9 @@ public final class InferenceSession {
         cache.reset()
         let logits = try forward(tokens: tokens, count: length, cache: cache, positions: .all)
         let s = scratch!
-        targets.withUnsafeBufferPointer { s.targets.update(from: $0.baseAddress!, count: batch * length) }
+        s.targets.copy(targets)
         Kernels.crossEntropyForward(
-            losses: s.losses, logSumExp: s.logSumExp, logits: logits.baseAddress!, targets: s.targets,
+            losses: s.losses, logSumExp: s.logSumExp, logits: logits.baseAddress!, targets: s.targets.pointer,
             rows: batch * length, vocabularySize: model.configuration.vocabularySize, context: context)
         return UnsafeBufferPointer(start: s.losses, count: batch * length)
     }
@@ -87,8 +87,8 @@ final class InferenceScratch {
     let rows: Int
     let outputRows: Int
     private let storage: FloatBuffer
-    let tokens: UnsafeMutablePointer<Int32>
-    let targets: UnsafeMutablePointer<Int32>
+    let tokens: TokenBuffer
+    let targets: TokenBuffer
     let stream, norm, mean, reciprocalStd, qkv, attention, projection, up, activated: UnsafeMutablePointer<Float>
     /// The head's input rows (each row's last position, or all) and the logits.
     let head, logits, losses, logSumExp: UnsafeMutablePointer<Float>
@@ -98,10 +98,8 @@ final class InferenceScratch {
         self.outputRows = outputRows
         let (C, H, V) = (configuration.embeddingSize, configuration.mlpSize, configuration.vocabularySize)
         storage = FloatBuffer(count: rows * (7 * C + 2 * H + 2) + outputRows * (C + V + 2))
-        tokens = .allocate(capacity: rows)
-        tokens.initialize(repeating: 0, count: rows)
-        targets = .allocate(capacity: outputRows)
-        targets.initialize(repeating: 0, count: outputRows)
+        tokens = TokenBuffer(count: rows)
+        targets = TokenBuffer(count: outputRows)
         var slicer = FloatBuffer.Slicer(storage)
         func take(_ count: Int) -> UnsafeMutablePointer<Float> { slicer.take(count) }
         stream = take(rows * C)
@@ -117,11 +115,6 @@ final class InferenceScratch {
         logits = take(outputRows * V)
         losses = take(outputRows)
         logSumExp = take(outputRows)
-    }
-
-    deinit {
-        tokens.deallocate()
-        targets.deallocate()
     }
 }
 
@@ -157,7 +150,7 @@ struct CachedForward: ModelOperations {
     mutating func embed() -> UnsafePointer<Float> {
         // Token embedding + position encoding at absolute positions past + i.
         Kernels.embeddingForward(
-            output: scratch.stream, tokens: scratch.tokens, tokenEmbedding: weights + model.layout.tokenEmbedding,
+            output: scratch.stream, tokens: scratch.tokens.pointer, tokenEmbedding: weights + model.layout.tokenEmbedding,
             positionTable: model.positionTable + cache.length * channels, batch: cache.batch, length: count,
             channels: channels, context: context)
         return UnsafePointer(scratch.stream)

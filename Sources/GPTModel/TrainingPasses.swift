@@ -41,7 +41,7 @@ struct TrainingForward: ModelOperations {
     mutating func embed() -> UnsafePointer<Float> {
         let act = activations
         Kernels.embeddingForward(
-            output: act.embedded, tokens: act.tokens, tokenEmbedding: weights + model.layout.tokenEmbedding,
+            output: act.embedded, tokens: act.tokens.pointer, tokenEmbedding: weights + model.layout.tokenEmbedding,
             positionTable: model.positionTable, batch: batch, length: length, channels: channels, context: context)
         if dropout.embedding > 0 {
             Kernels.dropout(
@@ -302,6 +302,6 @@ struct TrainingBackward: ModelGradientOperations {
         Kernels.embeddingBackward(
             tokenEmbeddingGradient: gradients + model.layout.tokenEmbedding,
             positionEmbeddingGradient: model.layout.positionEmbedding.map { gradients + $0 }, outputGradient: stream,
-            tokens: activations.tokens, batch: batch, length: length, channels: channels, context: context)
+            tokens: activations.tokens.pointer, batch: batch, length: length, channels: channels, context: context)
     }
 }

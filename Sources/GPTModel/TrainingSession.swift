@@ -67,8 +67,8 @@ public final class TrainingSession {
         lastBatch = batch
         lastLength = length
         lastLoss = nil
-        tokens.withUnsafeBufferPointer { act.tokens.update(from: $0.baseAddress!, count: rows) }
-        if let targets { targets.withUnsafeBufferPointer { act.targets.update(from: $0.baseAddress!, count: rows) } }
+        act.tokens.copy(tokens)
+        if let targets { act.targets.copy(targets) }
 
         var pass = TrainingForward(
             model: model, activations: act, context: context, batch: batch, length: length,
@@ -79,7 +79,7 @@ public final class TrainingSession {
         // Cross-entropy loss, averaged over every position.
         guard targets != nil, !lastPositionOnly else { return nil }
         Kernels.crossEntropyForward(
-            losses: act.losses, logSumExp: act.logSumExp, logits: act.logits, targets: act.targets,
+            losses: act.losses, logSumExp: act.logSumExp, logits: act.logits, targets: act.targets.pointer,
             rows: rows, vocabularySize: configuration.vocabularySize, context: context)
         var sum = 0.0
         for row in 0..<rows { sum += Double(act.losses[row]) }
@@ -112,10 +112,10 @@ public final class TrainingSession {
         let rows = lastBatch * lastLength
         // The loss: the mean over B·T positions seeds d logits with 1/(B·T) (fused softmax + cross-entropy).
         if let lossGradient {
-            lossGradient(act.logitsGradient, act.logits, act.targets, rows)
+            lossGradient(act.logitsGradient, act.logits, act.targets.pointer, rows)
         } else {
             Kernels.crossEntropyBackward(
-                logitsGradient: act.logitsGradient, logits: act.logits, logSumExp: act.logSumExp, targets: act.targets,
+                logitsGradient: act.logitsGradient, logits: act.logits, logSumExp: act.logSumExp, targets: act.targets.pointer,
                 lossGradient: 1 / Float(rows), rows: rows, vocabularySize: model.configuration.vocabularySize,
                 context: context)
         }

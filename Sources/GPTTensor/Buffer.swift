@@ -1,10 +1,10 @@
-/// A fixed-size, zero-initialised, contiguous Float buffer that owns its memory.
+/// A fixed-size, zero-initialised, contiguous buffer of numbers that owns its memory.
 ///
 /// Kernels work on raw pointers into these buffers; a buffer is allocated once per
 /// shape and reused, so a training step allocates nothing.
-public final class FloatBuffer: @unchecked Sendable {
+public final class Buffer<Element: Numeric & Sendable>: @unchecked Sendable {
     public let count: Int
-    public let pointer: UnsafeMutablePointer<Float>
+    public let pointer: UnsafeMutablePointer<Element>
 
     public init(count: Int) {
         self.count = count
@@ -12,11 +12,10 @@ public final class FloatBuffer: @unchecked Sendable {
         pointer.initialize(repeating: 0, count: Swift.max(count, 1))
     }
 
-    public convenience init(_ values: [Float]) {
+    /// A buffer holding `values`.
+    public convenience init(_ values: [Element]) {
         self.init(count: values.count)
-        values.withUnsafeBufferPointer { source in
-            if let base = source.baseAddress { pointer.update(from: base, count: values.count) }
-        }
+        copy(values)
     }
 
     deinit {
@@ -27,22 +26,33 @@ public final class FloatBuffer: @unchecked Sendable {
         pointer.update(repeating: 0, count: count)
     }
 
-    public subscript(index: Int) -> Float {
+    public subscript(index: Int) -> Element {
         get { pointer[index] }
         set { pointer[index] = newValue }
     }
 
-    public var array: [Float] {
+    public var array: [Element] {
         Array(UnsafeBufferPointer(start: pointer, count: count))
     }
 
-    public func copy(from other: FloatBuffer) {
-        precondition(other.count == count, "FloatBuffer.copy: sizes differ")
+    /// Copies `values` (at most `count` of them) to the start of the buffer.
+    public func copy(_ values: [Element]) {
+        precondition(values.count <= count, "Buffer.copy: \(values.count) values do not fit in \(count)")
+        values.withUnsafeBufferPointer { if let base = $0.baseAddress { pointer.update(from: base, count: values.count) } }
+    }
+
+    public func copy(from other: Buffer<Element>) {
+        precondition(other.count == count, "Buffer.copy: sizes differ")
         pointer.update(from: other.pointer, count: count)
     }
 }
 
-extension FloatBuffer {
+/// Parameters, gradients, activations and scratch.
+public typealias FloatBuffer = Buffer<Float>
+/// The token ids and targets of a pass, copied once into stable storage the kernels read.
+public typealias TokenBuffer = Buffer<Int32>
+
+extension Buffer where Element == Float {
     /// Carves one buffer into consecutive named views (one allocation for many tensors).
     public struct Slicer {
         private var cursor: UnsafeMutablePointer<Float>
