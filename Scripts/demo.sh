@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds, trains a small GPT on the embedded
-# default corpus (about half a minute on 2 cores) and generates text from it.
+# default corpus (30–60 s on 2 cores, by chip) and generates text from it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-dependencies.sh
