@@ -84,8 +84,13 @@ public struct Freezing: Equatable, Sendable {
         (self.embeddings, self.layers, self.headOnly) = (embeddings, layers, headOnly)
     }
 
-    public func validate() throws {
-        try Validator(owner: "Freezing").require(layers >= 0, "layers", "must be non-negative", layers)
+    /// Rejects a negative count, or (given the model's) more blocks than the model has.
+    public func validate(layerCount: Int? = nil) throws {
+        let check = Validator(owner: "Freezing")
+        try check.require(layers >= 0, "layers", "must be non-negative", layers)
+        if let layerCount {
+            try check.require(layers <= layerCount, "layers", "must be at most the model's \(layerCount) blocks", layers)
+        }
     }
 
     /// Whether `tensor` is trained.

@@ -63,6 +63,7 @@ struct Finetune: ParsableCommand {
         var configuration = try options.resolve(model: try ModelOptions.parse([]), training: training)
         // The architecture is the source model's.
         let c = gpt.configuration
+        try freezing.validate(layerCount: c.layerCount)
         (configuration.layerCount, configuration.headCount, configuration.embeddingSize) = (c.layerCount, c.headCount, c.embeddingSize)
         configuration.contextLength = min(configuration.contextLength, c.contextLength)
         let outputDirectory = URL(fileURLWithPath: out!)

@@ -7,6 +7,7 @@ struct GPTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gpt",
         abstract: "Train, sample from, evaluate and benchmark GPT models on the CPU.",
+        version: "swift-gpt 0.1 (Swift \(swiftVersion))",
         subcommands: [Train.self, Finetune.self, Distill.self, Sample.self, Evaluate.self, Info.self, Tokenize.self, TokenizerCommand.self, Word2VecCommand.self, Visualize.self, Bench.self]
     )
 }
@@ -42,3 +43,14 @@ enum Main {
         }
     }
 }
+
+/// The compiler this binary was built with.
+private let swiftVersion: String = {
+    #if swift(>=6.3)
+    "6.3"
+    #elseif swift(>=6.2)
+    "6.2"
+    #else
+    "6.x"
+    #endif
+}()

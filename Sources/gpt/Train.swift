@@ -78,7 +78,7 @@ struct Train: ParsableCommand {
         Terminal.notice(
             "\(Terminal.grouped(Double(dataset.training.count))) training and \(Terminal.grouped(Double(dataset.validation.count))) validation tokens, vocabulary \(vocabularySize)")
         Terminal.notice(
-            "model: \(configuration.layerCount) layers, \(configuration.headCount) heads, \(configuration.embeddingSize) dims, context \(configuration.contextLength), \(Terminal.grouped(Double(gpt.parameterCount))) parameters; \(trainer.context.parallelism.threads) threads")
+            "model: \(configuration.layerCount) layers, \(configuration.headCount) heads, \(configuration.embeddingSize) dims, context \(configuration.contextLength), \(Terminal.grouped(Double(gpt.parameterCount))) parameters; \(trainer.context.parallelism.threads) thread\(trainer.context.parallelism.threads == 1 ? "" : "s")")
         if tokenizer == nil {
             Terminal.notice("note: no tokenizer is saved with the model; pass --tokenizer to sample and eval")
         }

@@ -14,6 +14,17 @@ import Testing
 
     var out: String { directory.appendingPathComponent("model-\(UUID().uuidString)").path }
 
+    @Test func versionAndBenchmarksNameTheMachineAndDrawNoForeignRatios() throws {
+        let version = try CLI.run(["--version"])
+        #expect(version.status == 0 && version.standardOutput.hasPrefix("swift-gpt "), "\(version.standardOutput)")
+        let bench = try CLI.run(["bench", "train", "--steps", "1", "--warmup", "0", "--threads", "1"])
+        #expect(bench.status == 0, "\(bench.standardError)")
+        let machine = bench.standardOutput.split(separator: "\n").first { $0.hasPrefix("machine:") } ?? ""
+        #expect(machine.contains("1 thread,") && machine.count > "machine:     1 thread,".count, "\(machine)")
+        #expect(bench.standardOutput.contains("reference:   nanoGPT"))
+        #expect(!bench.standardOutput.contains("× nanoGPT"))
+    }
+
     @Test func missingEmptyShortAndNonUTF8Data() throws {
         expectCleanFailure(try CLI.run(["train", "--data", "/nonexistent/input.txt", "--out", out]), mentioning: "not found")
         expectCleanFailure(try CLI.run(["train", "--data", try file("empty.txt", Data()), "--out", out]), mentioning: "is empty")

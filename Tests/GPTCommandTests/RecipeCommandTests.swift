@@ -112,6 +112,12 @@ import Testing
         ])
         #expect(headOnly.status == 0, "\(headOnly.standardError)")
         try expectFrozen(head) { $0.group != .finalNorm && $0.group != .tokenEmbedding }
+        // Freezing more blocks than the model has is a usage error, before anything is written.
+        let tooMany = directory.appendingPathComponent("too-many").path
+        expectCleanFailure(
+            try CLI.run(["finetune", "--from", base, "--data", text.path, "--out", tooMany, "--freeze-layers", "9"]),
+            mentioning: "--freeze-layers must be at most the model's 2 blocks (got 9)")
+        #expect(!FileManager.default.fileExists(atPath: tooMany))
     }
 
     @Test func distillationBeatsLabelsAloneAndChecksTheTokenizer() throws {
