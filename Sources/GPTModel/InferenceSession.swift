@@ -44,11 +44,13 @@ public final class InferenceSession {
         }
         try model.checkTokens(tokens)
         let outputRows = positions == .last ? cache.batch : rows
+        let s: InferenceScratch
         if let current = scratch, current.rows >= rows, current.outputRows >= outputRows {
+            s = current
         } else {
-            scratch = InferenceScratch(configuration: configuration, rows: rows, outputRows: outputRows)
+            s = InferenceScratch(configuration: configuration, rows: rows, outputRows: outputRows)
+            scratch = s
         }
-        let s = scratch!
         s.tokens.copy(tokens)
         var pass = CachedForward(
             model: model, scratch: s, cache: cache, context: context, count: count, positions: positions)

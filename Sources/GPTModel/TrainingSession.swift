@@ -17,6 +17,8 @@ public final class TrainingSession {
     var activations: Activations?
     /// The mean loss of the last forward pass that had targets.
     public private(set) var lastLoss: Float?
+    /// The dropout the last forward pass applied (none outside training), which its backward undoes.
+    private var lastDropout = Dropout()
     private var lastDropoutSeed: UInt64 = 0
     /// The batch size and length of the last forward pass.
     private var lastBatch = 0
@@ -63,6 +65,7 @@ public final class TrainingSession {
         try model.checkTokens(tokens)
         if let targets { try model.checkTokens(targets, role: "target") }
         let act = try prepare(batch: batch, length: length, training: training)
+        lastDropout = training ? Dropout(configuration) : Dropout()
         lastDropoutSeed = dropoutSeed
         lastBatch = batch
         lastLength = length
@@ -72,7 +75,7 @@ public final class TrainingSession {
 
         var pass = TrainingForward(
             model: model, activations: act, context: context, batch: batch, length: length,
-            dropout: training ? Dropout(configuration) : Dropout(), dropoutSeed: dropoutSeed,
+            dropout: lastDropout, dropoutSeed: dropoutSeed,
             lastPositionOnly: lastPositionOnly, observer: attentionObserver)
         model.forward(&pass)
 
@@ -121,7 +124,7 @@ public final class TrainingSession {
         }
         var pass = TrainingBackward(
             model: model, activations: act, gradients: gradients.pointer, context: context,
-            batch: lastBatch, length: lastLength, dropout: Dropout(model.configuration), dropoutSeed: lastDropoutSeed)
+            batch: lastBatch, length: lastLength, dropout: lastDropout, dropoutSeed: lastDropoutSeed)
         model.backward(&pass)
     }
 
