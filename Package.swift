@@ -6,7 +6,7 @@ import PackageDescription
 //   GPTTraining, GPTGeneration → GPTModel → GPTFormats, GPTTokenizer → GPTTensor → CBLAS, CKernels
 //   C kernels by concept, each compiled at every instruction level: CKernels (elementwise, attention,
 //   decode; the level machinery), COptimizers (GPTTraining), CTSNE (GPTVisualization), CProbe (the
-//   benchmarks' bandwidth probe, GPTGeneration); CWord2Vec (GPTEmbeddings).
+//   benchmarks' bandwidth probe, GPTTensor); CWord2Vec (GPTEmbeddings).
 let package = Package(
     name: "swift-gpt",
     platforms: [.macOS(.v15)],
@@ -41,14 +41,14 @@ let package = Package(
         .target(
             name: "GPTTensor",
             dependencies: [
-                "CKernels",
+                "CKernels", "CProbe",
                 .target(name: "CBLAS", condition: .when(platforms: [.linux])),
             ]
         ),
         .target(name: "GPTFormats", dependencies: ["GPTTensor"]),
         .target(name: "GPTTokenizer"),
         .target(name: "GPTModel", dependencies: ["GPTTensor", "GPTFormats", "GPTTokenizer"]),
-        .target(name: "GPTGeneration", dependencies: ["GPTModel", "GPTTokenizer", "GPTTensor", "CProbe"]),
+        .target(name: "GPTGeneration", dependencies: ["GPTModel", "GPTTokenizer", "GPTTensor"]),
         .target(name: "GPTEmbeddings", dependencies: ["CWord2Vec", "GPTTensor", "GPTFormats"]),
         .target(name: "GPTVisualization", dependencies: ["GPTTensor", "CTSNE"]),
         .target(name: "GPTTraining", dependencies: ["GPTModel", "GPTTensor", "GPTFormats", "GPTTokenizer", "COptimizers"]),

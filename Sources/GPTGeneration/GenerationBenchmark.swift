@@ -1,4 +1,3 @@
-import CProbe
 import Foundation
 import GPTModel
 import GPTTensor
@@ -19,9 +18,11 @@ public struct GenerationBenchmark: Sendable {
         public let promptTokens: Int
         public let prefillTokensPerSecond: Double
         public let prefillGigaflops: Double
-        public let sgemmGigaflops: Double
+        /// The ceilings probed before the prefill and after the decodes.
+        public let ceilings: CeilingProbes
+        public var sgemmGigaflops: Double { ceilings.best.sgemmGigaflops }
         public let sgemmShape: (Int, Int, Int)
-        public let bandwidthGigabytes: Double
+        public var bandwidthGigabytes: Double { ceilings.best.bandwidthGigabytes }
         public let decodes: [Decode]
     }
 
@@ -44,11 +45,10 @@ public struct GenerationBenchmark: Sendable {
         for position in positions where position < 1 || position >= c.contextLength {
             throw GenerationError("decode position \(position) is outside 1 ..< the context length \(c.contextLength)")
         }
-        // The machine's bandwidth drifts (a VM shares it): probe before and after the decodes, keep the best.
-        let bandwidthBefore = Self.measureReadBandwidth(parallelism: parallelism)
+        // The ceilings, probed before and after (a VM's speed drifts); shares are of the better probe.
         // Prefill's largest product: the MLP's up-projection of the whole prompt.
         let shape = (promptTokens, c.embeddingSize, c.mlpSize)
-        let sgemm = BLAS.measureGigaflops(rows: shape.0, inner: shape.1, columns: shape.2, threads: parallelism.threads)
+        let before = MachineCeilings.probe(sgemmShape: shape, parallelism: parallelism)
         var generator = RandomGenerator(seed: 7)
         let model = try GPT(configuration: c, generator: &generator)
         let session = InferenceSession(model: model, context: KernelContext(parallelism: parallelism, level: kernelLevel))
@@ -91,7 +91,8 @@ public struct GenerationBenchmark: Sendable {
             decodes.append(Decode(
                 position: position, tokensPerSecond: 1 / seconds, bytesPerToken: bytes, boundTokensPerSecond: 0))
         }
-        let bandwidth = max(bandwidthBefore, Self.measureReadBandwidth(parallelism: parallelism))
+        let ceilings = CeilingProbes(before: before, after: MachineCeilings.probe(sgemmShape: shape, parallelism: parallelism))
+        let bandwidth = ceilings.best.bandwidthGigabytes
         decodes = decodes.map {
             Decode(position: $0.position, tokensPerSecond: $0.tokensPerSecond, bytesPerToken: $0.bytesPerToken,
                    boundTokensPerSecond: bandwidth * 1e9 / $0.bytesPerToken)
@@ -99,29 +100,7 @@ public struct GenerationBenchmark: Sendable {
         return Result(
             parameters: model.parameterCount, promptTokens: promptTokens,
             prefillTokensPerSecond: Double(promptTokens) / best, prefillGigaflops: prefillFlops / best / 1e9,
-            sgemmGigaflops: sgemm, sgemmShape: shape, bandwidthGigabytes: bandwidth, decodes: decodes)
-    }
-
-    /// Read bandwidth in GB/s: every thread sums its share of a 512 MiB buffer (best of 5).
-    public static func measureReadBandwidth(parallelism: Parallelism) -> Double {
-        let count = 128 * 1024 * 1024
-        let buffer = FloatBuffer(count: count)
-        for index in stride(from: 0, to: count, by: 1024) { buffer[index] = 1 }
-        var best = Double.infinity
-        var sink: Float = 0
-        for _ in 0..<5 {
-            let start = monotonicSeconds()
-            var partial = [Float](repeating: 0, count: parallelism.threads)
-            partial.withUnsafeMutableBufferPointer { partial in
-                parallelism.forEachChunk(of: count, minimumChunk: 1 << 20) { chunk, range in
-                    partial[chunk] = gpt_probe_for_level(Int32(KernelLevel.best.rawValue)).pointee.read_sum(buffer.pointer + range.lowerBound, range.count)
-                }
-            }
-            best = min(best, monotonicSeconds() - start)
-            sink += partial.reduce(0, +)
-        }
-        precondition(sink > 0)
-        return Double(count * 4) / best / 1e9
+            ceilings: ceilings, sgemmShape: shape, decodes: decodes)
     }
 }
 

@@ -1,11 +1,22 @@
 import GPTTensor
 
 /// Which positions' logits a cached forward pass computes.
-public enum LogitPositions: Sendable {
+public enum LogitPositions: Sendable, Equatable {
     /// Each row's last new position (generation).
     case last
     /// Every new position (evaluation).
     case all
+    /// Each row's last `k` new positions (sliding-window evaluation scores only those).
+    case trailing(Int)
+
+    /// Logit rows per cache row when `count` new positions go through.
+    func perRow(count: Int) -> Int {
+        switch self {
+        case .last: 1
+        case .all: count
+        case .trailing(let k): min(max(k, 1), count)
+        }
+    }
 }
 
 /// Cached inference over a model: the scratch buffers and kernel context one user needs. The
@@ -43,7 +54,7 @@ public final class InferenceSession {
             throw ModelError("the cache holds \(cache.length) of \(cache.capacity) positions; \(count) more do not fit")
         }
         try model.checkTokens(tokens)
-        let outputRows = positions == .last ? cache.batch : rows
+        let outputRows = cache.batch * positions.perRow(count: count)
         let s: InferenceScratch
         if let current = scratch, current.rows >= rows, current.outputRows >= outputRows {
             s = current
@@ -59,14 +70,16 @@ public final class InferenceSession {
         return UnsafeBufferPointer(start: s.logits, count: outputRows * configuration.vocabularySize)
     }
 
-    /// The negative log-likelihood of each target (batch × length, row-major) given the tokens
-    /// before it, each sequence scored from its start — evaluation through the inference path, so
-    /// that whatever storage the weights have is what gets scored.
+    /// The negative log-likelihood of each target given the tokens before it, each sequence
+    /// (batch × length tokens, row-major) scored from its start — evaluation through the inference
+    /// path, so that whatever storage the weights have is what gets scored. `targets` holds, per
+    /// sequence, the next tokens of its last `scored` positions (default: all of them).
     public func negativeLogLikelihoods(
-        tokens: [Int32], targets: [Int32], batch: Int, length: Int
+        tokens: [Int32], targets: [Int32], batch: Int, length: Int, scored: Int? = nil
     ) throws -> UnsafeBufferPointer<Float> {
-        guard targets.count == batch * length else {
-            throw ModelError("expected \(batch * length) targets for batch \(batch) × length \(length)")
+        let perRow = scored ?? length
+        guard perRow >= 1, perRow <= length, targets.count == batch * perRow else {
+            throw ModelError("expected \(batch * perRow) targets for batch \(batch) × \(perRow) scored positions of \(length)")
         }
         try model.checkTokens(targets, role: "target")
         if evaluationCache?.batch != batch {
@@ -74,13 +87,13 @@ public final class InferenceSession {
         }
         let cache = evaluationCache!
         cache.reset()
-        let logits = try forward(tokens: tokens, count: length, cache: cache, positions: .all)
+        let logits = try forward(tokens: tokens, count: length, cache: cache, positions: .trailing(perRow))
         let s = scratch!
         s.targets.copy(targets)
         Kernels.crossEntropyForward(
             losses: s.losses, logSumExp: s.logSumExp, logits: logits.baseAddress!, targets: s.targets.pointer,
-            rows: batch * length, vocabularySize: model.configuration.vocabularySize, context: context)
-        return UnsafeBufferPointer(start: s.losses, count: batch * length)
+            rows: targets.count, vocabularySize: model.configuration.vocabularySize, context: context)
+        return UnsafeBufferPointer(start: s.losses, count: targets.count)
     }
 }
 
@@ -215,19 +228,22 @@ struct CachedForward: ModelOperations {
         return UnsafePointer(scratch.stream)
     }
 
-    private var headRows: Int { positions == .last ? cache.batch : rows }
+    /// Logit rows per cache row.
+    private var perRow: Int { positions.perRow(count: count) }
+    private var headRows: Int { cache.batch * perRow }
 
     mutating func outputRows(_ x: UnsafePointer<Float>) -> UnsafePointer<Float> {
-        guard positions == .last else { return x }
+        guard perRow < count else { return x }
         for b in 0..<cache.batch {
-            (scratch.head + b * channels).update(from: x + (b * count + count - 1) * channels, count: channels)
+            (scratch.head + b * perRow * channels).update(
+                from: x + (b * count + count - perRow) * channels, count: perRow * channels)
         }
         return UnsafePointer(scratch.head)
     }
 
     mutating func unembed(_ x: UnsafePointer<Float>) {
         let unembedding = model.inferenceWeights.unembedding
-        if positions == .last {
+        if perRow == 1 {
             // One row at a time: the matrix-vector kernels stream the unembedding once per row.
             let V = model.configuration.vocabularySize
             for b in 0..<cache.batch {
@@ -235,7 +251,7 @@ struct CachedForward: ModelOperations {
                     output: scratch.logits + b * V, input: x + b * channels, bias: nil, rows: 1, context: context)
             }
         } else {
-            unembedding.apply(output: scratch.logits, input: x, bias: nil, rows: rows, context: context)
+            unembedding.apply(output: scratch.logits, input: x, bias: nil, rows: headRows, context: context)
         }
     }
 }

@@ -32,13 +32,22 @@ public struct CharacterTokenizer: Tokenizer, Equatable {
         var tokens: [Int] = []
         tokens.reserveCapacity(text.unicodeScalars.count)
         for scalar in text.unicodeScalars {
-            guard let id = index[scalar] else {
-                throw TokenizerError(
-                    "the character \(Self.describe(scalar)) is not in the model's vocabulary of \(scalars.count) characters; remove it or train on text that contains it")
-            }
+            guard let id = index[scalar] else { throw unknownCharacters(in: text) }
             tokens.append(id)
         }
         return tokens
+    }
+
+    /// The error for text with characters outside the vocabulary: all of them, most frequent first, with counts.
+    private func unknownCharacters(in text: String) -> TokenizerError {
+        var counts: [Unicode.Scalar: Int] = [:]
+        for scalar in text.unicodeScalars where index[scalar] == nil { counts[scalar, default: 0] += 1 }
+        let sorted = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.value < $1.key.value }
+        let shown = sorted.prefix(20).map { "\(Self.describe($0.key)) ×\($0.value)" }.joined(separator: ", ")
+        let more = sorted.count > 20 ? " and \(sorted.count - 20) more" : ""
+        let subject = sorted.count == 1 ? "1 character is" : "\(sorted.count) characters are"
+        return TokenizerError(
+            "\(subject) not in the model's vocabulary of \(scalars.count) characters: \(shown)\(more); remove \(sorted.count == 1 ? "it" : "them") or train on text that contains \(sorted.count == 1 ? "it" : "them")")
     }
 
     public func decodeBytes(_ tokens: [Int]) -> [UInt8] {

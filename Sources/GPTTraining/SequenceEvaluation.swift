@@ -21,84 +21,104 @@ public struct SequenceEvaluation: Sendable {
     /// from all the context the window holds. When a window would start after the first unscored
     /// target (S = T), it starts one earlier, so no window boundary is ever dropped: every
     /// position 1 ..< n is scored exactly once. For S < T this equals transformers' numbers.
+    /// Windows of one shape go through together, up to `maximumRows` positions at a time, and only
+    /// the positions a window scores reach the unembedding. `progress` gets (targets scored, all).
     public static func evaluate(
-        model: GPT, tokens ids: [Int32], stride: Int, parallelism: Parallelism
+        model: GPT, tokens ids: [Int32], stride: Int, parallelism: Parallelism, maximumRows: Int = 4096,
+        progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> SequenceEvaluation {
         let T = model.configuration.contextLength
         try Validator(owner: "SequenceEvaluation").require(
             stride > 0 && stride <= T, "stride", "must be between 1 and the context length \(T)", stride)
-        guard ids.count >= 2 else {
-            throw ModelError("the text has \(ids.count) token(s); at least 2 are needed to score a prediction")
-        }
-        let session = InferenceSession(model: model, parallelism: parallelism)
-        let started = monotonicSeconds()
-        var total = 0.0
-        var scored = 0
-        var previousEnd = 1
-        var begin = 0
+        try requireTwoTokens(ids)
+        // A window feeds ids[start ..< end − 1] and scores its last `scored` positions' next tokens.
+        var windows: [(start: Int, end: Int, scored: Int)] = []
+        var (previousEnd, begin) = (1, 0)
         while true {
             let start = min(begin, previousEnd - 1)
             let end = min(start + T, ids.count)
-            let length = end - start
-            // Row r predicts position start + r + 1; the last row's target is outside the window.
-            var targets = Array(ids[(start + 1)..<end])
-            targets.append(end < ids.count ? ids[end] : 0)
-            let losses = try session.negativeLogLikelihoods(
-                tokens: Array(ids[start..<end]), targets: targets, batch: 1, length: length)
-            for position in max(previousEnd, start + 1)..<end {
-                total += Double(losses[position - start - 1])
-                scored += 1
-            }
+            windows.append((start, end, end - max(previousEnd, start + 1)))
             previousEnd = end
             if end == ids.count { break }
             begin += stride
         }
-        let seconds = monotonicSeconds() - started
-        return SequenceEvaluation(loss: total / Double(scored), tokens: scored, seconds: seconds)
+        let groups = windows.chunked(maximumRows: maximumRows) { ($0.end - 1 - $0.start, $0.scored) }
+        return try score(model: model, groups: groups, total: ids.count - 1, parallelism: parallelism, progress: progress) {
+            window, inputs, targets in
+            inputs += ids[window.start..<(window.end - 1)]
+            targets += ids[(window.end - window.scored)..<window.end]
+        }
     }
 
     /// Windows x = ids[s ..< s+T], y = ids[s+1 ... s+T] for s = 0, T, 2T, … (T = context length;
     /// the last window is shorter), so each of ids[1...] is a target once; no token is prepended.
-    /// Full windows are batched `batchSize` at a time.
+    /// Windows go through up to `maximumRows` positions at a time.
     public static func evaluate(
-        model: GPT, tokens ids: [Int32], batchSize: Int = 8, parallelism: Parallelism
+        model: GPT, tokens ids: [Int32], parallelism: Parallelism, maximumRows: Int = 4096,
+        progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> SequenceEvaluation {
+        try requireTwoTokens(ids)
+        let T = model.configuration.contextLength
+        let windows = Swift.stride(from: 0, to: ids.count - 1, by: T).map { (start: $0, length: min(T, ids.count - 1 - $0)) }
+        let groups = windows.chunked(maximumRows: maximumRows) { ($0.length, $0.length) }
+        return try score(model: model, groups: groups, total: ids.count - 1, parallelism: parallelism, progress: progress) {
+            window, inputs, targets in
+            inputs += ids[window.start..<(window.start + window.length)]
+            targets += ids[(window.start + 1)...(window.start + window.length)]
+        }
+    }
+
+    private static func requireTwoTokens(_ ids: [Int32]) throws {
         guard ids.count >= 2 else {
             throw ModelError("the text has \(ids.count) token(s); at least 2 are needed to score a prediction")
         }
+    }
+
+    /// Runs each group of same-shaped windows as one batch and sums the scored losses.
+    private static func score<Window>(
+        model: GPT, groups: [WindowGroup<Window>], total: Int, parallelism: Parallelism, progress: (Int, Int) -> Void,
+        fill: (Window, inout [Int32], inout [Int32]) -> Void
+    ) throws -> SequenceEvaluation {
         let session = InferenceSession(model: model, parallelism: parallelism)
-        let T = model.configuration.contextLength
-        let start = monotonicSeconds()
-        var starts = Array(stride(from: 0, to: ids.count - 1, by: T))
-        var total = 0.0
-        var scored = 0
-        // Full windows in batches.
-        let fullStarts = starts.filter { $0 + T <= ids.count - 1 }
-        starts.removeFirst(fullStarts.count)
-        var index = 0
-        while index < fullStarts.count {
-            let group = fullStarts[index..<min(index + batchSize, fullStarts.count)]
-            var inputs: [Int32] = []
-            var targets: [Int32] = []
-            for s in group {
-                inputs += ids[s..<(s + T)]
-                targets += ids[(s + 1)...(s + T)]
-            }
-            let losses = try session.negativeLogLikelihoods(tokens: inputs, targets: targets, batch: group.count, length: T)
-            total += losses.reduce(0.0) { $0 + Double($1) }
-            scored += group.count * T
-            index += group.count
-        }
-        // The final, shorter window.
-        for s in starts {
-            let length = ids.count - 1 - s
+        let started = monotonicSeconds()
+        var (sum, scored) = (0.0, 0)
+        var inputs: [Int32] = []
+        var targets: [Int32] = []
+        for group in groups {
+            inputs.removeAll(keepingCapacity: true)
+            targets.removeAll(keepingCapacity: true)
+            for window in group.windows { fill(window, &inputs, &targets) }
             let losses = try session.negativeLogLikelihoods(
-                tokens: Array(ids[s..<(s + length)]), targets: Array(ids[(s + 1)...(s + length)]), batch: 1,
-                length: length)
-            total += losses.reduce(0.0) { $0 + Double($1) }
-            scored += length
+                tokens: inputs, targets: targets, batch: group.windows.count, length: group.length, scored: group.scored)
+            sum += losses.reduce(0.0) { $0 + Double($1) }
+            scored += losses.count
+            progress(scored, total)
         }
-        let seconds = monotonicSeconds() - start
-        return SequenceEvaluation(loss: total / Double(scored), tokens: scored, seconds: seconds)
+        return SequenceEvaluation(loss: sum / Double(scored), tokens: scored, seconds: monotonicSeconds() - started)
+    }
+}
+
+/// Consecutive windows of one shape: `length` positions fed, the last `scored` of them scored.
+struct WindowGroup<Window> {
+    let length: Int
+    let scored: Int
+    var windows: [Window]
+}
+
+extension Array {
+    /// Consecutive elements of equal shape (length, scored) in groups of at most `maximumRows` positions.
+    fileprivate func chunked(maximumRows: Int, shape: (Element) -> (Int, Int)) -> [WindowGroup<Element>] {
+        var groups: [WindowGroup<Element>] = []
+        for element in self {
+            let (length, scored) = shape(element)
+            if let last = groups.last, last.length == length, last.scored == scored,
+                (last.windows.count + 1) * length <= maximumRows
+            {
+                groups[groups.count - 1].windows.append(element)
+            } else {
+                groups.append(WindowGroup(length: length, scored: scored, windows: [element]))
+            }
+        }
+        return groups
     }
 }

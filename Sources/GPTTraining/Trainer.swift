@@ -4,14 +4,17 @@ import GPTModel
 import GPTTensor
 import GPTTokenizer
 
-/// What a training run reports as it goes.
+/// What a training run reports as it goes. One numbering throughout: `step` counts the
+/// optimisation steps done when the event happens — step 1 is the first update, an evaluation at
+/// step 0 comes before any, and `--max-iters N` ends at step N.
 public enum TrainingEvent: Sendable {
-    /// One optimisation step. `tokensPerSecond` counts only the step itself (not evaluation or saving).
-    case step(iteration: Int, loss: Float, learningRate: Float, tokensPerSecond: Double, elapsed: Double)
-    /// A step whose loss or gradient norm was not finite: its update was skipped.
-    case skipped(iteration: Int, loss: Float, gradientNorm: Float)
-    /// Mean losses over `--eval-iters` random batches of each split.
-    case evaluation(iteration: Int, trainingLoss: Float, validationLoss: Float)
+    /// The `step`-th optimisation step (1-based). `tokensPerSecond` counts only the step itself
+    /// (not evaluation or saving).
+    case step(step: Int, loss: Float, learningRate: Float, tokensPerSecond: Double, elapsed: Double)
+    /// The `step`-th step had a non-finite loss or gradient norm: its update was skipped.
+    case skipped(step: Int, loss: Float, gradientNorm: Float)
+    /// Mean losses over `--eval-iters` random batches of each split, after `step` steps.
+    case evaluation(step: Int, trainingLoss: Float, validationLoss: Float)
     /// Weights were written to this directory.
     case saved(directory: URL, best: Bool)
     /// A checkpoint for exact resume was written; training continues at `nextIteration`.
@@ -190,8 +193,8 @@ public final class Trainer {
         return Float(sum / Double(configuration.evalIterations))
     }
 
-    /// Runs to `maxIterations`, from `resume` if given. Evaluates at iteration 0, every
-    /// `evalInterval` and at the end, then rewrites the model's weights (and `best/` with
+    /// Runs to `maxIterations`, from `resume` if given. Evaluates at step 0, every
+    /// `evalInterval` steps and at the end (unless it just did), then rewrites the model's weights (and `best/` with
     /// `keepBest`); writes a checkpoint at each evaluation, every `checkpointInterval` steps,
     /// at the end and when `shouldStop` turns true (Ctrl-C).
     public func run(
@@ -209,6 +212,7 @@ public final class Trainer {
             try ModelDirectory.save(model, tokenizer: tokenizer, to: outputDirectory)
         }
         var last = (training: Float.nan, validation: Float.nan)
+        var evaluatedAt: Int?
         let runStart = monotonicSeconds()
         func checkpoint() throws {
             try TrainingCheckpoint(
@@ -219,7 +223,8 @@ public final class Trainer {
         }
         func evaluateAndSave() throws {
             last = (try estimateLoss(.training, iteration: iteration), try estimateLoss(.validation, iteration: iteration))
-            onEvent(.evaluation(iteration: iteration, trainingLoss: last.training, validationLoss: last.validation))
+            evaluatedAt = iteration
+            onEvent(.evaluation(step: iteration, trainingLoss: last.training, validationLoss: last.validation))
             try ModelDirectory.saveWeights(model, to: outputDirectory)
             onEvent(.saved(directory: outputDirectory, best: false))
             if runDescription.keepBest, last.validation < best {
@@ -249,7 +254,7 @@ public final class Trainer {
             iteration += 1
             if !loss.isFinite || !lastGradientNorm.isFinite {
                 nonFinite += 1
-                onEvent(.skipped(iteration: iteration - 1, loss: loss, gradientNorm: lastGradientNorm))
+                onEvent(.skipped(step: iteration, loss: loss, gradientNorm: lastGradientNorm))
                 if nonFinite >= Self.nonFiniteLimit {
                     throw TrainingError(
                         "\(nonFinite) steps in a row had a non-finite loss or gradient (last at iteration \(iteration - 1)); the last good checkpoint is kept in \(outputDirectory.path) — lower --learning-rate (now \(configuration.learningRate)) and resume")
@@ -260,11 +265,12 @@ public final class Trainer {
             let tokens = Double(configuration.batchSize * configuration.contextLength * configuration.gradientAccumulation)
             onEvent(
                 .step(
-                    iteration: iteration - 1, loss: loss,
+                    step: iteration, loss: loss,
                     learningRate: configuration.learningRateSchedule.learningRate(at: iteration - 1),
                     tokensPerSecond: tokens / max(timing.total, 1e-9), elapsed: monotonicSeconds() - runStart))
         }
-        try evaluateAndSave()
+        // Interrupted right after an evaluation (Ctrl-C during it), nothing changed since: no repeat.
+        if evaluatedAt != iteration { try evaluateAndSave() }
         return TrainingSummary(
             iterations: iteration, trainingLoss: last.training, validationLoss: last.validation,
             bestValidationLoss: best, interrupted: interrupted)

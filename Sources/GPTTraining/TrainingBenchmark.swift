@@ -12,7 +12,11 @@ public struct TrainingBenchmark: Sendable {
         public let timing: StepTiming
         public let flopsPerStep: Double
         public let achievedGigaflops: Double
-        public let sgemmGigaflops: Double
+        /// The ceilings probed before and after the steps; the share of sgemm is of the better probe.
+        public let ceilings: CeilingProbes
+        public var sgemmGigaflops: Double { ceilings.best.sgemmGigaflops }
+        /// Resident memory right after the timed steps, in bytes (the probes' buffers are freed by then).
+        public let residentBytes: Int
         /// (rows, inner, columns) of the product sgemm was measured on.
         public let sgemmShape: (Int, Int, Int)
         public let parameterCount: Int
@@ -35,12 +39,12 @@ public struct TrainingBenchmark: Sendable {
     }
 
     public func run(steps: Int, warmupSteps: Int) throws -> Result {
-        // sgemm first, while no other work has run in this process.
+        // The ceilings first, while no other work has run in this process.
         let (B0, T0) = (configuration.batchSize, configuration.contextLength)
         let modelConfiguration = configuration.modelConfiguration(vocabularySize: vocabularySize)
         let shape = largestProduct(
             rows: B0 * T0, channels: configuration.embeddingSize, mlpSize: modelConfiguration.mlpSize, vocabulary: vocabularySize)
-        let sgemm = BLAS.measureGigaflops(rows: shape.0, inner: shape.1, columns: shape.2, threads: parallelism.threads)
+        let before = MachineCeilings.probe(sgemmShape: shape, parallelism: parallelism)
         var generator = RandomGenerator(seed: configuration.seed)
         let model = try GPT(
             configuration: configuration.modelConfiguration(vocabularySize: vocabularySize), generator: &generator)
@@ -54,6 +58,8 @@ public struct TrainingBenchmark: Sendable {
         timing = StepTiming()
         var loss: Float = 0
         for iteration in 0..<steps { loss = try trainer.step(iteration: warmupSteps + iteration, timing: &timing) }
+        let resident = residentMemoryBytes()
+        let ceilings = CeilingProbes(before: before, after: MachineCeilings.probe(sgemmShape: shape, parallelism: parallelism))
         let perStep = StepTiming(
             forward: timing.forward / Double(steps), backward: timing.backward / Double(steps),
             optimizer: timing.optimizer / Double(steps))
@@ -65,7 +71,7 @@ public struct TrainingBenchmark: Sendable {
         return Result(
             steps: steps, tokensPerSecond: Double(B * T) / perStep.total, timing: perStep, flopsPerStep: flopsPerStep,
             achievedGigaflops: flopsPerStep / perStep.total / 1e9,
-            sgemmGigaflops: sgemm,
+            ceilings: ceilings, residentBytes: resident,
             sgemmShape: shape, parameterCount: model.parameterCount, finalLoss: loss)
     }
 

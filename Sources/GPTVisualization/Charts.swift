@@ -83,7 +83,7 @@ public struct TrainingChart: Sendable {
             <line x1="\(margin)" y1="\(height - margin)" x2="\(width - margin)" y2="\(height - margin)" stroke="black"/>
             <line x1="\(margin)" y1="\(margin)" x2="\(margin)" y2="\(height - margin)" stroke="black"/>
             <line x1="\(width - margin)" y1="\(margin)" x2="\(width - margin)" y2="\(height - margin)" stroke="gray"/>
-            <text x="\(width / 2)" y="\(height - 25)" text-anchor="middle" font-size="13">iteration</text>
+            <text x="\(width / 2)" y="\(height - 25)" text-anchor="middle" font-size="13">step</text>
             <text x="18" y="\(height / 2)" text-anchor="middle" font-size="13" transform="rotate(-90 18 \(height / 2))">loss (nats)</text>
             <text x="\(width - 18)" y="\(height / 2)" text-anchor="middle" font-size="13" fill="gray" transform="rotate(90 \(width - 18) \(height / 2))">learning rate (max \(String(format: "%.2e", maximumRate)))</text>
 
@@ -104,7 +104,7 @@ public struct TrainingChart: Sendable {
             out += "<path d=\"\(path(evaluations.map { (px($0.0), py($0.1)) }))\" fill=\"none\" stroke=\"navy\" stroke-width=\"2\"/>\n"
             out += "<path d=\"\(path(evaluations.map { (px($0.0), py($0.2)) }))\" fill=\"none\" stroke=\"crimson\" stroke-width=\"2\"/>\n"
             for evaluation in evaluations {
-                out += "<circle cx=\"\(px(evaluation.0))\" cy=\"\(py(evaluation.2))\" r=\"3\" fill=\"crimson\"><title>iteration \(evaluation.0): val \(String(format: "%.4f", evaluation.2)), train \(String(format: "%.4f", evaluation.1))</title></circle>\n"
+                out += "<circle cx=\"\(px(evaluation.0))\" cy=\"\(py(evaluation.2))\" r=\"3\" fill=\"crimson\"><title>step \(evaluation.0): val \(String(format: "%.4f", evaluation.2)), train \(String(format: "%.4f", evaluation.1))</title></circle>\n"
             }
         }
         let legend = [("steelblue", "training loss (each step)"), ("navy", "training loss (evaluation)"), ("crimson", "validation loss"), ("lightgray", "learning rate (right axis)")]

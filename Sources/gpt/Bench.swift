@@ -71,7 +71,7 @@ struct BenchTrain: ParsableCommand {
         let benchmark = TrainingBenchmark(
             configuration: configuration, vocabularySize: vocabulary, parallelism: parallelism, kernelLevel: kernels.level)
         let result = try benchmark.run(steps: steps, warmupSteps: warmup)
-        let peakMiB = peakMemoryMiB()
+        let residentMiB = Double(result.residentBytes) / 1_048_576
         let ratio = result.achievedGigaflops / result.sgemmGigaflops
         let (m, k, n) = result.sgemmShape
         if json {
@@ -80,10 +80,11 @@ struct BenchTrain: ParsableCommand {
                 "tokens_per_second": result.tokensPerSecond, "ms_per_step": result.timing.total * 1000,
                 "forward_ms": result.timing.forward * 1000, "backward_ms": result.timing.backward * 1000,
                 "optimizer_ms": result.timing.optimizer * 1000, "achieved_gflops": result.achievedGigaflops,
-                "sgemm_gflops": result.sgemmGigaflops, "sgemm_fraction": ratio, "peak_memory_mib": peakMiB,
+                "sgemm_gflops": result.sgemmGigaflops, "sgemm_fraction": ratio, "resident_memory_mib": residentMiB,
                 "parameters": result.parameterCount,
             ]
             object["cpu"] = MachineDescription.cpu
+            object["ceilings"] = result.ceilings.json
             if let reference { object["reference"] = ["what": reference.0, "tokens_per_second": reference.1] }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -91,15 +92,27 @@ struct BenchTrain: ParsableCommand {
         }
         let c = configuration
         print("benchmark:   train \(preset): \(c.layerCount) layers, \(c.headCount) heads, \(c.embeddingSize) dims, context \(c.contextLength), batch \(c.batchSize), vocabulary \(vocabulary), \(Terminal.grouped(Double(result.parameterCount))) parameters")
-        print("machine:     \(MachineDescription.cpu); \(parallelism.threads) thread\(parallelism.threads == 1 ? "" : "s"), \(BLAS.description), C kernels \(kernels.level)")
+        print("machine:     \(MachineDescription.cpu); \(Terminal.counted(parallelism.threads, "thread")), \(BLAS.description), C kernels \(kernels.level)")
         print("steps:       \(result.steps) timed after \(warmup) warmup")
         print("tokens/s:    \(Terminal.grouped(result.tokensPerSecond))")
         // A figure from another machine is a labelled reference, never a ratio (measure peers side by side).
         if let reference { print("reference:   \(reference.0) (not this machine; no ratio is drawn)") }
         print(String(format: "step:        %.2f ms = forward %.2f + backward %.2f + optimizer %.2f", result.timing.total * 1000, result.timing.forward * 1000, result.timing.backward * 1000, result.timing.optimizer * 1000))
         print(String(format: "achieved:    %.1f GFLOP/s (6·parameters·tokens + attention)", result.achievedGigaflops))
-        print(String(format: "sgemm:       %.1f GFLOP/s on %d×%d×%d (the model's largest product, same threads) → %.0f%% of sgemm", result.sgemmGigaflops, m, k, n, ratio * 100))
-        print(String(format: "peak memory: %.0f MiB", peakMiB))
+        print(String(format: "sgemm:       %.1f GFLOP/s on %d×%d×%d (the model's largest product, same threads; the better probe) → %.0f%% of sgemm", result.sgemmGigaflops, m, k, n, ratio * 100))
+        print("ceilings:    \(result.ceilings.summary)")
+        print(String(format: "memory:      %.0f MiB resident after the steps", residentMiB))
+    }
+}
+
+extension CeilingProbes {
+    /// The probes for `--json`: before, after, drift and the verdict.
+    var json: [String: Any] {
+        [
+            "sgemm_gflops_before": before.sgemmGigaflops, "sgemm_gflops_after": after.sgemmGigaflops,
+            "bandwidth_gb_per_second_before": before.bandwidthGigabytes,
+            "bandwidth_gb_per_second_after": after.bandwidthGigabytes, "drift": drift, "stable": isStable,
+        ]
     }
 }
 
@@ -167,7 +180,7 @@ struct BenchTokenize: ParsableCommand {
         let packed = ids.map { UInt32($0).littleEndian }
         let digest = packed.withUnsafeBytes { SHA256.hex($0) }
         print(String(format: "encoded:     %.2f MB into %@ tokens", bytes / 1e6, Terminal.grouped(Double(ids.count))))
-        print(String(format: "throughput:  %.2f MB/s (best of %d, %d threads)", bytes / best / 1e6, runs, threadCount))
+        print(String(format: "throughput:  %.2f MB/s (best of %d, %@)", bytes / best / 1e6, runs, Terminal.counted(threadCount, "thread")))
         print("ids sha256:  \(digest) (little-endian uint32)")
     }
 }
@@ -215,6 +228,7 @@ struct BenchGenerate: ParsableCommand {
                 "prompt_tokens": result.promptTokens, "prefill_tokens_per_second": result.prefillTokensPerSecond,
                 "prefill_gflops": result.prefillGigaflops, "sgemm_gflops": result.sgemmGigaflops,
                 "read_bandwidth_gb_per_second": result.bandwidthGigabytes, "peak_memory_mib": peakMemoryMiB(),
+                "ceilings": result.ceilings.json, "cpu": MachineDescription.cpu,
                 "decode": result.decodes.map {
                     ["position": $0.position, "tokens_per_second": $0.tokensPerSecond, "bound_tokens_per_second": $0.boundTokensPerSecond,
                      "share_of_bound": $0.tokensPerSecond / $0.boundTokensPerSecond, "bytes_per_token": $0.bytesPerToken]
@@ -225,12 +239,13 @@ struct BenchGenerate: ParsableCommand {
         }
         let (m, k, n) = result.sgemmShape
         print("benchmark:   generate \(preset): \(Terminal.grouped(Double(result.parameters))) parameters, context \(configuration.contextLength)")
-        print("machine:     \(MachineDescription.cpu); \(parallelism.threads) thread\(parallelism.threads == 1 ? "" : "s"), \(BLAS.description), C kernels \(kernels.level)")
-        print(String(format: "bandwidth:   %.1f GB/s read (best of probes before and after the decodes)", result.bandwidthGigabytes))
+        print("machine:     \(MachineDescription.cpu); \(Terminal.counted(parallelism.threads, "thread")), \(BLAS.description), C kernels \(kernels.level)")
+        print(String(format: "bandwidth:   %.1f GB/s read (the better of the probes before and after)", result.bandwidthGigabytes))
         print(String(format: "prefill:     %d tokens at %@ tokens/s = %.1f GFLOP/s, %.0f%% of sgemm (%.1f GFLOP/s on %d×%d×%d)", result.promptTokens, Terminal.grouped(result.prefillTokensPerSecond), result.prefillGigaflops, prefillShare * 100, result.sgemmGigaflops, m, k, n))
         for decode in result.decodes {
             print(String(format: "decode @%4d: %8.1f tokens/s; bound %8.1f tokens/s (%.1f MB read per token) → %.0f%% of the bound", decode.position, decode.tokensPerSecond, decode.boundTokensPerSecond, decode.bytesPerToken / 1e6, decode.tokensPerSecond / decode.boundTokensPerSecond * 100))
         }
+        print("ceilings:    \(result.ceilings.summary)")
         print(String(format: "peak memory: %.0f MiB (includes the 512 MiB bandwidth probe)", peakMemoryMiB()))
     }
 }

@@ -32,7 +32,6 @@ struct Distill: ParsableCommand {
         if resumeOptions.resume == nil {
             guard teacher != nil, out != nil else { throw ValidationError("give --teacher DIR and --out DIR (or --resume DIR)") }
         }
-        if data.tokenizer != "char" { throw ValidationError("distillation uses the teacher's tokenizer; drop --tokenizer") }
         try FlagNames.translating { try Distillation.validate(temperature: temperature, alpha: alpha) }
     }
 
@@ -49,7 +48,7 @@ struct Distill: ParsableCommand {
             let distillation = try Distillation(
                 teacher: try Self.loadTeacher(teacherPath, tokenizer: tokenizer, student: student.configuration),
                 temperature: checkpoint.run.temperature ?? temperature, alpha: checkpoint.run.alpha ?? alpha)
-            let (dataset, _, _, _) = try DataOptions.restore(checkpoint.run).prepare(
+            let (dataset, _, _, _) = try DataOptions.restore(checkpoint.run).0.prepare(
                 outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
             let trainer = Trainer(
                 model: student, dataset: dataset, configuration: configuration, parallelism: parallelism, distillation: distillation)

@@ -28,9 +28,13 @@ struct Evaluate: ParsableCommand {
         let text = try TextFile.read(data)
         let parallelism = threads.parallelism
         let ids = try tokenizer.encode(text, specialTokens: allowSpecial ? .allowed : .ordinary, threads: parallelism.threads)
+        let line = ProgressLine(unit: "tokens")
+        let progress = { (done: Int, total: Int) in line.update(done: done, total: total) }
+        let tokens = ids.map(Int32.init)
         let result = try stride.map {
-            try SequenceEvaluation.evaluate(model: gpt, tokens: ids.map(Int32.init), stride: $0, parallelism: parallelism)
-        } ?? SequenceEvaluation.evaluate(model: gpt, tokens: ids.map(Int32.init), parallelism: parallelism)
+            try SequenceEvaluation.evaluate(model: gpt, tokens: tokens, stride: $0, parallelism: parallelism, progress: progress)
+        } ?? SequenceEvaluation.evaluate(model: gpt, tokens: tokens, parallelism: parallelism, progress: progress)
+        line.finish()
         // Bytes covered by the scored targets: everything but the first token.
         let scoredBytes = text.utf8.count - tokenizer.decodeBytes([ids[0]]).count
         let bitsPerByte = result.bitsPerByte(scoredBytes: scoredBytes)

@@ -37,7 +37,6 @@ struct Finetune: ParsableCommand {
             guard data.data != nil else { throw ValidationError("give --data FILE to fine-tune on") }
         }
         try FlagNames.translating { try freezing.validate() }
-        if data.tokenizer != "char" { throw ValidationError("fine-tuning uses the model's own tokenizer; drop --tokenizer") }
     }
 
     func run() throws {
@@ -47,7 +46,7 @@ struct Finetune: ParsableCommand {
             let configuration = try TrainingRun.configuration(of: checkpoint, maxIterations: training.maxIterations)
             let outputDirectory = URL(fileURLWithPath: directory)
             let (gpt, tokenizer) = try loadModelAndTokenizer(model: directory, tokenizer: nil)
-            let (dataset, _, _, _) = try DataOptions.restore(checkpoint.run).prepare(
+            let (dataset, _, _, _) = try DataOptions.restore(checkpoint.run).0.prepare(
                 outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
             let trainer = Trainer(
                 model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism,

@@ -3,13 +3,16 @@ import Foundation
 import GPTModel
 import GPTTraining
 
+/// The defaults `--help` shows (a preset or config file replaces them).
+private let standard = TrainingConfiguration()
+
 /// Model shape and architecture switches (each overrides the preset and config file).
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Transformer blocks.") var layers: Int?
-    @Option(help: "Attention heads per block.") var heads: Int?
-    @Option(help: "Embedding (channel) size; divisible by --heads.") var embeddingSize: Int?
-    @Option(help: "Context length (tokens the model sees at once).") var contextLength: Int?
-    @Option(help: "Dropout rate for embeddings, attention and residuals.") var dropout: Float?
+    @Option(help: "Transformer blocks (default \(standard.layerCount)).") var layers: Int?
+    @Option(help: "Attention heads per block (default \(standard.headCount)).") var heads: Int?
+    @Option(help: "Embedding (channel) size; divisible by --heads (default \(standard.embeddingSize)).") var embeddingSize: Int?
+    @Option(help: "Context length: tokens the model sees at once (default \(standard.contextLength)).") var contextLength: Int?
+    @Option(help: "Dropout rate for embeddings, attention and residuals (default \(standard.dropout)).") var dropout: Float?
     @Flag(inversion: .prefixedNo, help: "Biases in linear layers and LayerNorms.") var bias: Bool?
     @Option(help: "Positional encoding: learned | sinusoidal.") var position: PositionEncoding?
     @Option(help: "LayerNorm placement: pre (GPT-2) | post (original transformer).") var norm: Normalization?
@@ -41,28 +44,28 @@ struct ModelOptions: ParsableArguments {
 
 /// The optimisation recipe.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Sequences per step.") var batchSize: Int?
-    @Option(name: .customLong("max-iters"), help: "Optimisation steps.") var maxIterations: Int?
-    @Option(help: "Peak learning rate.") var learningRate: Float?
-    @Option(help: "Learning rate at the end of the cosine decay.") var minLearningRate: Float?
-    @Option(name: .customLong("warmup-iters"), help: "Linear warmup steps.") var warmupIterations: Int?
-    @Option(name: .customLong("lr-decay-iters"), help: "Step at which the cosine decay reaches the minimum.")
+    @Option(help: "Sequences per step (default \(standard.batchSize)).") var batchSize: Int?
+    @Option(name: .customLong("max-iters"), help: "Optimisation steps (default \(standard.maxIterations)).") var maxIterations: Int?
+    @Option(help: "Peak learning rate (default \(standard.learningRate)).") var learningRate: Float?
+    @Option(help: "Learning rate at the end of the decay (default \(standard.minLearningRate)).") var minLearningRate: Float?
+    @Option(name: .customLong("warmup-iters"), help: "Linear warmup steps (default \(standard.warmupIterations)).") var warmupIterations: Int?
+    @Option(name: .customLong("lr-decay-iters"), help: "Step at which the decay reaches the minimum (default: --max-iters).")
     var decayIterations: Int?
     @Option(help: "Optimizer: sgd | rmsprop | adam | adamw (default adamw).") var optimizer: OptimizerKind?
-    @Option(help: "Weight decay (matrices only; decoupled for adamw, added to the gradient otherwise).") var weightDecay: Float?
-    @Option(help: "Adam/AdamW beta1.") var beta1: Float?
-    @Option(help: "Adam/AdamW beta2; RMSprop's smoothing constant α.") var beta2: Float?
+    @Option(help: "Weight decay, matrices only; decoupled for adamw, added to the gradient otherwise (default \(standard.weightDecay)).") var weightDecay: Float?
+    @Option(help: "Adam/AdamW beta1 (default \(standard.beta1)).") var beta1: Float?
+    @Option(help: "Adam/AdamW beta2; RMSprop's smoothing constant α (default \(standard.beta2)).") var beta2: Float?
     @Option(help: "SGD momentum (0: plain SGD).") var momentum: Float?
     @Flag(help: "SGD with Nesterov momentum.") var nesterov = false
     @Option(help: "Learning-rate schedule after warmup: constant | linear | cosine | wsd (default cosine).") var schedule: ScheduleKind?
     @Option(help: "wsd: the share of the horizon spent decaying (default 0.2).") var decayFraction: Float?
-    @Option(name: .customLong("grad-accum"), help: "Micro-batches accumulated into one step (effective batch = batch × N).")
+    @Option(name: .customLong("grad-accum"), help: "Micro-batches accumulated into one step: effective batch = batch × N (default 1).")
     var gradientAccumulation: Int?
     @Option(help: "Also checkpoint every N steps for exact resume (default: at evaluations only).") var checkpointInterval: Int?
-    @Option(help: "Clip the global gradient norm to this (0 disables).") var gradClip: Float?
-    @Option(help: "Evaluate (and save) every N steps.") var evalInterval: Int?
-    @Option(name: .customLong("eval-iters"), help: "Batches per split in each evaluation.") var evalIterations: Int?
-    @Option(help: "Random seed (initialisation, batches, dropout).") var seed: UInt64?
+    @Option(help: "Clip the global gradient norm to this; 0 disables (default \(standard.gradientClip)).") var gradClip: Float?
+    @Option(help: "Evaluate (and save) every N steps (default \(standard.evalInterval)).") var evalInterval: Int?
+    @Option(name: .customLong("eval-iters"), help: "Batches per split in each evaluation (default \(standard.evalIterations)).") var evalIterations: Int?
+    @Option(help: "Random seed for initialisation, batches and dropout (default \(standard.seed)).") var seed: UInt64?
 
     /// Sets the fields these flags name.
     func apply(to configuration: inout TrainingConfiguration) {
@@ -103,7 +106,7 @@ struct TrainingOptions: ParsableArguments {
 
 /// `--preset` and `--config`, resolved with the flags: defaults < preset < config file < flags.
 struct ConfigurationOptions: ParsableArguments {
-    @Option(help: "Start from a named preset: \(TrainingConfiguration.presetNames.joined(separator: ", ")).")
+    @Option(help: "Start from a named preset (its values replace the defaults shown here): \(TrainingConfiguration.presetNames.joined(separator: ", ")).")
     var preset: String?
     @Option(help: "A JSON file of settings keyed by flag name, e.g. {\"layers\": 6, \"learning-rate\": 0.0006}.")
     var config: String?

@@ -74,7 +74,8 @@ struct Sample: AsyncParsableCommand {
             try runBeamSearch(generator, prompt: promptTokens, promptText: promptText ?? "")
             return
         }
-        let options = try self.options
+        var options = try self.options
+        options.sampling = try sampling.parameters(tokenizer: tokenizer, vocabularySize: gpt.configuration.vocabularySize)
         var random = RandomGenerator(seed: seed)
         for sample in 0..<numSamples {
             if json {

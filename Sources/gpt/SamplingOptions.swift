@@ -16,6 +16,8 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "How many recent tokens the penalties look at.") var penaltyWindow = 64
     @Option(help: "TOKEN=BIAS added to a token id's logit (repeatable); BIAS may be -inf to ban it.")
     var logitBias: [String] = []
+    @Option(help: "TEXT=BIAS added to the logit of the one token TEXT encodes to (repeatable; split at the last =).")
+    var logitBiasText: [String] = []
     @Option(help: "Dynamic temperature: vary T by ± this range with the entropy (0: off).") var dynamicTemperature: Float = 0
     @Option(help: "Exponent of the dynamic temperature's entropy curve.") var dynamicTemperatureExponent: Float = 1
     @Option(help: "Temperature schedule: move linearly from --temperature to this over the generated tokens.")
@@ -40,17 +42,47 @@ struct SamplingOptions: ParsableArguments {
             parameters.finalTemperature = finalTemperature
             parameters.order = try SamplingParameters.parseOrder(samplers)
             for entry in logitBias {
-                let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2, let token = Int(parts[0]), token >= 0,
-                    let bias = parts[1] == "-inf" ? -Float.infinity : Float(parts[1])
-                else {
+                guard let (text, bias) = Self.split(entry), let token = Int(text), token >= 0 else {
                     throw ValidationError("--logit-bias takes TOKEN=BIAS with an integer token id (got \(entry))")
                 }
                 parameters.logitBias[token] = bias
             }
+            for entry in logitBiasText where Self.split(entry) == nil {
+                throw ValidationError("--logit-bias-text takes TEXT=BIAS with a number or -inf after the last = (got \(entry))")
+            }
             try parameters.validate()
             return parameters
         }
+    }
+}
+
+extension SamplingOptions {
+    /// `left=BIAS`, split at the last `=` (a token's text may contain one); BIAS is a number or -inf.
+    static func split(_ entry: String) -> (String, Float)? {
+        guard let equals = entry.lastIndex(of: "=") else { return nil }
+        let value = entry[entry.index(after: equals)...]
+        guard let bias = value == "-inf" ? -Float.infinity : Float(value), !bias.isNaN else { return nil }
+        return (String(entry[..<equals]), bias)
+    }
+
+    /// The parameters with `--logit-bias-text` resolved through the tokenizer, every biased token
+    /// checked to be in the model's vocabulary.
+    func parameters(tokenizer: any Tokenizer, vocabularySize: Int) throws -> SamplingParameters {
+        var parameters = try self.parameters
+        for entry in logitBiasText {
+            guard let (text, bias) = Self.split(entry) else { continue }  // rejected by `parameters`
+            let ids = try tokenizer.encode(text, specialTokens: .ordinary, threads: 1)
+            guard ids.count == 1 else {
+                let pieces = ids.map { "\($0) \(String(decoding: tokenizer.decodeBytes([$0]), as: UTF8.self).debugDescription)" }
+                throw ValidationError(
+                    "--logit-bias-text \(text.debugDescription) is \(ids.count) tokens, not one\(ids.isEmpty ? "" : " (\(pieces.joined(separator: ", ")))"); bias a single token's text, or each id with --logit-bias ID=BIAS")
+            }
+            parameters.logitBias[ids[0]] = bias
+        }
+        if let outside = parameters.logitBias.keys.sorted().first(where: { $0 >= vocabularySize }) {
+            throw ValidationError("--logit-bias names token \(outside), outside the model's vocabulary of \(vocabularySize) (ids 0…\(vocabularySize - 1))")
+        }
+        return parameters
     }
 }
 

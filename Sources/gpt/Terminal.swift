@@ -29,6 +29,11 @@ enum Terminal {
             ? String(format: "%d:%02d:%02d", hours, minutes, secs) : String(format: "%d:%02d", minutes, secs)
     }
 
+    /// "1 step", "2 steps": a count with its noun in the right number.
+    static func counted(_ count: Int, _ noun: String) -> String {
+        "\(grouped(Double(count))) \(noun)\(count == 1 ? "" : "s")"
+    }
+
     static func grouped(_ value: Double) -> String {
         let number = Int(value.rounded())
         let digits = String(number)

@@ -67,7 +67,10 @@ struct Tokenize: ParsableCommand {
         abstract: "Show how a tokenizer cuts text: ids, pieces and the text with token boundaries marked (│).")
 
     @Option(help: "A model directory (its tokenizer is used).") var model: String?
-    @Option(help: "A tokenizer file, or a directory with GPT-2's vocabulary files.") var tokenizer: String?
+    @Option(help: "char | word | bpe (trained on --data first, as gpt train does), a tokenizer FILE, or a DIR with GPT-2's vocabulary files.")
+    var tokenizer: String?
+    @Option(help: "The text --tokenizer char|word|bpe is trained on.") var data: String?
+    @Option(help: "Vocabulary size for --tokenizer word (default 10000) or bpe (default 1024).") var vocabSize: Int?
     @Argument(help: "Text to tokenize.") var text: String?
     @Option(help: "Read the text from a file instead.") var file: String?
     @Flag(help: "Print exactly {\"ids\": [...]}.") var json = false
@@ -77,11 +80,27 @@ struct Tokenize: ParsableCommand {
     func validate() throws {
         if (model == nil) == (tokenizer == nil) { throw ValidationError("give either --model DIR or --tokenizer FILE|DIR") }
         if (text == nil) == (file == nil) { throw ValidationError("give either TEXT or --file FILE") }
+        if let tokenizer, TokenizerLoader.trainedKinds.contains(tokenizer), data == nil {
+            throw ValidationError(
+                "--tokenizer \(tokenizer) is trained from text, as gpt train does: give --data FILE (the text it learns from)\(tokenizer == "char" ? "" : " and optionally --vocab-size N")")
+        }
+        if data != nil, !(tokenizer.map(TokenizerLoader.trainedKinds.contains) ?? false) {
+            throw ValidationError("--data is the text that --tokenizer char|word|bpe is trained on; a model's or a saved tokenizer needs none")
+        }
+        if vocabSize != nil, data == nil {
+            throw ValidationError("--vocab-size applies to --tokenizer word|bpe with --data FILE")
+        }
     }
 
     func run() throws {
-        let loaded: any Tokenizer = try model.map { try ModelDirectory.loadTokenizer(URL(fileURLWithPath: $0)) }
-            ?? TokenizerLoader.loadAny(tokenizer!)
+        let loaded: any Tokenizer
+        if let model {
+            loaded = try ModelDirectory.loadTokenizer(URL(fileURLWithPath: model))
+        } else if let data {
+            loaded = try TokenizerLoader.make(tokenizer!, vocabularySize: vocabSize, texts: [TextFile.read(data)])
+        } else {
+            loaded = try TokenizerLoader.loadAny(tokenizer!)
+        }
         let input = try text ?? TextFile.read(file!)
         let ids = try loaded.encode(
             input, specialTokens: allowSpecial ? .allowed : .ordinary,

@@ -3,8 +3,32 @@ import Foundation
 import GPTModel
 import GPTTokenizer
 
-/// Resolves `--tokenizer FILE|DIR` for the commands that take an existing tokenizer.
+/// Resolves `--tokenizer char|word|bpe|FILE|DIR`: the kinds trained from text, or a saved tokenizer.
 enum TokenizerLoader {
+    /// The tokenizers `--tokenizer` builds from the training text instead of loading.
+    static let trainedKinds = ["char", "word", "bpe"]
+
+    /// `--tokenizer NAME`: trained from `texts` for char, word (default 10,000 tokens) and bpe
+    /// (default 1,024, with `<|endoftext|>`), else loaded from a file or directory.
+    static func make(_ name: String, vocabularySize: Int?, texts: [String]) throws -> any Tokenizer {
+        switch name {
+        case "char":
+            if let vocabularySize {
+                throw ValidationError("--vocab-size \(vocabularySize) applies to --tokenizer word|bpe; char takes every character of the text")
+            }
+            return CharacterTokenizer(training: texts.joined())
+        case "word":
+            return try WordTokenizer(training: texts, vocabularySize: vocabularySize ?? 10_000)
+        case "bpe":
+            return try BytePairTrainer.train(texts: texts, vocabularySize: vocabularySize ?? 1024, specialTokens: ["<|endoftext|>"])
+        default:
+            if vocabularySize != nil {
+                throw ValidationError("--vocab-size applies to --tokenizer word|bpe; \(name) has its own vocabulary")
+            }
+            return try loadAny(name)
+        }
+    }
+
     /// A byte-level BPE from a GPT-2 / Hugging Face vocabulary directory or a tokenizer file.
     static func load(_ path: String) throws -> BytePairTokenizer {
         let tokenizer = try loadAny(path)

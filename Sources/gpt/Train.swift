@@ -16,6 +16,7 @@ struct Train: ParsableCommand {
             """)
 
     @OptionGroup(title: "Data") var data: DataOptions
+    @OptionGroup(title: "Data") var vocabulary: VocabularyOptions
     @Option(help: "Output model directory.") var out: String?
     @Flag(help: "Replace a model already in --out.") var overwrite = false
     @Flag(help: "Also keep the best-by-validation weights in DIR/best/.") var keepBest = false
@@ -31,6 +32,8 @@ struct Train: ParsableCommand {
             let others = model.given + training.given.filter { $0 != "max-iters" }
                 + (out == nil ? [] : ["out"]) + (log == nil ? [] : ["log"]) + (options.preset == nil ? [] : ["preset"])
                 + (options.config == nil ? [] : ["config"]) + (data.data == nil ? [] : ["data"])
+                + (data.valData == nil ? [] : ["val-data"]) + (vocabulary.tokenizer == "char" ? [] : ["tokenizer"])
+                + (vocabulary.vocabSize == nil ? [] : ["vocab-size"])
                 + (overwrite ? ["overwrite"] : []) + (keepBest ? ["keep-best"] : [])
             if let first = others.first {
                 throw ValidationError("--resume continues the saved run and takes no --\(first); only --max-iters may be raised")
@@ -48,9 +51,9 @@ struct Train: ParsableCommand {
             let outputDirectory = URL(fileURLWithPath: directory)
             let gpt = try ModelDirectory.loadModel(outputDirectory)
             let saved = try? ModelDirectory.loadTokenizer(outputDirectory)
-            let data = try DataOptions.restore(checkpoint.run)
+            let (data, vocabulary) = try DataOptions.restore(checkpoint.run)
             let (dataset, tokenizer, _, _) = try data.prepare(
-                outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: saved)
+                outputDirectory: outputDirectory, threads: parallelism.threads, vocabulary: vocabulary, tokenizer: saved)
             let trainer = Trainer(model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism)
             try TrainingRun(
                 trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
@@ -67,7 +70,7 @@ struct Train: ParsableCommand {
 
         // Data and tokenizer (text is tokenized once into a cached token file).
         let (dataset, tokenizer, vocabularySize, description) = try data.prepare(
-            outputDirectory: outputDirectory, threads: parallelism.threads)
+            outputDirectory: outputDirectory, threads: parallelism.threads, vocabulary: vocabulary)
         try dataset.validate(contextLength: configuration.contextLength)
 
         var generator = RandomGenerator(seed: configuration.seed)
@@ -78,7 +81,7 @@ struct Train: ParsableCommand {
         Terminal.notice(
             "\(Terminal.grouped(Double(dataset.training.count))) training and \(Terminal.grouped(Double(dataset.validation.count))) validation tokens, vocabulary \(vocabularySize)")
         Terminal.notice(
-            "model: \(configuration.layerCount) layers, \(configuration.headCount) heads, \(configuration.embeddingSize) dims, context \(configuration.contextLength), \(Terminal.grouped(Double(gpt.parameterCount))) parameters; \(trainer.context.parallelism.threads) thread\(trainer.context.parallelism.threads == 1 ? "" : "s")")
+            "model: \(Terminal.counted(configuration.layerCount, "layer")), \(Terminal.counted(configuration.headCount, "head")), \(configuration.embeddingSize) dims, context \(configuration.contextLength), \(Terminal.counted(gpt.parameterCount, "parameter")); \(Terminal.counted(trainer.context.parallelism.threads, "thread"))")
         if tokenizer == nil {
             Terminal.notice("note: no tokenizer is saved with the model; pass --tokenizer to sample and eval")
         }

@@ -4,15 +4,22 @@ import GPTFormats
 import GPTTokenizer
 import GPTTraining
 
-/// `--data`, `--val-data`, `--tokenizer`, `--vocab-size`, `--allow-special` for `gpt train`.
-struct DataOptions: ParsableArguments {
-    @Option(help: "Training text (UTF-8), or a token file (.bin: nanoGPT or llm.c; .tokens: swift-gpt). Default: the embedded corpus.")
-    var data: String?
-    @Option(help: "Validation text or token file (default: the last 10% of --data).") var valData: String?
+/// `--tokenizer` and `--vocab-size` for `gpt train` (fine-tuning and distillation keep the model's).
+struct VocabularyOptions: ParsableArguments {
     @Option(help: "char | word | bpe (built from the training text), a tokenizer FILE, or a DIR with GPT-2's vocabulary files.")
     var tokenizer = "char"
     @Option(help: "Vocabulary size for --tokenizer word (default 10000) or bpe (default 1024); for token files, their vocabulary.")
     var vocabSize: Int?
+
+    /// The tokenizer of a run without options of its own: trained characters, or the one given.
+    static var standard: VocabularyOptions { try! VocabularyOptions.parse([]) }
+}
+
+/// `--data`, `--val-data`, `--allow-special`: the text (or token files) a run trains on.
+struct DataOptions: ParsableArguments {
+    @Option(help: "Training text (UTF-8), or a token file (.bin: nanoGPT or llm.c; .tokens: swift-gpt). Default: the embedded corpus.")
+    var data: String?
+    @Option(help: "Validation text or token file (default: the last 10% of --data).") var valData: String?
     @Flag(help: "Recognise special tokens such as <|endoftext|> in the text (default: they are ordinary text).")
     var allowSpecial = false
 
@@ -28,16 +35,17 @@ struct DataOptions: ParsableArguments {
         return run
     }
 
-    /// The data options a checkpoint's run description stands for.
-    static func restore(_ run: RunDescription) throws -> DataOptions {
+    /// The data and vocabulary options a checkpoint's run description stands for.
+    static func restore(_ run: RunDescription) throws -> (DataOptions, VocabularyOptions) {
         var arguments: [String] = []
         if let data = run.data { arguments += ["--data", data] }
         if let valData = run.validationData { arguments += ["--val-data", valData] }
         if run.allowSpecial { arguments.append("--allow-special") }
+        var vocabulary: [String] = []
         if let data = run.data, isTokenFile(data), let size = run.vocabularySize {
-            arguments += ["--vocab-size", String(size)]
+            vocabulary += ["--vocab-size", String(size)]
         }
-        return try DataOptions.parse(arguments)
+        return (try DataOptions.parse(arguments), try VocabularyOptions.parse(vocabulary))
     }
 
     static func isTokenFile(_ path: String) -> Bool {
@@ -48,15 +56,15 @@ struct DataOptions: ParsableArguments {
     /// --tokenizer), and a line describing the data for the user.
     /// `tokenizer`, when given, is used instead of building one (resume, fine-tuning, distillation).
     func prepare(
-        outputDirectory: URL, threads: Int, tokenizer given: (any Tokenizer)? = nil
+        outputDirectory: URL, threads: Int, vocabulary: VocabularyOptions = .standard, tokenizer given: (any Tokenizer)? = nil
     ) throws -> (TokenDataset, (any Tokenizer)?, vocabularySize: Int, String) {
         if let data, Self.isTokenFile(data) {
-            return try prepareTokenFiles(data, tokenizer: given)
+            return try prepareTokenFiles(data, vocabulary: vocabulary, tokenizer: given)
         }
         let text = try data.map { try TextFile.read($0) } ?? DefaultCorpus.text()
         let validationText = try valData.map { try TextFile.read($0) }
         let texts = [text] + (validationText.map { [$0] } ?? [])
-        let tokenizer = try given ?? makeTokenizer(texts: texts, threads: threads)
+        let tokenizer = try given ?? TokenizerLoader.make(vocabulary.tokenizer, vocabularySize: vocabulary.vocabSize, texts: texts)
         let policy: SpecialTokenPolicy = allowSpecial ? .allowed : .ordinary
         func tokens(_ text: String) throws -> (TokenSequence, String) {
             guard data != nil else {
@@ -74,29 +82,16 @@ struct DataOptions: ParsableArguments {
         return (dataset, tokenizer, tokenizer.vocabularySize, "\(data ?? "the embedded default corpus"), \(tokenizer.kind)\(note)")
     }
 
-    func makeTokenizer(texts: [String], threads: Int) throws -> any Tokenizer {
-        switch tokenizer {
-        case "char":
-            return CharacterTokenizer(training: texts.joined())
-        case "word":
-            return try WordTokenizer(training: texts, vocabularySize: vocabSize ?? 10_000)
-        case "bpe":
-            return try BytePairTrainer.train(texts: texts, vocabularySize: vocabSize ?? 1024, specialTokens: ["<|endoftext|>"])
-        default:
-            if vocabSize != nil {
-                throw ValidationError("--vocab-size applies to --tokenizer word|bpe; \(tokenizer) has its own vocabulary")
-            }
-            return try TokenizerLoader.loadAny(tokenizer)
-        }
-    }
-
-    private func prepareTokenFiles(_ data: String, tokenizer given: (any Tokenizer)?) throws -> (TokenDataset, (any Tokenizer)?, vocabularySize: Int, String) {
+    private func prepareTokenFiles(
+        _ data: String, vocabulary: VocabularyOptions, tokenizer given: (any Tokenizer)?
+    ) throws -> (TokenDataset, (any Tokenizer)?, vocabularySize: Int, String) {
+        let vocabSize = vocabulary.vocabSize
         var tokenizer: (any Tokenizer)? = given
         if given != nil {
-        } else if !["char", "word", "bpe"].contains(self.tokenizer) {
-            tokenizer = try TokenizerLoader.loadAny(self.tokenizer)
-        } else if self.tokenizer != "char" {
-            throw ValidationError("a token file needs --tokenizer FILE|DIR (the one that made it), not \(self.tokenizer)")
+        } else if !TokenizerLoader.trainedKinds.contains(vocabulary.tokenizer) {
+            tokenizer = try TokenizerLoader.loadAny(vocabulary.tokenizer)
+        } else if vocabulary.tokenizer != "char" {
+            throw ValidationError("a token file needs --tokenizer FILE|DIR (the one that made it), not \(vocabulary.tokenizer)")
         }
         let training = try TokenFile(contentsOf: URL(fileURLWithPath: data), vocabularySize: vocabSize ?? tokenizer?.vocabularySize)
         guard let vocabularySize = vocabSize ?? tokenizer?.vocabularySize ?? training.vocabularySize else {

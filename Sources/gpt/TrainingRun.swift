@@ -23,7 +23,7 @@ struct TrainingRun {
     func run() throws {
         let configuration = trainer.configuration
         if let resume { try trainer.restore(resume, from: outputDirectory) }
-        if let logPath, let resume { try TrainingLog.truncate(path: logPath, before: resume.nextIteration) }
+        if let logPath, let resume { try TrainingLog.truncate(path: logPath, after: resume.nextIteration) }
         let logWriter = try logPath.map { try TrainingLog(path: $0, appending: resume != nil) }
         let progress = TrainingProgress(
             maxIterations: configuration.maxIterations, startIteration: resume?.nextIteration ?? 0, log: logWriter)
@@ -32,18 +32,24 @@ struct TrainingRun {
                 "effective batch: \(configuration.batchSize) × \(configuration.gradientAccumulation) accumulation steps = \(configuration.batchSize * configuration.gradientAccumulation) sequences")
         }
         if let resume {
-            Terminal.notice("resuming at iteration \(resume.nextIteration) of \(configuration.maxIterations)")
+            Terminal.notice("resuming after step \(resume.nextIteration) of \(configuration.maxIterations)")
         }
         let interrupt = InterruptFlag()
         let summary = try trainer.run(
             outputDirectory: outputDirectory, tokenizer: tokenizer, runDescription: description,
             resume: resume, shouldStop: { interrupt.isRaised }, onEvent: progress.handle)
         progress.finish()
-        print(String(format: "final: train loss %.4f, val loss %.4f after %d iterations", summary.trainingLoss, summary.validationLoss, summary.iterations))
+        let losses = String(format: "train loss %.4f, val loss %.4f", summary.trainingLoss, summary.validationLoss)
+        let steps = Terminal.counted(summary.iterations, "step")
+        if summary.interrupted {
+            print(summary.iterations == 0 ? "stopped before the first step: \(losses)" : "stopped after \(steps) of \(configuration.maxIterations): \(losses)")
+        } else {
+            print("final: \(losses) after \(steps)")
+        }
         print("saved to \(outputDirectory.path)" + (keepBest ? " (best weights in \(outputDirectory.path)/best)" : ""))
         if summary.interrupted, let signal = interrupt.signal {
             Terminal.notice(
-                "interrupted at iteration \(summary.iterations) of \(configuration.maxIterations); everything is saved — continue with: gpt \(command) --resume \(outputDirectory.path)")
+                "interrupted at step \(summary.iterations) of \(configuration.maxIterations); everything is saved — continue with: gpt \(command) --resume \(outputDirectory.path)")
             throw ExitCode(128 + signal)  // the shell convention: 130 for Ctrl-C, 143 for SIGTERM
         }
     }
@@ -95,13 +101,12 @@ final class TrainingProgress {
     func handle(_ event: TrainingEvent) {
         log?.record(event)
         switch event {
-        case .step(let iteration, let loss, let learningRate, let tokensPerSecond, let elapsed):
-            let done = iteration + 1
+        case .step(let done, let loss, let learningRate, let tokensPerSecond, let elapsed):
             let remaining = elapsed / Double(max(1, done - startIteration)) * Double(maxIterations - done)
             // Formatted only when shown (a step is often shorter than a redraw interval).
             func line() -> String {
                 String(
-                    format: "iter %d/%d | loss %.4f | lr %.2e | %@ tok/s | %@ elapsed | ETA %@", done, maxIterations, loss,
+                    format: "step %d/%d | loss %.4f | lr %.2e | %@ tok/s | %@ elapsed | ETA %@", done, maxIterations, loss,
                     learningRate, Terminal.grouped(tokensPerSecond), Terminal.duration(elapsed), Terminal.duration(remaining))
             }
             if Terminal.standardErrorIsTerminal {
@@ -114,12 +119,12 @@ final class TrainingProgress {
             } else if done % 10 == 0 || done == maxIterations {
                 Terminal.notice(line())
             }
-        case .skipped(let iteration, let loss, let norm):
+        case .skipped(let step, let loss, let norm):
             clearLiveLine()
-            Terminal.notice(String(format: "warning: iteration %d had loss %@ and gradient norm %@; its update was skipped", iteration, "\(loss)", "\(norm)"))
-        case .evaluation(let iteration, let trainingLoss, let validationLoss):
+            Terminal.notice(String(format: "warning: step %d had loss %@ and gradient norm %@; its update was skipped", step, "\(loss)", "\(norm)"))
+        case .evaluation(let step, let trainingLoss, let validationLoss):
             clearLiveLine()
-            Terminal.notice(String(format: "eval at iter %d: train loss %.4f, val loss %.4f", iteration, trainingLoss, validationLoss))
+            Terminal.notice(String(format: "eval at step %d: train loss %.4f, val loss %.4f", step, trainingLoss, validationLoss))
         case .saved, .checkpoint:
             break
         }

@@ -169,11 +169,11 @@ struct VisualizeTraining: ParsableCommand {
         for entry in try TrainingLog.read(path: log) {
             switch entry.kind {
             case .step:
-                if let loss = entry.loss { steps.append((entry.iteration, loss)) }
-                if let rate = entry.learningRate { rates.append((entry.iteration, rate)) }
+                if let loss = entry.loss { steps.append((entry.step, loss)) }
+                if let rate = entry.learningRate { rates.append((entry.step, rate)) }
             case .eval:
                 if let train = entry.trainingLoss, let validation = entry.validationLoss {
-                    evaluations.append((entry.iteration, train, validation))
+                    evaluations.append((entry.step, train, validation))
                 }
             case .skipped: continue
             }

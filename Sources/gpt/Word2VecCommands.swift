@@ -52,24 +52,16 @@ struct Word2VecTrain: ParsableCommand {
         Terminal.notice(
             "corpus: \(Terminal.grouped(Double(corpus.rawWordCount))) words in \(Terminal.grouped(Double(corpus.sentenceCount))) sentences; vocabulary \(Terminal.grouped(Double(corpus.words.count))) words seen ≥ \(minCount) times")
         let start = Date()
-        var lastDraw = 0.0
+        let progress = ProgressLine(unit: "words")
         let vectors = try Word2Vec.train(corpus: corpus, settings: settings, parallelism: threads.parallelism) { done, total in
-            let elapsed = Date().timeIntervalSince(start)
-            guard elapsed - lastDraw > 0.2 || done == total else { return }
-            lastDraw = elapsed
-            let rate = Double(done) / max(elapsed, 1e-9)
-            let line = String(format: "%.1f%% | %@ words/s | %@ elapsed | ETA %@", 100 * Double(done) / Double(total), Terminal.grouped(rate), Terminal.duration(elapsed), Terminal.duration(Double(total - done) / max(rate, 1)))
-            if Terminal.standardErrorIsTerminal {
-                FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
-            } else if done == total || Int(elapsed / 5) != Int((elapsed - 0.2) / 5) {
-                Terminal.notice(line)
-            }
+            progress.update(done: done, total: total)
         }
+        progress.finish()
         let seconds = Date().timeIntervalSince(start)
         if Terminal.standardErrorIsTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let chosen = format ?? WordVectors.FileFormat.forPath(out)
         try vectors.write(to: URL(fileURLWithPath: out), format: chosen)
-        print(String(format: "trained %@ %d-dimensional vectors for %@ words in %.1f s (%@ words/s over %d epochs)", model.rawValue, dimensions, Terminal.grouped(Double(vectors.words.count)), seconds, Terminal.grouped(Double(corpus.rawWordCount * epochs) / seconds), epochs))
+        print(String(format: "trained %@ %d-dimensional vectors for %@ words in %.1f s (%@ words/s over %@)", model.rawValue, dimensions, Terminal.grouped(Double(vectors.words.count)), seconds, Terminal.grouped(Double(corpus.rawWordCount * epochs) / seconds), Terminal.counted(epochs, "epoch")))
         print("saved to \(out) (\(chosen.rawValue))")
     }
 }

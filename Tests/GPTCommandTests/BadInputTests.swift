@@ -23,6 +23,10 @@ import Testing
         #expect(machine.contains("1 thread,") && machine.count > "machine:     1 thread,".count, "\(machine)")
         #expect(bench.standardOutput.contains("reference:   nanoGPT"))
         #expect(!bench.standardOutput.contains("× nanoGPT"))
+        // The ceilings are probed before and after the steps, with a verdict.
+        let ceilings = bench.standardOutput.split(separator: "\n").first { $0.hasPrefix("ceilings:") } ?? ""
+        #expect(ceilings.contains("GFLOP/s") && ceilings.contains("GB/s"), "\(ceilings)")
+        #expect(ceilings.contains("steady") || ceilings.contains("machine unstable"), "\(ceilings)")
     }
 
     @Test func missingEmptyShortAndNonUTF8Data() throws {

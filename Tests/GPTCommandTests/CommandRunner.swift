@@ -99,9 +99,13 @@ enum CLI {
 
 /// Expects a failed run whose stderr is one line starting with "error:" and containing `fragment`.
 func expectCleanFailure(
-    _ result: CommandResult, mentioning fragment: String, sourceLocation: SourceLocation = #_sourceLocation
+    _ result: CommandResult, mentioning fragment: String, status: Int32? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation
 ) {
     #expect(result.status != 0, "exit status 0; stderr: \(result.standardError)", sourceLocation: sourceLocation)
+    if let status {
+        #expect(result.status == status, "exit status \(result.status), not \(status)", sourceLocation: sourceLocation)
+    }
     let lines = result.standardError.split(separator: "\n", omittingEmptySubsequences: true)
     #expect(lines.count == 1, "stderr is not one line: \(result.standardError)", sourceLocation: sourceLocation)
     #expect(lines.first?.hasPrefix("error: ") == true, "stderr: \(result.standardError)", sourceLocation: sourceLocation)

@@ -23,13 +23,17 @@ import Testing
         #expect(train.status == 0, "\(train.standardError)")
         #expect(train.standardOutput.contains("saved to \(model)"))
 
-        // The log: a step line per iteration and evaluations at 0, 125 and the end.
+        // The log: a line per step, numbered as the console counts (1…250), and evaluations at
+        // steps 0, 125 and the end.
         let lines = try logLines(logPath)
         let steps = lines.filter { $0["type"] as? String == "step" }
         let evaluations = lines.filter { $0["type"] as? String == "eval" }
         #expect(steps.count == 250)
-        #expect(steps.allSatisfy { $0["iter"] != nil && $0["loss"] != nil && $0["lr"] != nil && $0["tokens_per_second"] != nil })
-        #expect(evaluations.map { $0["iter"] as? Int } == [0, 125, 250])
+        #expect(steps.allSatisfy { $0["loss"] != nil && $0["lr"] != nil && $0["tokens_per_second"] != nil })
+        #expect(steps.map { $0["step"] as? Int } == Array(1...250))
+        #expect(evaluations.map { $0["step"] as? Int } == [0, 125, 250])
+        #expect(train.standardError.contains("step 250/250") && train.standardError.contains("eval at step 125:"))
+        #expect(train.standardOutput.contains("after 250 steps"))
         let finalValidation = try #require(evaluations.last?["val_loss"] as? Double)
         #expect(finalValidation < 2.7, "validation loss \(finalValidation) is not well below ln(65) = 4.17")
         #expect((evaluations.first?["val_loss"] as? Double ?? 0) > 3.9)
@@ -118,11 +122,12 @@ import Testing
         let model = directory.appendingPathComponent("interrupted").path
         let running = try CLI.start(["train", "--out", model, "--max-iters", "100000", "--eval-interval", "50", "--eval-iters", "1"])
         let deadline = Date().addingTimeInterval(120)
-        while !running.standardErrorSoFar.contains("iter 20/") && Date() < deadline { usleep(50_000) }
+        while !running.standardErrorSoFar.contains("step 20/") && Date() < deadline { usleep(50_000) }
         kill(running.process.processIdentifier, SIGINT)
         let result = running.finish()
         #expect(result.status == 130, "status \(result.status): \(result.standardError)")
-        #expect(result.standardError.contains("interrupted at iteration"))
+        #expect(result.standardError.contains("interrupted at step"))
+        #expect(result.standardOutput.contains("stopped after "))
         #expect(FileManager.default.fileExists(atPath: model + "/model.safetensors"))
         let info = try CLI.run(["info", "--model", model])
         #expect(info.status == 0)

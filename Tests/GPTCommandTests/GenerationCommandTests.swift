@@ -35,6 +35,34 @@ import Testing
         expectCleanFailure(try CLI.run(["eval", "--model", huggingFace, "--data", text.path, "--stride", "33"]), mentioning: "--stride")
     }
 
+    /// Windows batched by shape, with only the scored positions unembedded, give the losses of
+    /// windows run one at a time; progress reaches every target.
+    @Test func batchedWindowsScoreAsSingleOnes() throws {
+        let model = try ModelDirectory.loadModel(URL(fileURLWithPath: huggingFace))
+        let tokenizer = try ModelDirectory.loadTokenizer(URL(fileURLWithPath: huggingFace))
+        let text = String(try String(contentsOfFile: shakespeare, encoding: .utf8).prefix(2500))
+        let ids = try tokenizer.encode(text).map(Int32.init)
+        let T = model.configuration.contextLength
+        let parallelism = Parallelism(threads: 2)
+        for stride in [1, 5, T] {
+            var reports: [Int] = []
+            let batched = try SequenceEvaluation.evaluate(
+                model: model, tokens: ids, stride: stride, parallelism: parallelism) { done, total in
+                #expect(total == ids.count - 1)
+                reports.append(done)
+            }
+            let single = try SequenceEvaluation.evaluate(
+                model: model, tokens: ids, stride: stride, parallelism: parallelism, maximumRows: T)
+            #expect(batched.tokens == ids.count - 1 && single.tokens == ids.count - 1)
+            #expect(abs(batched.loss - single.loss) < 1e-5 * single.loss, "stride \(stride): \(batched.loss) vs \(single.loss)")
+            #expect(reports == reports.sorted() && reports.last == ids.count - 1)
+            #expect(reports.count < ids.count / max(stride, 1) / 2 + 2, "stride \(stride): windows were not batched")
+        }
+        let batched = try SequenceEvaluation.evaluate(model: model, tokens: ids, parallelism: parallelism)
+        let single = try SequenceEvaluation.evaluate(model: model, tokens: ids, parallelism: parallelism, maximumRows: T)
+        #expect(abs(batched.loss - single.loss) < 1e-5 * single.loss)
+    }
+
     @Test func jsonLogprobsStatisticsStopsAndBeams() throws {
         let json = try CLI.run([
             "sample", "--model", huggingFace, "--prompt", "KING", "--max-tokens", "12", "--json", "--logprobs", "2", "--stats",
@@ -77,6 +105,25 @@ import Testing
         #expect(hypotheses.count == 3)
         let scores = hypotheses.map { $0["score"] as! Double }
         #expect(scores == scores.sorted(by: >))
+    }
+
+    /// `--logit-bias-text TEXT=BIAS` biases the one token TEXT encodes to, exactly as its id would.
+    @Test func logitBiasByTextEqualsBiasById() throws {
+        let greedy = ["sample", "--model", huggingFace, "--prompt", "KING", "--temperature", "0", "--ignore-eos", "--json"]
+        // "e" is the single token 69 of this vocabulary; a bias of 100 forces it at every step.
+        let byId = try CLI.run(greedy + ["--max-tokens", "6", "--logit-bias", "69=100"])
+        let byText = try CLI.run(greedy + ["--max-tokens", "6", "--logit-bias-text", "e=100"])
+        let unbiased = try CLI.run(greedy + ["--max-tokens", "6"])
+        #expect(byText.status == 0, "\(byText.standardError)")
+        #expect(byText.standardOutput == byId.standardOutput)
+        let tokens = (try JSONSerialization.jsonObject(with: Data(byText.standardOutput.utf8)) as? [String: Any])?["tokens"] as? [Int]
+        #expect(tokens == [69, 69, 69, 69, 69, 69], "\(byText.standardOutput)")
+        #expect(byText.standardOutput != unbiased.standardOutput)
+        // Split at the last '=': the text may contain one.
+        #expect(try CLI.run(greedy + ["--max-tokens", "2", "--logit-bias-text", "==1.5"]).status == 0)
+        expectCleanFailure(try CLI.run(greedy + ["--logit-bias-text", "KING and QUEEN=2"]), mentioning: "tokens, not one", status: 64)
+        expectCleanFailure(try CLI.run(greedy + ["--logit-bias-text", "K=lots"]), mentioning: "--logit-bias-text", status: 64)
+        expectCleanFailure(try CLI.run(greedy + ["--logit-bias", "99999=1"]), mentioning: "outside the model's vocabulary", status: 64)
     }
 
     @Test func badGenerationOptionsAreOneLineErrors() throws {

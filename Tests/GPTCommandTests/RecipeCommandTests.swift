@@ -8,7 +8,7 @@ import Testing
     let directory = temporaryDirectory("gpt-recipe")
     var shakespeare: String { sharedDataDirectory.appendingPathComponent("tinyshakespeare.txt").path }
     let small = ["--layers", "2", "--heads", "2", "--embedding-size", "32", "--context-length", "16", "--batch-size", "4",
-                 "--max-iters", "120", "--eval-interval", "40", "--eval-iters", "2", "--checkpoint-interval", "3",
+                 "--max-iters", "600", "--eval-interval", "40", "--eval-iters", "2", "--checkpoint-interval", "3",
                  "--dropout", "0.1", "--seed", "5"]
 
     @Test func killedAtRandomMomentsAndResumedEndsWithTheSameWeights() throws {
@@ -19,7 +19,7 @@ import Testing
         var state: UInt64 = 2024
         func delay() -> UInt32 {
             state = state &* 6364136223846793005 &+ 1442695040888963407
-            return UInt32(20_000 + (state >> 33) % 200_000)  // 20–220 ms
+            return UInt32(5_000 + (state >> 33) % 100_000)  // 5–105 ms, well inside a run of 600 steps
         }
         var kills = 0
         var arguments = ["train", "--out", crashy] + small
@@ -144,6 +144,20 @@ import Testing
         expectCleanFailure(
             try CLI.run(["distill", "--teacher", other, "--data", shakespeare, "--out", directory.appendingPathComponent("x").path]),
             mentioning: "not in the model's vocabulary")
+        // Every unknown character is listed, most frequent first, with its count.
+        let unknown = try CLI.run(["distill", "--teacher", other, "--data", shakespeare, "--out", directory.appendingPathComponent("x").path])
+        #expect(unknown.standardError.contains("characters are not in the model's vocabulary of 41 characters: "), "\(unknown.standardError)")
+        #expect(unknown.standardError.contains("'A' (U+0041) ×"), "\(unknown.standardError)")
+        // Distillation and fine-tuning keep the teacher's or model's tokenizer: they offer no --tokenizer.
+        for command in ["distill", "finetune"] {
+            let help = try CLI.run([command, "--help"])
+            #expect(!help.standardOutput.contains("--tokenizer") && !help.standardOutput.contains("--vocab-size"), "\(command) --help")
+        }
+        // `train --help` shows the defaults (words joined across ArgumentParser's line wrapping).
+        let trainHelp = try CLI.run(["train", "--help"]).standardOutput.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for fragment in ["Sequences per step (default 12)", "Optimisation steps (default 1000)", "Peak learning rate (default 0.001)"] {
+            #expect(trainHelp.contains(fragment), "train --help lacks \(fragment)")
+        }
         // A teacher replaced by a model with another vocabulary is refused when the run resumes.
         let swapped = directory.appendingPathComponent("swapped").path
         try FileManager.default.copyItem(atPath: teacher, toPath: swapped)

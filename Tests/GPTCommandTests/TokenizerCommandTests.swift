@@ -22,6 +22,32 @@ import Testing
         expectCleanFailure(try CLI.run(["tokenize", "x"]), mentioning: "--tokenizer")
     }
 
+    /// `word` and `bpe` are learnt from text: `gpt tokenize` learns them from --data first, as
+    /// `gpt train` does, and says so when --data is missing.
+    @Test func tokenizeLearnsWordAndBPETokenizersFromData() throws {
+        let word = try CLI.run(["tokenize", "--tokenizer", "word", "--data", shakespeare, "--vocab-size", "3000", "Hello, world!"])
+        #expect(word.status == 0, "\(word.standardError)")
+        #expect(word.standardOutput.contains("pieces: \"<unk>\" \",\" \"world\" \"!\""), "\(word.standardOutput)")
+        let bpe = try CLI.run(["tokenize", "--tokenizer", "bpe", "--data", shakespeare, "--json", "ROMEO: But soft"])
+        #expect(bpe.status == 0, "\(bpe.standardError)")
+        // The same BPE that gpt tokenizer train learns with train's defaults (1024 tokens, <|endoftext|>).
+        let file = directory.appendingPathComponent("same-bpe.json").path
+        let trained = try CLI.run([
+            "tokenizer", "train", "--data", shakespeare, "--vocab-size", "1024", "--special", "<|endoftext|>", "--out", file,
+        ])
+        #expect(trained.status == 0, "\(trained.standardError)")
+        let same = try CLI.run(["tokenize", "--tokenizer", file, "--json", "ROMEO: But soft"])
+        #expect(bpe.standardOutput == same.standardOutput && bpe.standardOutput.hasPrefix("{\"ids\": ["))
+        let characters = try CLI.run(["tokenize", "--tokenizer", "char", "--data", shakespeare, "--json", "ab"])
+        #expect(characters.standardOutput == "{\"ids\": [39, 40]}\n", "\(characters.standardOutput)")
+        expectCleanFailure(try CLI.run(["tokenize", "--tokenizer", "word", "Hello"]), mentioning: "give --data FILE", status: 64)
+        expectCleanFailure(try CLI.run(["tokenize", "--tokenizer", "bpe", "Hello"]), mentioning: "--data", status: 64)
+        expectCleanFailure(try CLI.run(["tokenize", "--tokenizer", gpt2, "--data", shakespeare, "x"]), mentioning: "--data", status: 64)
+        expectCleanFailure(
+            try CLI.run(["tokenize", "--tokenizer", "char", "--data", shakespeare, "--vocab-size", "9", "x"]),
+            mentioning: "--vocab-size", status: 64)
+    }
+
     /// Issue 24: books that start with a byte-order mark (39 of 41 Gutenberg books) train models that every
     /// command opens, with each tokenizer kind; a U+FEFF inside the text is an ordinary character.
     @Test func textWithAByteOrderMarkTrainsModelsThatLoad() throws {

@@ -74,3 +74,32 @@ import Testing
         #expect(abs(variance - 1) < 0.05)
     }
 }
+
+/// Ceilings probed before and after timed work, and the verdict on a machine that changed speed.
+@Suite struct CeilingProbeTests {
+    @Test func probesWithinFifteenPercentAreSteadyOthersAreNot() {
+        let steady = CeilingProbes(
+            before: MachineCeilings(sgemmGigaflops: 150, bandwidthGigabytes: 40),
+            after: MachineCeilings(sgemmGigaflops: 140, bandwidthGigabytes: 41))
+        #expect(steady.isStable && abs(steady.drift - 10.0 / 140) < 1e-12)
+        #expect(steady.best.sgemmGigaflops == 150 && steady.best.bandwidthGigabytes == 41)
+        #expect(steady.summary.contains("steady") && steady.summary.contains("150.0 → 140.0 GFLOP/s"))
+        // A core under load after the steps: sgemm fell by a third.
+        let loaded = CeilingProbes(
+            before: MachineCeilings(sgemmGigaflops: 150, bandwidthGigabytes: 40),
+            after: MachineCeilings(sgemmGigaflops: 100, bandwidthGigabytes: 40))
+        #expect(!loaded.isStable)
+        #expect(loaded.summary.contains("machine unstable") && loaded.summary.contains("50%"))
+        // Bandwidth alone can make a run unstable too.
+        let bandwidth = CeilingProbes(
+            before: MachineCeilings(sgemmGigaflops: 150, bandwidthGigabytes: 40),
+            after: MachineCeilings(sgemmGigaflops: 150, bandwidthGigabytes: 30))
+        #expect(!bandwidth.isStable)
+    }
+
+    @Test func probesMeasureSomething() {
+        let ceilings = MachineCeilings.probe(sgemmShape: (64, 64, 64), parallelism: Parallelism(threads: 1))
+        #expect(ceilings.sgemmGigaflops > 0.1 && ceilings.bandwidthGigabytes > 0.1)
+        #expect(residentMemoryBytes() > 1_000_000)
+    }
+}

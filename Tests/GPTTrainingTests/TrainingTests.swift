@@ -229,24 +229,46 @@ import Testing
         let trainer = Trainer(model: model, dataset: TokenDataset(tokens: ids), configuration: configuration, parallelism: Parallelism(threads: 2))
         let directory = temporaryDirectory()
         var evaluations: [Int] = []
-        var steps = 0
+        var steps: [Int] = []
         var description = RunDescription(command: "train")
         description.keepBest = true
         let summary = try trainer.run(outputDirectory: directory, tokenizer: tokenizer, runDescription: description) { event in
             switch event {
-            case .evaluation(let iteration, _, _): evaluations.append(iteration)
-            case .step: steps += 1
+            case .evaluation(let step, _, _): evaluations.append(step)
+            case .step(let step, _, _, _, _): steps.append(step)
             case .saved, .checkpoint, .skipped: break
             }
         }
+        // One numbering: the steps done. The first step is 1, the last is --max-iters.
         #expect(evaluations == [0, 10, 20, 30])
-        #expect(steps == 30)
+        #expect(steps == Array(1...30))
         #expect(summary.iterations == 30)
         let reloaded = try ModelDirectory.loadModel(directory)
         #expect(reloaded.parameters.array == model.parameters.array)
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("best/model.safetensors").path))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".tmp") }
         #expect(leftovers.isEmpty)
+    }
+
+    /// Ctrl-C during the first evaluation: the run stops after it, without evaluating step 0 twice.
+    @Test func stoppingAtTheFirstEvaluationEvaluatesOnce() throws {
+        var configuration = Self.tinyConfiguration()
+        configuration.maxIterations = 30
+        configuration.evalInterval = 10
+        let ids = (0..<4_000).map { Int32($0 * 7 % 13) }
+        var generator = RandomGenerator(seed: 1)
+        let model = try GPT(configuration: configuration.modelConfiguration(vocabularySize: 13), generator: &generator)
+        let trainer = Trainer(model: model, dataset: TokenDataset(tokens: ids), configuration: configuration, parallelism: Parallelism(threads: 1))
+        var evaluations: [Int] = []
+        let summary = try trainer.run(
+            outputDirectory: temporaryDirectory(), tokenizer: nil, runDescription: RunDescription(command: "train"),
+            shouldStop: { true }
+        ) { event in
+            if case .evaluation(let step, _, _) = event { evaluations.append(step) }
+        }
+        #expect(evaluations == [0])
+        #expect(summary.interrupted && summary.iterations == 0)
+        #expect(summary.validationLoss.isFinite)
     }
 }
 
