@@ -43,9 +43,11 @@ static inline void axpy(float *y, float a, const float *x, int n) {
 static inline void update_target(const float *hidden, float *error, float *out, float label, float alpha, int n) {
     float f = dot(hidden, out, n);
     float g;
+    // The table index is computed only for f in [−MAX_EXP, MAX_EXP]: a NaN (a diverged run) takes
+    // the last branch instead of indexing the table with (int)NaN.
     if (f > MAX_EXP) g = (label - 1) * alpha;
-    else if (f < -MAX_EXP) g = (label - 0) * alpha;
-    else g = (label - sigmoid_table[(int)((f + MAX_EXP) * (EXP_TABLE_SIZE / MAX_EXP / 2))]) * alpha;
+    else if (f >= -MAX_EXP) g = (label - sigmoid_table[(int)((f + MAX_EXP) * (EXP_TABLE_SIZE / MAX_EXP / 2))]) * alpha;
+    else g = (label - 0) * alpha;
     axpy(error, g, out, n);
     axpy(out, g, hidden, n);
 }

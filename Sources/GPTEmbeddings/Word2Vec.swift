@@ -25,11 +25,12 @@ public struct Word2VecSettings: Sendable {
     public func validate() throws {
         let check = Validator(owner: "Word2VecSettings")
         try check.require(dimensions >= 1 && dimensions <= 10_000, "dimensions", "must be between 1 and 10000", dimensions)
-        try check.require(window >= 1, "window", "must be at least 1", window)
-        try check.require(negatives >= 1, "negatives", "must be at least 1", negatives)
+        try check.require(window >= 1 && window <= 10_000, "window", "must be between 1 and 10000", window)
+        try check.require(negatives >= 1 && negatives <= 1_000, "negatives", "must be between 1 and 1000", negatives)
         try check.require(sample >= 0 && sample.isFinite, "sample", "must be non-negative", sample)
-        try check.require(epochs >= 1, "epochs", "must be at least 1", epochs)
-        try check.require(alpha > 0 && alpha.isFinite, "alpha", "must be positive", alpha)
+        try check.require(epochs >= 1 && epochs <= 10_000, "epochs", "must be between 1 and 10000", epochs)
+        // Larger rates diverge (the vectors overflow to NaN); word2vec and gensim use 0.025–0.05.
+        try check.require(alpha > 0 && alpha <= 1, "alpha", "must be in (0, 1]", alpha)
         try check.require(minAlpha >= 0 && minAlpha <= alpha, "minAlpha", "must be in [0, alpha]", minAlpha)
     }
 }
@@ -132,6 +133,11 @@ public enum Word2Vec {
                 }
             }
         }
-        return WordVectors(words: corpus.words, dimensions: n, values: input.array)
+        let values = input.array
+        guard values.allSatisfy(\.isFinite) else {
+            throw EmbeddingError(
+                "training diverged: the vectors overflowed to infinity or NaN with alpha \(settings.alpha); lower --alpha (word2vec uses 0.025 for skip-gram, 0.05 for CBOW)")
+        }
+        return WordVectors(words: corpus.words, dimensions: n, values: values)
     }
 }

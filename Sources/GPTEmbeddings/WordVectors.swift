@@ -1,4 +1,5 @@
 import Foundation
+import GPTTensor
 import GPTFormats
 
 /// Word vectors: words by index (most frequent first in files we write) and their vectors,
@@ -114,6 +115,7 @@ public struct WordVectors: Sendable {
         _ top: Int, limit: Int?, excluding: Set<Int>, score: (Int) -> Float
     ) -> [(row: Int, similarity: Float)] {
         var results: [(row: Int, similarity: Float)] = []
+        guard top > 0 else { return results }
         for row in 0..<min(words.count, limit ?? words.count) where !excluding.contains(row) {
             let value = score(row)
             if results.count < top || value > results.last!.similarity {
@@ -175,6 +177,15 @@ public struct WordVectors: Sendable {
             else {
                 throw FileFormatError("\(path) does not start with a word2vec header \"count dimensions\"")
             }
+            // Each vector takes at least a word and a separator plus 2 bytes a value (text: a digit and
+            // a space) or 4 (binary): a header promising more than the file can hold is corrupt.
+            let valueBytes = format == .text ? 2 : 4
+            guard let perVector = CheckedSize.product(dimensions, valueBytes).flatMap({ CheckedSize.sum($0, 2) }),
+                let needed = CheckedSize.product(count, perVector), needed <= bytes.count - position
+            else {
+                throw FileFormatError(
+                    "\(path): the header promises \(count) vectors of \(dimensions) values, more than its \(bytes.count) bytes can hold; the file is truncated or corrupt")
+            }
             var words: [String] = []
             var values: [Float] = []
             words.reserveCapacity(count)
@@ -191,8 +202,8 @@ public struct WordVectors: Sendable {
                     }
                     words.append(String(fields[0]))
                     for field in fields.dropFirst() {
-                        guard let value = Float(field) else {
-                            throw FileFormatError("\(path): line \(row + 2) has a value that is not a number: \(field)")
+                        guard let value = Float(field), value.isFinite else {
+                            throw FileFormatError("\(path): line \(row + 2) has a value that is not a finite number: \(field)")
                         }
                         values.append(value)
                     }
@@ -209,7 +220,11 @@ public struct WordVectors: Sendable {
                         throw FileFormatError("\(path) is truncated: vector \(row + 1) of \(count) is incomplete")
                     }
                     for k in 0..<dimensions {
-                        values.append(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: position + 4 * k, as: UInt32.self))))
+                        let value = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: position + 4 * k, as: UInt32.self)))
+                        guard value.isFinite else {
+                            throw FileFormatError("\(path): vector \(row + 1) ('\(words[row])') holds \(value); the file is corrupt")
+                        }
+                        values.append(value)
                     }
                     position += 4 * dimensions
                 }

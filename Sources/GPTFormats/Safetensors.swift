@@ -1,4 +1,5 @@
 import Foundation
+import GPTTensor
 
 /// A safetensors file: an 8-byte little-endian header length, a JSON header
 /// `{name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {…}}`,
@@ -9,8 +10,8 @@ public struct SafetensorsFile {
         public let shape: [Int]
         /// Byte range within the data section.
         public let byteRange: Range<Int>
-
-        public var elementCount: Int { shape.reduce(1, *) }
+        /// The product of the shape (checked to fit when the file was read).
+        public let elementCount: Int
     }
 
     public let url: URL
@@ -51,33 +52,68 @@ public struct SafetensorsFile {
                 metadata = (value as? [String: String]) ?? [:]
                 continue
             }
-            guard let entry = value as? [String: Any],
-                let dataType = entry["dtype"] as? String,
-                let shape = (entry["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                let offsets = (entry["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                offsets.count == 2, shape.allSatisfy({ $0 >= 0 })
+            func corrupt(_ problem: String) -> FileFormatError {
+                FileFormatError("\(name): tensor '\(key)' \(problem); the file is corrupt, re-save the model")
+            }
+            guard let entry = value as? [String: Any], let dataType = entry["dtype"] as? String,
+                let shapeValues = entry["shape"] as? [Any], let offsetValues = entry["data_offsets"] as? [Any]
             else {
-                throw FileFormatError("\(name): tensor '\(key)' has a malformed header entry; re-save the model")
+                throw corrupt("has a malformed header entry (it needs dtype, shape and data_offsets)")
+            }
+            let shape = shapeValues.compactMap(CheckedSize.integer)
+            guard shape.count == shapeValues.count, shape.allSatisfy({ $0 >= 0 }) else {
+                throw corrupt("has shape \(shapeValues), not a list of non-negative integers")
+            }
+            let offsets = offsetValues.compactMap(CheckedSize.integer)
+            guard offsets.count == 2, offsetValues.count == 2 else {
+                throw corrupt("has data_offsets \(offsetValues), not two integers")
             }
             guard let width = Self.byteWidth(of: dataType) else {
                 throw FileFormatError("\(name): tensor '\(key)' has unsupported dtype \(dataType) (F32, F16, BF16 are read)")
             }
-            let tensor = Tensor(dataType: dataType, shape: shape, byteRange: offsets[0]..<max(offsets[0], offsets[1]))
+            guard let elements = CheckedSize.product(shape), let bytes = CheckedSize.product(elements, width) else {
+                throw corrupt("has shape \(shape), more elements than any file holds")
+            }
             guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= dataSize else {
                 throw FileFormatError(
                     "\(name) is truncated or corrupt: tensor '\(key)' lies outside the file's \(dataSize) data bytes; re-save the model")
             }
-            guard tensor.byteRange.count == tensor.elementCount * width else {
-                throw FileFormatError(
-                    "\(name): tensor '\(key)' has \(tensor.byteRange.count) bytes for shape \(shape); the file is corrupt")
+            guard offsets[1] - offsets[0] == bytes else {
+                throw corrupt("has \(offsets[1] - offsets[0]) bytes for shape \(shape) (\(bytes) needed)")
             }
-            tensors[key] = tensor
+            guard offsets[0] % width == 0 else {
+                throw corrupt("starts at byte \(offsets[0]), not a multiple of its \(width)-byte elements")
+            }
+            tensors[key] = Tensor(dataType: dataType, shape: shape, byteRange: offsets[0]..<offsets[1], elementCount: elements)
         }
+        try Self.checkTiling(tensors, dataSize: dataSize, name: name)
         self.url = url
         self.tensors = tensors
         self.metadata = metadata
         self.data = data
         self.dataStart = dataStart
+    }
+
+    /// The tensors must cover the data section exactly, in some order, as the format requires: no
+    /// byte shared by two tensors (overlapping tensors would alias each other's weights), none
+    /// belonging to no tensor, nothing after the last one.
+    private static func checkTiling(_ tensors: [String: Tensor], dataSize: Int, name: String) throws {
+        var expected = 0
+        var previous = "the header"
+        for (key, tensor) in tensors.sorted(by: { ($0.value.byteRange.lowerBound, $0.value.byteRange.upperBound, $0.key) < ($1.value.byteRange.lowerBound, $1.value.byteRange.upperBound, $1.key) }) {
+            let range = tensor.byteRange
+            if range.lowerBound < expected {
+                throw FileFormatError("\(name): tensors '\(previous)' and '\(key)' overlap (bytes \(range.lowerBound)..<\(expected)); the file is corrupt, re-save the model")
+            }
+            if range.lowerBound > expected {
+                throw FileFormatError("\(name): data bytes \(expected)..<\(range.lowerBound) belong to no tensor; the file is corrupt, re-save the model")
+            }
+            expected = range.upperBound
+            previous = key
+        }
+        if expected != dataSize {
+            throw FileFormatError("\(name) has \(dataSize - expected) bytes after its last tensor; the file is corrupt or was appended to, re-save the model")
+        }
     }
 
     private static func byteWidth(of dataType: String) -> Int? {

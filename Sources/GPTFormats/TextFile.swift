@@ -16,14 +16,51 @@ public enum TextFile {
         guard !isDirectory.boolValue else {
             throw FileFormatError("\(path) is a directory; give a text file")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw FileFormatError("cannot read \(path); check its permissions")
-        }
+        let data = try bytes(of: path, limit: streamLimit)
         let text = try decode(data, source: path, keepingByteOrderMark: keepingByteOrderMark)
         guard !text.isEmpty else {
             throw FileFormatError("data file \(path) is empty; give a file with text in it")
         }
         return text
+    }
+
+    /// The most read from a stream (a pipe, process substitution, a device such as /dev/zero):
+    /// it has no size to check first, so reading stops here with an error instead of filling memory.
+    public static let streamLimit = 1 << 30
+
+    /// The bytes of `path` ("-": standard input): a regular file whole, a stream up to `limit`
+    /// bytes (more is an error naming the limit).
+    public static func bytes(of path: String, limit: Int) throws -> Data {
+        let handle: FileHandle
+        if path == "-" {
+            handle = FileHandle.standardInput
+        } else {
+            guard let opened = FileHandle(forReadingAtPath: path) else {
+                throw FileFormatError("cannot read \(path); check its permissions")
+            }
+            handle = opened
+        }
+        defer { if path != "-" { try? handle.close() } }
+        let attributes = path == "-" ? nil : try? FileManager.default.attributesOfItem(atPath: path)
+        if attributes?[.type] as? FileAttributeType == .typeRegular {
+            do {
+                return try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+            } catch {
+                throw FileFormatError("cannot read \(path); check its permissions")
+            }
+        }
+        var data = Data()
+        do {
+            while data.count <= limit, let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                data.append(chunk)
+            }
+        } catch {
+            throw FileFormatError("cannot read \(path): \(error.localizedDescription)")
+        }
+        guard data.count <= limit else {
+            throw FileFormatError("\(path) is a stream of more than \(limit >> 20) MiB; save the text to a file (or give less of it)")
+        }
+        return data
     }
 
     /// The UTF-8 text of `data` (a file's or standard input's) without a leading byte-order mark.

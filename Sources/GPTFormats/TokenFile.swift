@@ -1,4 +1,5 @@
 import Foundation
+import GPTTensor
 
 /// A token stream on disk, read through a memory map.
 ///
@@ -7,13 +8,14 @@ import Foundation
 /// | offset | size | field |
 /// |---|---|---|
 /// | 0 | 8 | magic `SWGPTTOK` |
-/// | 8 | 4 | format version (1) |
+/// | 8 | 4 | format version (2; version 1 had no checksum) |
 /// | 12 | 4 | bytes per token: 2 (uint16) or 4 (uint32) |
 /// | 16 | 8 | token count |
 /// | 24 | 8 | vocabulary size |
 /// | 32 | 32 | SHA-256 of the source text |
 /// | 64 | 32 | SHA-256 of the tokenizer file |
-/// | 96 | 32 | zero |
+/// | 96 | 8 | checksum of the token bytes (version 2; see `TokenFile.checksum`) |
+/// | 104 | 24 | zero |
 /// | 128 | … | the tokens |
 ///
 /// Also read: nanoGPT's `train.bin` / `val.bin` (raw uint16, no header) and llm.c's token
@@ -35,6 +37,8 @@ public struct TokenFile: Sendable {
     public let vocabularySize: Int?
     public let textHash: String?
     public let tokenizerHash: String?
+    /// Our format's version: 2 carries a checksum of the ids, verified on opening; 1 has none.
+    public let version: Int?
 
     /// Opens a token file in any of the three formats. Files without a header (nanoGPT) and
     /// llm.c files need `vocabularySize` to check their ids.
@@ -53,28 +57,42 @@ public struct TokenFile: Sendable {
         if data.count >= Self.headerSize && Array(data.prefix(8)) == Self.magic {
             let version = integer(8, UInt32.self)
             let width = Int(integer(12, UInt32.self))
-            let count = Int(integer(16, UInt64.self))
-            guard version == 1, width == 2 || width == 4 else {
-                throw FileFormatError("\(path): unsupported token file version \(version) or width \(width)")
+            guard version == 1 || version == 2, width == 2 || width == 4 else {
+                throw FileFormatError("\(path): unsupported token file version \(version) or width \(width); delete it to rebuild")
             }
-            guard data.count == Self.headerSize + count * width else {
+            let header = integer(16, UInt64.self)
+            guard let count = CheckedSize.count(header), let bytes = CheckedSize.product(count, width),
+                let size = CheckedSize.sum(Self.headerSize, bytes), data.count == size
+            else {
                 throw FileFormatError(
-                    "\(path) is truncated: the header promises \(count) tokens (\(Self.headerSize + count * width) bytes) but the file has \(data.count) bytes; delete it to rebuild")
+                    "\(path) is truncated or corrupt: the header promises \(header) tokens of \(width) bytes but the file has \(data.count) bytes; delete it to rebuild")
+            }
+            guard let vocabulary = CheckedSize.count(integer(24, UInt64.self)), vocabulary > 0, vocabulary <= 1 << 32 else {
+                throw FileFormatError("\(path): corrupt vocabulary size \(integer(24, UInt64.self)) in the header; delete it to rebuild")
             }
             format = .swiftGPT
-            vocabularySize = Int(integer(24, UInt64.self))
+            self.version = Int(version)
+            vocabularySize = vocabulary
             textHash = data[32..<64].map { String(format: "%02x", $0) }.joined()
             tokenizerHash = data[64..<96].map { String(format: "%02x", $0) }.joined()
             tokens = TokenSequence(data: data, offset: Self.headerSize, count: count, width: width)
+            if version == 2 {
+                let recorded = integer(96, UInt64.self)
+                let actual = data.withUnsafeBytes { Self.checksum(UnsafeRawBufferPointer(rebasing: $0[Self.headerSize...])) }
+                guard recorded == actual else {
+                    throw FileFormatError("\(path): the token ids do not match the header's checksum (the file was altered); delete it to rebuild")
+                }
+            }
         } else if data.count >= 1024 && integer(0, Int32.self) == 20_240_520 {
-            let version = integer(4, Int32.self)
+            let llmVersion = integer(4, Int32.self)
             let count = Int(integer(8, Int32.self))
-            let width = version == 1 ? 2 : version == 2 ? 4 : 0
-            guard width > 0 else { throw FileFormatError("\(path): unknown llm.c token file version \(version)") }
-            guard data.count == 1024 + count * width else {
+            let width = llmVersion == 1 ? 2 : llmVersion == 2 ? 4 : 0
+            guard width > 0 else { throw FileFormatError("\(path): unknown llm.c token file version \(llmVersion)") }
+            guard count >= 0, data.count == 1024 + count * width else {
                 throw FileFormatError("\(path) is truncated: llm.c header promises \(count) tokens but the file has \(data.count) bytes")
             }
             format = .llmC
+            version = nil
             vocabularySize = nil
             textHash = nil
             tokenizerHash = nil
@@ -85,6 +103,7 @@ public struct TokenFile: Sendable {
                     "\(path) is not a token file: no swift-gpt or llm.c header, and its size \(data.count) is not a whole number of uint16 tokens (nanoGPT)")
             }
             format = .nanoGPT
+            version = nil
             vocabularySize = nil
             textHash = nil
             tokenizerHash = nil
@@ -109,7 +128,7 @@ public struct TokenFile: Sendable {
             withUnsafeBytes(of: value.littleEndian) { for (index, byte) in $0.enumerated() { header[offset + index] = byte } }
         }
         header.replaceSubrange(0..<8, with: magic)
-        put(UInt32(1), at: 8)
+        put(UInt32(2), at: 8)
         put(UInt32(width), at: 12)
         put(UInt64(tokens.count), at: 16)
         put(UInt64(vocabularySize), at: 24)
@@ -119,14 +138,28 @@ public struct TokenFile: Sendable {
                 header[offset + index] = UInt8(String(decoding: digits[(2 * index)..<(2 * index + 2)], as: UTF8.self), radix: 16) ?? 0
             }
         }
+        let body: Data = width == 2
+            ? tokens.map { UInt16(truncatingIfNeeded: $0).littleEndian }.withUnsafeBytes { Data($0) }
+            : tokens.map { UInt32(truncatingIfNeeded: $0).littleEndian }.withUnsafeBytes { Data($0) }
+        put(body.withUnsafeBytes { checksum($0) }, at: 96)
         try AtomicFile.write(to: url) { write in
             try header.withUnsafeBytes { try write($0) }
-            if width == 2 {
-                try tokens.map { UInt16(truncatingIfNeeded: $0).littleEndian }.withUnsafeBytes { try write($0) }
-            } else {
-                try tokens.map { UInt32(truncatingIfNeeded: $0).littleEndian }.withUnsafeBytes { try write($0) }
-            }
+            try body.withUnsafeBytes { try write($0) }
         }
+    }
+
+    /// A 64-bit checksum of the token bytes (FNV-1a over 8-byte little-endian words, then the
+    /// remaining bytes): fast enough to verify a large cache on every opening, and a guard against
+    /// edits and corruption, not against an adversary.
+    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        let prime: UInt64 = 0x0000_0100_0000_01B3
+        let words = bytes.count / 8
+        for index in 0..<words {
+            hash = (hash ^ UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))) &* prime
+        }
+        for index in (words * 8)..<bytes.count { hash = (hash ^ UInt64(bytes[index])) &* prime }
+        return hash
     }
 }
 

@@ -24,9 +24,12 @@ public struct BeamSearchOptions: Sendable {
 
     public init() {}
 
+    /// More beams than this cost minutes per token and find nothing greedy-with-restarts would not.
+    public static let maximumBeams = 64
+
     public func validate() throws {
         let check = Validator(owner: "BeamSearchOptions")
-        try check.require(beams >= 1, "beams", "must be at least 1", beams)
+        try check.require(beams >= 1 && beams <= Self.maximumBeams, "beams", "must be between 1 and \(Self.maximumBeams)", beams)
         try check.require(maxTokens >= 1, "maxTokens", "must be at least 1", maxTokens)
         try check.require(lengthPenalty.isFinite, "lengthPenalty", "must be finite", lengthPenalty)
         try check.require(returnCount >= 1 && returnCount <= beams, "returnCount", "must be between 1 and the number of beams", returnCount)
@@ -42,6 +45,9 @@ extension TextGenerator {
         let config = model.configuration
         let V = config.vocabularySize
         let B = options.beams
+        guard B <= V else {
+            throw InvalidValue(owner: "BeamSearchOptions", field: "beams", rule: "must be at most the vocabulary size \(V)", value: "\(B)")
+        }
         let kept = Array(prompt.suffix(config.contextLength - 1))
         let steps = min(options.maxTokens, config.contextLength - kept.count)
         let cache = KVCache(configuration: config, batch: B)
@@ -63,7 +69,7 @@ extension TextGenerator {
                 let row = logits[(beam * V)..<((beam + 1) * V)]
                 let maximum = row.max()!
                 let normaliser = maximum + log(row.reduce(Float(0)) { $0 + exp($1 - maximum) })
-                for token in 0..<V {
+                for token in 0..<min(V, tokenizer.vocabularySize) {  // only ids the tokenizer can decode
                     let total = running[beam].sum + row[beam * V + token] - normaliser
                     if candidates.count < 2 * B || total > candidates.last!.sum {
                         let position = candidates.firstIndex { $0.sum < total } ?? candidates.count

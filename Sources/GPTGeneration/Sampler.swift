@@ -43,7 +43,15 @@ public struct Sampler {
         }
         isIdentity = true
         isSorted = false
-        for (token, bias) in parameters.logitBias where token >= 0 && token < count { values[token] += bias }
+        var forced: Int?
+        for (token, bias) in parameters.logitBias where token >= 0 && token < count {
+            values[token] += bias
+            if bias == .infinity { forced = min(forced ?? token, token) }
+        }
+        if let forced {  // a bias of +infinity forces its token (the lowest id if several)
+            lastTemperature = 0
+            return forced
+        }
         if parameters.isGreedy {
             applyPenalties(history: history)
             lastTemperature = 0
@@ -61,7 +69,7 @@ public struct Sampler {
             case .temperature:
                 temperature = currentTemperature(step: step, steps: steps)
                 lastTemperature = temperature
-                if temperature == 0 { return argmax() }
+                if temperature < SamplingParameters.greedyTemperature { return argmax() }
             }
         }
         return draw(temperature: temperature, generator: &generator)

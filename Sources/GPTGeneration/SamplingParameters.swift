@@ -40,7 +40,13 @@ public struct SamplingParameters: Sendable, Equatable {
 
     public init() {}
 
-    public var isGreedy: Bool { temperature == 0 && (finalTemperature ?? 0) == 0 && dynamicTemperatureRange == 0 }
+    /// Temperatures below this are greedy: dividing logits by less overflows to infinity, and the
+    /// softmax of what is left would be a uniform draw, the opposite of what a tiny temperature means.
+    public static let greedyTemperature: Float = 1e-6
+
+    public var isGreedy: Bool {
+        temperature < Self.greedyTemperature && (finalTemperature ?? 0) < Self.greedyTemperature && dynamicTemperatureRange == 0
+    }
 
     /// Rejects values no sampler can use (`InvalidValue` naming the field).
     public func validate() throws {
@@ -64,6 +70,22 @@ public struct SamplingParameters: Sendable, Equatable {
         try check.require(frequencyPenalty.isFinite, "frequencyPenalty", "must be finite", frequencyPenalty)
         try check.require(penaltyWindow >= 0, "penaltyWindow", "must be non-negative", penaltyWindow)
         try check.require(Set(order).count == order.count, "order", "lists a stage twice")
+        for (token, bias) in logitBias.sorted(by: { $0.key < $1.key }) {
+            try check.require(token >= 0, "logitBias", "names a negative token id", token)
+            try check.require(!bias.isNaN, "logitBias", "gives token \(token) a NaN bias; use a number, -inf (ban) or inf (force)")
+        }
+    }
+
+    /// Also checks the biases against a vocabulary of `vocabularySize` tokens: every id inside it,
+    /// and not every token banned (then nothing could be sampled).
+    public func validate(vocabularySize: Int) throws {
+        try validate()
+        let check = Validator(owner: "SamplingParameters")
+        if let outside = logitBias.keys.sorted().first(where: { $0 >= vocabularySize }) {
+            try check.require(false, "logitBias", "names token \(outside), outside the model's vocabulary of \(vocabularySize) (ids 0…\(vocabularySize - 1))")
+        }
+        let banned = logitBias.values.filter { $0 == -.infinity }.count
+        try check.require(banned < vocabularySize, "logitBias", "bans every one of the \(vocabularySize) tokens; nothing could be sampled")
     }
 
     /// Parses a comma-separated stage list such as "top-k,top-p,temperature".

@@ -114,7 +114,11 @@ public final class TextGenerator {
         var logprobs: [TokenLogprob] = []
         var finish = FinishReason.length
         for step in 0..<options.maxTokens {
-            let next = sampler.sample(logits, history: history, step: step, steps: options.maxTokens, generator: &generator)
+            // Only ids the tokenizer can decode are candidates: a model whose vocabulary is padded
+            // beyond its tokenizer's (nanoGPT pads GPT-2's 50,257 to 50,304) never emits a token that
+            // would vanish from the text.
+            let decodable = UnsafeBufferPointer(rebasing: logits[0..<min(logits.count, tokenizer.vocabularySize)])
+            let next = sampler.sample(decodable, history: history, step: step, steps: options.maxTokens, generator: &generator)
             let logprob = options.logprobs.map { Self.logprob(of: next, in: logits, alternatives: $0) }
             if next == tokenizer.endOfTextToken && !options.ignoreEndOfText {
                 finish = .endOfText

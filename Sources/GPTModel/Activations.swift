@@ -56,6 +56,21 @@ final class Activations {
     var logitsGradient: UnsafeMutablePointer<Float>! = nil      // (rows, V)
     var ones: UnsafeMutablePointer<Float>! = nil                // (rows)
 
+    /// The floats the buffers for `batch` × `length` positions take (nil when the count overflows).
+    static func floatCount(configuration c: GPTConfiguration, batch: Int, length: Int, training: Bool) -> Int? {
+        let (C, V, NH, H) = (c.embeddingSize, c.vocabularySize, c.headCount, c.mlpSize)
+        guard let rows = CheckedSize.product(batch, length),
+            let rowFloats = CheckedSize.sum(C * 10, H * 2, 4).flatMap({ CheckedSize.product(rows, $0) }),
+            let attention = CheckedSize.product(batch, NH, length, length),
+            let perBlock = CheckedSize.sum(rowFloats, attention),
+            let blocks = CheckedSize.product(c.layerCount, perBlock),
+            let outside = CheckedSize.sum(C * 2 + 2, V, 2).flatMap({ CheckedSize.product(rows, $0) }),
+            let forward = CheckedSize.sum(blocks, outside)
+        else { return nil }
+        guard training else { return forward }
+        return CheckedSize.sum(C * 8, H * 2, V, 1).flatMap { CheckedSize.product(rows, $0) }.flatMap { CheckedSize.sum(forward, $0) }
+    }
+
     init(configuration: GPTConfiguration, batch: Int, length: Int, training: Bool) {
         self.batch = batch
         self.length = length

@@ -86,8 +86,16 @@ extension GPTConfiguration: Codable {
     /// Reads a `config.json` written by us or by `save_pretrained` and validates it; `source` names the
     /// file in errors, which name the key at fault.
     public init(huggingFaceJSON data: Data, source: String) throws {
-        guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw ModelError("\(source) is not a JSON object; re-save the model")
+        }
+        // Sizes are whole numbers: 1.5 is not read as 1, nor 1e30 as anything.
+        let sizeKeys: [CodingKeys] = [.vocabularySize, .contextLength, .contextAlias, .embeddingSize, .layerCount, .headCount, .mlpSize]
+        for key in sizeKeys {
+            guard let value = object[key.rawValue], !(value is NSNull) else { continue }
+            guard CheckedSize.integer(value) != nil else {
+                throw ModelError("\(source): \"\(key.rawValue)\" must be an integer (got \(value)); re-save the model")
+            }
         }
         do {
             self = try JSONDecoder().decode(GPTConfiguration.self, from: data)

@@ -97,28 +97,34 @@ public struct GPTConfiguration: Equatable, Sendable {
         try require(residualDropout >= 0 && residualDropout < 1, .residualDropout, "must be in [0, 1)", residualDropout)
         try require(layerNormEpsilon > 0 && layerNormEpsilon.isFinite, .layerNormEpsilon, "must be positive", layerNormEpsilon)
         // The weights must fit in this machine's memory: refuse before allocating, not by crashing.
-        let (parameters, overflow) = Self.parameterCountBound(self)
-        let memory = ProcessInfo.processInfo.physicalMemory
+        let memory = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+        let (parameters, culprit) = Self.parameterCount(self)
+        let bytes = parameters.flatMap { CheckedSize.product($0, 4) }
+        // Blame the size furthest beyond what the largest models use.
+        let sizes: [(CodingKeys, Int, Double)] = [
+            (.layerCount, layerCount, 96), (.embeddingSize, embeddingSize, 12_288), (.mlpSize, mlpSize, 49_152),
+            (.vocabularySize, vocabularySize, 256_000), (.contextLength, contextLength, 131_072),
+        ]
+        let largest = sizes.max { Double($0.1) / $0.2 < Double($1.1) / $1.2 }!
+        let (key, value) = culprit.flatMap { key in sizes.first { $0.0 == key }.map { ($0.0, $0.1) } } ?? (largest.0, largest.1)
         try require(
-            !overflow && UInt64(parameters) * 4 < memory, .embeddingSize,
-            "with these sizes makes \(overflow ? "too many" : "\(parameters)") parameters, more than this machine's \(memory >> 30) GiB hold",
-            embeddingSize)
+            bytes.map { $0 < memory } ?? false, key,
+            "makes \(parameters.map { "\($0) parameters (\(CheckedSize.describe(bytes: $0 * 4)))" } ?? "more parameters than any machine holds"), more than this machine's \(CheckedSize.describe(bytes: memory))",
+            value)
     }
 
-    /// An upper bound on the parameter count (with overflow reported instead of trapping).
-    static func parameterCountBound(_ c: GPTConfiguration) -> (Int, Bool) {
-        let terms = [
-            (c.vocabularySize, c.embeddingSize), (c.contextLength, c.embeddingSize), (c.vocabularySize, c.embeddingSize),
-            (c.layerCount, 4 * c.embeddingSize * c.embeddingSize + 2 * c.embeddingSize * c.mlpSize + 16 * c.embeddingSize + c.mlpSize),
-        ]
-        var total = 0
-        for (a, b) in terms {
-            let (product, overflowA) = a.multipliedReportingOverflow(by: max(b, 0))
-            let (sum, overflowB) = total.addingReportingOverflow(product)
-            if overflowA || overflowB || b < 0 { return (0, true) }
-            total = sum
-        }
-        return (total, false)
+    /// The parameter count (an upper bound: biases and norms counted for every layout), or nil and
+    /// the size that made it overflow.
+    static func parameterCount(_ c: GPTConfiguration) -> (Int?, CodingKeys?) {
+        let (C, H) = (c.embeddingSize, c.mlpSize)
+        guard let square = CheckedSize.product(4, C, C) else { return (nil, .embeddingSize) }
+        guard let mlp = CheckedSize.product(2, C, H) else { return (nil, C >= H ? .embeddingSize : .mlpSize) }
+        guard let perLayer = CheckedSize.sum(square, mlp, 16 * C, H) else { return (nil, .embeddingSize) }
+        guard let blocks = CheckedSize.product(c.layerCount, perLayer) else { return (nil, .layerCount) }
+        guard let tokens = CheckedSize.product(2, c.vocabularySize, C) else { return (nil, .vocabularySize) }
+        guard let positions = CheckedSize.product(c.contextLength, C) else { return (nil, .contextLength) }
+        guard let total = CheckedSize.sum(blocks, tokens, positions) else { return (nil, .layerCount) }
+        return (total, nil)
     }
 }
 

@@ -67,7 +67,30 @@ public final class InferenceSession {
             model: model, scratch: s, cache: cache, context: context, count: count, positions: positions)
         model.forward(&pass)
         cache.length += count
-        return UnsafeBufferPointer(start: s.logits, count: outputRows * configuration.vocabularySize)
+        let logits = UnsafeBufferPointer(start: s.logits, count: outputRows * configuration.vocabularySize)
+        try Self.requireFinite(logits, model: model)
+        return logits
+    }
+
+    /// Logits beyond this magnitude cannot be turned into probabilities in float32 (log-sum-exp
+    /// absorbs every difference below a millionth of it); trained models stay within a few hundred.
+    public static let logitLimit: Float = 1e6
+
+    /// An overflowed forward pass (finite but huge weights) must never look like a confident one:
+    /// logits that are infinite, NaN or beyond `logitLimit` are an error, not a loss of 0 or a
+    /// log-probability of 0.
+    static func requireFinite(_ logits: UnsafeBufferPointer<Float>, model: GPT) throws {
+        var probe: Float = 0
+        var largest: Float = 0
+        for value in logits {
+            probe += value * 0  // NaN as soon as one value is infinite or NaN
+            largest = max(largest, abs(value))
+        }
+        guard !probe.isFinite || largest > logitLimit else { return }
+        let parameters = UnsafeBufferPointer(start: model.parameters.pointer, count: model.parameters.count)
+        let weight = parameters.reduce(Float(0)) { max($0, abs($1)) }
+        throw ModelError(
+            "the forward pass overflowed: the logits reach \(probe.isFinite ? "\(largest)" : "infinity or NaN"), beyond what float32 probabilities resolve (the largest weight is \(weight)); the model's weights are corrupt or its training diverged")
     }
 
     /// The negative log-likelihood of each target given the tokens before it, each sequence

@@ -75,6 +75,14 @@ public enum ModelDirectory {
     /// Reads the configuration of the model in `directory`.
     public static func loadConfiguration(_ directory: URL) throws -> GPTConfiguration {
         let url = directory.appendingPathComponent(configurationFile)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw ModelError(
+                "\(directory.path) is a file, not a model directory; give the directory gpt train --out wrote (it holds \(configurationFile) and \(weightsFile))")
+        }
+        guard FileManager.default.fileExists(atPath: directory.path) else {
+            throw ModelError("model directory \(directory.path) not found; check the path")
+        }
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw ModelError(
                 "no model in \(directory.path): \(configurationFile) is missing; train one with `gpt train --out \(directory.path)`")
@@ -115,6 +123,10 @@ public enum ModelDirectory {
                     "\(url.path): tensor \(tensor.name) has shape \(stored.shape) but config.json implies \(tensor.shape); the weights do not match the configuration")
             }
             try file.read(name, into: model.parameters.pointer + tensor.offset)
+            let values = UnsafeBufferPointer(start: model.parameters.pointer + tensor.offset, count: tensor.count)
+            if let bad = values.first(where: { !$0.isFinite }) {
+                throw ModelError("\(url.path): tensor \(name) holds \(bad); the weights are corrupt (or saved from a run that diverged)")
+            }
             expected.insert(name)
         }
         for name in file.tensors.keys where !expected.contains(name) {

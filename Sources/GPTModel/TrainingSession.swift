@@ -1,3 +1,4 @@
+import Foundation
 import GPTTensor
 
 /// Sees each (layer, batch row, head)'s attention probabilities (T × T, row-major: query × key)
@@ -147,6 +148,18 @@ public final class TrainingSession {
         return act.losses[batchIndex * lastLength + position]
     }
 
+    /// Refuses a batch whose activations (and, training, their gradients) would not fit in this
+    /// machine's memory next to the weights, before anything is allocated.
+    public static func requireMemory(configuration: GPTConfiguration, batch: Int, length: Int, training: Bool) throws {
+        let memory = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+        let floats = Activations.floatCount(configuration: configuration, batch: batch, length: length, training: training)
+        guard let floats, let bytes = CheckedSize.product(floats, 4), bytes < memory else {
+            let need = floats.flatMap { CheckedSize.product($0, 4) }.map(CheckedSize.describe(bytes:)) ?? "more than any machine has"
+            throw ModelError(
+                "a batch of \(batch) × \(length) positions needs \(need) of activations\(training ? " and gradients" : ""), more than this machine's \(CheckedSize.describe(bytes: memory)); lower --batch-size or --context-length")
+        }
+    }
+
     /// Buffers for `batch` × `length` positions (made when the shape first grows, then reused).
     private func prepare(batch: Int, length: Int, training: Bool) throws -> Activations {
         let configuration = model.configuration
@@ -160,6 +173,7 @@ public final class TrainingSession {
         {
             return current
         }
+        try Self.requireMemory(configuration: configuration, batch: batch, length: length, training: training)
         let made = Activations(configuration: configuration, batch: batch, length: length, training: training)
         activations = made
         return made

@@ -96,6 +96,10 @@ public enum TokenizerDescription: Equatable, Sendable {
         case ("character", _):
             throw TokenizerError("\(source): a character tokenizer needs \"vocabulary\": a list of distinct single characters")
         case ("word", .list(let words)?) where Set(words).count == words.count:
+            // <unk> alone (or nothing) would map every text to one id: nothing to learn or say.
+            guard words.filter({ $0 != "<unk>" }).count >= 1 else {
+                throw TokenizerError("\(source): a word tokenizer needs at least one word besides <unk> in \"vocabulary\"")
+            }
             self = .word(words)
         case ("word", _):
             throw TokenizerError("\(source): a word tokenizer needs \"vocabulary\": a list of distinct words")

@@ -22,6 +22,15 @@ public struct RunDescription: Codable, Equatable, Sendable {
     public var teacher: String?
     public var temperature: Float?
     public var alpha: Float?
+    /// The thread count the run used: the work split, hence bit-identity on resume, depends on it.
+    public var threads: Int?
+    /// SHA-256 of the training and validation texts: a resumed run refuses text that changed.
+    public var dataHash: String?
+    public var validationDataHash: String?
+    /// `--tokenizer` as given (char | word | bpe, or an absolute path) and the SHA-256 of the
+    /// tokenizer it made: a deleted tokenizer file is made again from these, or the resume refused.
+    public var tokenizer: String?
+    public var tokenizerHash: String?
 
     public init(command: String) {
         self.command = command
@@ -29,7 +38,8 @@ public struct RunDescription: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case command, data, validationData = "val-data", allowSpecial = "allow-special", vocabularySize = "vocab-size"
-        case keepBest = "keep-best", log, teacher, temperature, alpha
+        case keepBest = "keep-best", log, teacher, temperature, alpha, threads
+        case dataHash = "data-sha256", validationDataHash = "val-data-sha256", tokenizer, tokenizerHash = "tokenizer-sha256"
         case freezeEmbeddings = "freeze-embeddings", freezeLayers = "freeze-layers", trainHeadOnly = "train-head-only"
     }
 
@@ -45,6 +55,11 @@ public struct RunDescription: Codable, Equatable, Sendable {
         teacher = try container.decodeIfPresent(String.self, forKey: .teacher)
         temperature = try container.decodeIfPresent(Float.self, forKey: .temperature)
         alpha = try container.decodeIfPresent(Float.self, forKey: .alpha)
+        threads = try container.decodeIfPresent(Int.self, forKey: .threads)
+        dataHash = try container.decodeIfPresent(String.self, forKey: .dataHash)
+        validationDataHash = try container.decodeIfPresent(String.self, forKey: .validationDataHash)
+        tokenizer = try container.decodeIfPresent(String.self, forKey: .tokenizer)
+        tokenizerHash = try container.decodeIfPresent(String.self, forKey: .tokenizerHash)
         freezing = Freezing(
             embeddings: try container.decodeIfPresent(Bool.self, forKey: .freezeEmbeddings) ?? false,
             layers: try container.decodeIfPresent(Int.self, forKey: .freezeLayers) ?? 0,
@@ -63,6 +78,11 @@ public struct RunDescription: Codable, Equatable, Sendable {
         try container.encodeIfPresent(teacher, forKey: .teacher)
         try container.encodeIfPresent(temperature, forKey: .temperature)
         try container.encodeIfPresent(alpha, forKey: .alpha)
+        try container.encodeIfPresent(threads, forKey: .threads)
+        try container.encodeIfPresent(dataHash, forKey: .dataHash)
+        try container.encodeIfPresent(validationDataHash, forKey: .validationDataHash)
+        try container.encodeIfPresent(tokenizer, forKey: .tokenizer)
+        try container.encodeIfPresent(tokenizerHash, forKey: .tokenizerHash)
         if command == "finetune" {
             try container.encode(freezing.embeddings, forKey: .freezeEmbeddings)
             try container.encode(freezing.layers, forKey: .freezeLayers)

@@ -35,6 +35,13 @@ public struct TokenDataset: Sendable {
             throw TrainingError(
                 "the \(name) text has \(tokens.count) tokens, fewer than the context length \(contextLength) + 1; use more text or a smaller --context-length")
         }
+        // One id throughout (a word tokenizer that knows none of the words maps all to <unk>):
+        // the loss would fall to 0 with nothing learnt.
+        let first = training[0]
+        if (0..<min(training.count, 1 << 24)).allSatisfy({ training[$0] == first }) {
+            throw TrainingError(
+                "the training text encodes to the single token id \(first) throughout; nothing can be learnt — check the tokenizer (a word vocabulary that covers the text, or --tokenizer char)")
+        }
     }
 
     /// Fills `inputs` and `targets` (each batch × length) with random windows of `split`.

@@ -10,6 +10,8 @@ public struct TokenizedCorpus: Sendable {
     public let file: URL
     /// Whether an existing token file was reused.
     public let reused: Bool
+    /// Why a cached token file was not reused but rebuilt (corrupt, altered, an older version), if one was there.
+    public let rebuilt: String?
 
     /// Tokenizes `text` (or reuses its token file) in `cacheDirectory`, falling back to
     /// `fallbackDirectory` when the cache cannot be written.
@@ -21,12 +23,24 @@ public struct TokenizedCorpus: Sendable {
         var description = try tokenizer.description.encoded()
         description.append(contentsOf: Array("|special=\(specialTokens)".utf8))
         let tokenizerHash = description.withUnsafeBytes { SHA256.hex($0) }
+        var rebuilt: String?
         for directory in [cacheDirectory, fallbackDirectory] {
             let url = TokenCache.file(textHash: textHash, tokenizerHash: tokenizerHash, in: directory)
-            if let file = try? TokenFile(contentsOf: url), file.textHash == textHash, file.tokenizerHash == tokenizerHash,
-                file.vocabularySize == tokenizer.vocabularySize
-            {
-                return TokenizedCorpus(tokens: file.tokens, file: url, reused: true)
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            do {
+                let file = try TokenFile(contentsOf: url, vocabularySize: tokenizer.vocabularySize)
+                guard file.version == 2 else {
+                    rebuilt = "\(url.path) is a version-1 token file without a checksum"
+                    continue
+                }
+                guard file.textHash == textHash, file.tokenizerHash == tokenizerHash, file.vocabularySize == tokenizer.vocabularySize
+                else {
+                    rebuilt = "\(url.path) was made from another text or tokenizer"
+                    continue
+                }
+                return TokenizedCorpus(tokens: file.tokens, file: url, reused: true, rebuilt: nil)
+            } catch {
+                rebuilt = "\(error)"
             }
         }
         let ids = try tokenizer.encode(text, specialTokens: specialTokens, threads: threads)
@@ -37,7 +51,7 @@ public struct TokenizedCorpus: Sendable {
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 try TokenFile.write(
                     ids, vocabularySize: tokenizer.vocabularySize, textHash: textHash, tokenizerHash: tokenizerHash, to: url)
-                return TokenizedCorpus(tokens: try TokenFile(contentsOf: url).tokens, file: url, reused: false)
+                return TokenizedCorpus(tokens: try TokenFile(contentsOf: url).tokens, file: url, reused: false, rebuilt: rebuilt)
             } catch {
                 lastError = error
             }

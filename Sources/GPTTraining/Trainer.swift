@@ -111,11 +111,23 @@ public final class Trainer {
     /// One optimisation step at `iteration`: `gradAccum` forward/backward passes, clipping and the
     /// update. Returns the mean loss; a non-finite loss or gradient norm skips the update.
     public func step(iteration: Int, timing: inout StepTiming) throws -> Float {
+        try step(iteration: iteration, timing: &timing, stoppingWhen: { false })!
+    }
+
+    /// The step, abandoned between micro-batches when `shouldStop` turns true: then nothing is
+    /// updated, the training stream is put back where the step found it (so a checkpoint written
+    /// next resumes exactly) and the result is nil.
+    public func step(iteration: Int, timing: inout StepTiming, stoppingWhen shouldStop: () -> Bool) throws -> Float? {
         let (B, T) = (configuration.batchSize, configuration.contextLength)
         let micro = configuration.gradientAccumulation
+        let streamBefore = generator
         session.zeroGradients()
         var lossSum = 0.0
-        for _ in 0..<micro {
+        for index in 0..<micro {
+            if index > 0 && shouldStop() {
+                generator = streamBefore
+                return nil
+            }
             dataset.sampleBatch(.training, batch: B, length: T, inputs: &inputs, targets: &targets, generator: &generator)
             let dropoutSeed = generator.next()
             var start = monotonicSeconds()
@@ -250,7 +262,10 @@ public final class Trainer {
                 break
             }
             var timing = StepTiming()
-            let loss = try step(iteration: iteration, timing: &timing)
+            guard let loss = try step(iteration: iteration, timing: &timing, stoppingWhen: shouldStop) else {
+                interrupted = true
+                break
+            }
             iteration += 1
             if !loss.isFinite || !lastGradientNorm.isFinite {
                 nonFinite += 1

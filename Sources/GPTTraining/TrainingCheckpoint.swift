@@ -133,6 +133,24 @@ extension TrainingCheckpoint {
             else {
                 throw TrainingError("\(source) is corrupt; the checkpoint cannot be resumed")
             }
+            // Counts that no run writes: an edited or damaged file, not a place to resume from.
+            let steps = file.configuration.maxIterations
+            guard file.nextIteration >= 0, file.nextIteration <= steps else {
+                throw TrainingError(
+                    "\(source) is corrupt: next_iteration \(file.nextIteration) is outside 0…\(steps) (the run's --max-iters); the checkpoint cannot be resumed")
+            }
+            guard file.optimizerStep >= 0, file.optimizerStep <= file.nextIteration else {
+                throw TrainingError(
+                    "\(source) is corrupt: optimizer_step \(file.optimizerStep) is outside 0…\(file.nextIteration) (the steps done); the checkpoint cannot be resumed")
+            }
+            guard file.rng.compactMap(UInt64.init).contains(where: { $0 != 0 }) else {
+                throw TrainingError("\(source) is corrupt: the random generator's state is all zeros; the checkpoint cannot be resumed")
+            }
+            do {
+                try file.configuration.validate()
+            } catch let error as InvalidValue {
+                throw TrainingError("\(source) is corrupt: its configuration's \(error.describe(field: error.field)); the checkpoint cannot be resumed")
+            }
             return file
         }
     }

@@ -130,7 +130,9 @@ public struct TrainingConfiguration: Equatable, Sendable, Codable {
         try require(momentum >= 0 && momentum < 1, .momentum, "must be in [0, 1)", momentum)
         try require(!nesterov || (optimizer == .sgd && momentum > 0), .nesterov, "needs the sgd optimizer with momentum > 0")
         try require(decayFraction > 0 && decayFraction <= 1, .decayFraction, "must be in (0, 1]", decayFraction)
-        try require(gradientAccumulation >= 1, .gradientAccumulation, "must be at least 1", gradientAccumulation)
+        try require(
+            gradientAccumulation >= 1 && gradientAccumulation <= 65_536, .gradientAccumulation, "must be between 1 and 65536",
+            gradientAccumulation)
         try require(checkpointInterval >= 0, .checkpointInterval, "must be non-negative", checkpointInterval)
     }
 

@@ -86,8 +86,7 @@ struct BenchTrain: ParsableCommand {
             object["cpu"] = MachineDescription.cpu
             object["ceilings"] = result.ceilings.json
             if let reference { object["reference"] = ["what": reference.0, "tokens_per_second": reference.1] }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(try JSONLine.encode(object))
             return
         }
         let c = configuration
@@ -234,7 +233,7 @@ struct BenchGenerate: ParsableCommand {
                      "share_of_bound": $0.tokensPerSecond / $0.boundTokensPerSecond, "bytes_per_token": $0.bytesPerToken]
                 },
             ]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            print(try JSONLine.encode(object))
             return
         }
         let (m, k, n) = result.sgemmShape

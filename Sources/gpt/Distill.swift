@@ -29,6 +29,7 @@ struct Distill: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
+        if out?.isEmpty == true { throw ValidationError("--out must name a directory (got an empty path)") }
         if resumeOptions.resume == nil {
             guard teacher != nil, out != nil else { throw ValidationError("give --teacher DIR and --out DIR (or --resume DIR)") }
         }
@@ -36,9 +37,10 @@ struct Distill: ParsableCommand {
     }
 
     func run() throws {
-        let parallelism = threads.parallelism
+        var parallelism = threads.parallelism
         if let directory = resumeOptions.resume {
             let checkpoint = try TrainingRun.checkpoint(in: directory, command: "distill")
+            parallelism = TrainingRun.parallelism(resuming: checkpoint.run, options: threads)
             let configuration = try TrainingRun.configuration(of: checkpoint, maxIterations: training.maxIterations)
             let outputDirectory = URL(fileURLWithPath: directory)
             let (student, tokenizer) = try loadModelAndTokenizer(model: directory, tokenizer: nil)
@@ -48,10 +50,11 @@ struct Distill: ParsableCommand {
             let distillation = try Distillation(
                 teacher: try Self.loadTeacher(teacherPath, tokenizer: tokenizer, student: student.configuration),
                 temperature: checkpoint.run.temperature ?? temperature, alpha: checkpoint.run.alpha ?? alpha)
-            let (dataset, _, _, _) = try DataOptions.restore(checkpoint.run).0.prepare(
+            let prepared = try DataOptions.restore(checkpoint.run).0.prepare(
                 outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+            try prepared.requireUnchanged(since: checkpoint.run)
             let trainer = Trainer(
-                model: student, dataset: dataset, configuration: configuration, parallelism: parallelism, distillation: distillation)
+                model: student, dataset: prepared.dataset, configuration: configuration, parallelism: parallelism, distillation: distillation)
             try TrainingRun(
                 trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
                 description: checkpoint.run, resume: checkpoint
@@ -67,9 +70,12 @@ struct Distill: ParsableCommand {
         if ModelDirectory.containsModel(outputDirectory) && !overwrite {
             throw ValidationError("\(out!) already holds a model; pass --overwrite to replace it or choose another --out")
         }
-        try AtomicFile.createDirectory(outputDirectory)
-        let (dataset, _, _, _) = try data.prepare(outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+        try FlagNames.translating { try studentConfiguration.validate() }
+        try TrainingRun.requireMemory(model: studentConfiguration, training: configuration)
+        let prepared = try data.prepare(outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+        let dataset = prepared.dataset
         try dataset.validate(contextLength: configuration.contextLength)
+        try AtomicFile.createDirectory(outputDirectory)
         TrainingCheckpoint.remove(from: outputDirectory)
         var generator = RandomGenerator(seed: configuration.seed)
         let student = try GPT(configuration: studentConfiguration, generator: &generator)
@@ -82,6 +88,7 @@ struct Distill: ParsableCommand {
         run.teacher = teacherDirectory.path
         run.temperature = temperature
         run.alpha = alpha
+        try prepared.describe(&run, tokenizerOption: nil, threads: parallelism.threads)
         try TrainingRun(trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory, description: run, resume: nil).run()
     }
 

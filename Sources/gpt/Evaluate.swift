@@ -44,8 +44,7 @@ struct Evaluate: ParsableCommand {
                 "loss": result.loss, "perplexity": result.perplexity, "bits_per_byte": bitsPerByte,
                 "tokens": result.tokens, "tokens_per_second": tokensPerSecond,
             ]
-            let encoded = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: encoded, as: UTF8.self))
+            print(try JSONLine.encode(object))
         } else {
             print(String(format: "loss:          %.4f", result.loss))
             print(String(format: "perplexity:    %.4f", result.perplexity))

@@ -32,6 +32,7 @@ struct Finetune: ParsableCommand {
     var freezing: Freezing { Freezing(embeddings: freezeEmbeddings, layers: freezeLayers, headOnly: trainHeadOnly) }
 
     func validate() throws {
+        if out?.isEmpty == true { throw ValidationError("--out must name a directory (got an empty path)") }
         if resumeOptions.resume == nil {
             guard from != nil, out != nil else { throw ValidationError("give --from DIR and --out DIR (or --resume DIR)") }
             guard data.data != nil else { throw ValidationError("give --data FILE to fine-tune on") }
@@ -40,16 +41,18 @@ struct Finetune: ParsableCommand {
     }
 
     func run() throws {
-        let parallelism = threads.parallelism
+        var parallelism = threads.parallelism
         if let directory = resumeOptions.resume {
             let checkpoint = try TrainingRun.checkpoint(in: directory, command: "finetune")
+            parallelism = TrainingRun.parallelism(resuming: checkpoint.run, options: threads)
             let configuration = try TrainingRun.configuration(of: checkpoint, maxIterations: training.maxIterations)
             let outputDirectory = URL(fileURLWithPath: directory)
             let (gpt, tokenizer) = try loadModelAndTokenizer(model: directory, tokenizer: nil)
-            let (dataset, _, _, _) = try DataOptions.restore(checkpoint.run).0.prepare(
+            let prepared = try DataOptions.restore(checkpoint.run).0.prepare(
                 outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+            try prepared.requireUnchanged(since: checkpoint.run)
             let trainer = Trainer(
-                model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism,
+                model: gpt, dataset: prepared.dataset, configuration: configuration, parallelism: parallelism,
                 freezing: checkpoint.run.freezing)
             try TrainingRun(
                 trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
@@ -69,15 +72,17 @@ struct Finetune: ParsableCommand {
         if ModelDirectory.containsModel(outputDirectory) && !overwrite {
             throw ValidationError("\(out!) already holds a model; pass --overwrite to replace it or choose another --out")
         }
-        try AtomicFile.createDirectory(outputDirectory)
-        let dataset: TokenDataset
+        try TrainingRun.requireMemory(model: c, training: configuration)
+        let prepared: PreparedData
         do {
-            (dataset, _, _, _) = try data.prepare(outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+            prepared = try data.prepare(outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
         } catch let error as TokenizerError {
             throw ValidationError(
                 "the model's tokenizer cannot encode \(data.data!): \(error.message) — fine-tune on text it covers, or train a new model with its own tokenizer")
         }
+        let dataset = prepared.dataset
         try dataset.validate(contextLength: configuration.contextLength)
+        try AtomicFile.createDirectory(outputDirectory)
         TrainingCheckpoint.remove(from: outputDirectory)
         let trainer = Trainer(
             model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism, freezing: freezing)
@@ -85,6 +90,7 @@ struct Finetune: ParsableCommand {
             "fine-tuning \(source.path) (\(Terminal.grouped(Double(gpt.parameterCount))) parameters, \(Terminal.grouped(Double(trainer.optimizer.trainableCount))) trained) on \(data.data!): \(Terminal.grouped(Double(dataset.training.count))) training tokens")
         var run = data.description(command: "finetune", vocabularySize: c.vocabularySize, keepBest: keepBest, log: log)
         run.freezing = freezing
+        try prepared.describe(&run, tokenizerOption: nil, threads: parallelism.threads)
         try TrainingRun(trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory, description: run, resume: nil).run()
     }
 }

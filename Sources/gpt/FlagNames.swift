@@ -18,6 +18,7 @@ enum FlagNames {
         "SamplingParameters.frequencyPenalty": "--frequency-penalty",
         "SamplingParameters.penaltyWindow": "--penalty-window",
         "SamplingParameters.order": "--samplers",
+        "SamplingParameters.logitBias": "--logit-bias",
         "GenerationOptions.maxTokens": "--max-tokens",
         "GenerationOptions.logprobs": "--logprobs",
         "GenerationOptions.stopSequences": "--stop",
@@ -38,6 +39,11 @@ enum FlagNames {
         "Word2VecSettings.alpha": "--alpha",
         "Word2VecSettings.minAlpha": "--min-alpha",
         "TSNE.perplexity": "--perplexity",
+        "GPTConfiguration.n_layer": "--layers",
+        "GPTConfiguration.n_head": "--heads",
+        "GPTConfiguration.n_embd": "--embedding-size",
+        "GPTConfiguration.n_positions": "--context-length",
+        "GPTConfiguration.vocab_size": "--vocab-size",
     ]
 
     /// The flag that sets `error`'s field, if the command line has one.

@@ -138,12 +138,19 @@ extension Activation: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension ScheduleKind: ExpressibleByArgument {}
 
-/// `--threads N` (default: all cores).
+/// `--threads N` (default: all cores; at most 4 × the cores, above which threads only wait for each other).
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Compute threads (default: all cores).") var threads: Int?
+    @Option(help: "Compute threads (default: all cores; at most 4 × the cores).") var threads: Int?
 
-    func validate() throws {
+    static var limit: Int { 4 * ProcessInfo.processInfo.activeProcessorCount }
+
+    mutating func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if let threads, threads > Self.limit {
+            Terminal.notice(
+                "note: --threads \(threads) is capped at \(Self.limit) (4 × this machine's \(ProcessInfo.processInfo.activeProcessorCount) cores); more threads only wait for each other")
+            self.threads = Self.limit
+        }
     }
 
     /// The thread count asked for, or every core.

@@ -78,8 +78,11 @@ struct Sample: AsyncParsableCommand {
         options.sampling = try sampling.parameters(tokenizer: tokenizer, vocabularySize: gpt.configuration.vocabularySize)
         var random = RandomGenerator(seed: seed)
         for sample in 0..<numSamples {
+            // Each sample draws from its own seed, taken from --seed's stream, whatever the output mode.
+            let sampleSeed = random.next()
             if json {
-                let result = try generator.generate(prompt: promptTokens, options: options, generator: &random)
+                var sampleRandom = RandomGenerator(seed: sampleSeed)
+                let result = try generator.generate(prompt: promptTokens, options: options, generator: &sampleRandom)
                 print(try SampleOutput.json(result, tokenizer: tokenizer, includeLogprobs: logprobs != nil, stats: stats))
                 continue
             }
@@ -87,7 +90,7 @@ struct Sample: AsyncParsableCommand {
             Terminal.write(promptText ?? "")
             // The streaming API: print pieces as they arrive.
             var result: GenerationResult?
-            for try await event in generator.stream(prompt: promptTokens, options: options, seed: random.next()) {
+            for try await event in generator.stream(prompt: promptTokens, options: options, seed: sampleSeed) {
                 Terminal.write(event.text)
                 if let final = event.result { result = final }
             }
@@ -116,7 +119,7 @@ struct Sample: AsyncParsableCommand {
                     "text": text, "tokens": hypothesis.tokens, "score": Double(hypothesis.score),
                     "logprob_sum": Double(hypothesis.logprobSum), "rank": index + 1,
                 ]
-                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                print(try JSONLine.encode(object))
             } else {
                 if index > 0 { Terminal.write("\n---\n") }
                 Terminal.write(promptText + text)
@@ -126,16 +129,21 @@ struct Sample: AsyncParsableCommand {
         if !json { Terminal.write("\n") }
     }
 
+    /// The most a prompt may hold, in bytes.
+    static let promptLimit = 64 << 20
+
     private func readPrompt() throws -> String? {
         if let prompt { return prompt }
         guard let promptFile else { return nil }
-        let data: Data?
-        if promptFile == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            data = FileManager.default.contents(atPath: promptFile)
+        // A prompt longer than the context is cut to its end anyway; a stream (stdin, /dev/zero,
+        // a pipe) is read up to a cap instead of without limit.
+        guard promptFile == "-" || FileManager.default.fileExists(atPath: promptFile) else {
+            throw ValidationError("prompt file \(promptFile) not found")
         }
-        guard let data else { throw ValidationError("prompt file \(promptFile) not found or unreadable") }
+        let data = try TextFile.bytes(of: promptFile, limit: Self.promptLimit)
+        guard data.count <= Self.promptLimit else {
+            throw ValidationError("prompt file \(promptFile) is larger than \(Self.promptLimit >> 20) MiB; give a shorter prompt")
+        }
         let text = try TextFile.decode(data, source: "prompt file \(promptFile)")
         return text
     }

@@ -5,7 +5,7 @@ import GPTTokenizer
 
 /// The sampling chain's flags.
 struct SamplingOptions: ParsableArguments {
-    @Option(help: "Sampling temperature (0 = greedy).") var temperature: Float = 1.0
+    @Option(help: "Sampling temperature (0, or anything below 1e-6, is greedy).") var temperature: Float = 1.0
     @Option(help: "Sample only among the k most likely tokens (0: off).") var topK = 0
     @Option(help: "Nucleus: the smallest set of tokens with probability mass ≥ p (1: off).") var topP: Float = 1
     @Option(help: "Drop tokens less likely than min-p × the most likely one (0: off).") var minP: Float = 0
@@ -14,7 +14,7 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Subtract from the logit of every token seen in the window.") var presencePenalty: Float = 0
     @Option(help: "Subtract per occurrence in the window.") var frequencyPenalty: Float = 0
     @Option(help: "How many recent tokens the penalties look at.") var penaltyWindow = 64
-    @Option(help: "TOKEN=BIAS added to a token id's logit (repeatable); BIAS may be -inf to ban it.")
+    @Option(help: "TOKEN=BIAS added to a token id's logit (repeatable); BIAS may be -inf to ban it or inf to force it.")
     var logitBias: [String] = []
     @Option(help: "TEXT=BIAS added to the logit of the one token TEXT encodes to (repeatable; split at the last =).")
     var logitBiasText: [String] = []
@@ -61,7 +61,12 @@ extension SamplingOptions {
     static func split(_ entry: String) -> (String, Float)? {
         guard let equals = entry.lastIndex(of: "=") else { return nil }
         let value = entry[entry.index(after: equals)...]
-        guard let bias = value == "-inf" ? -Float.infinity : Float(value), !bias.isNaN else { return nil }
+        let bias: Float? = switch value {
+        case "-inf": -.infinity
+        case "inf", "+inf": .infinity
+        default: Float(value)
+        }
+        guard let bias, !bias.isNaN else { return nil }
         return (String(entry[..<equals]), bias)
     }
 
@@ -79,9 +84,7 @@ extension SamplingOptions {
             }
             parameters.logitBias[ids[0]] = bias
         }
-        if let outside = parameters.logitBias.keys.sorted().first(where: { $0 >= vocabularySize }) {
-            throw ValidationError("--logit-bias names token \(outside), outside the model's vocabulary of \(vocabularySize) (ids 0…\(vocabularySize - 1))")
-        }
+        try FlagNames.translating { try parameters.validate(vocabularySize: vocabularySize) }
         return parameters
     }
 }
@@ -116,7 +119,7 @@ enum SampleOutput {
             }
         }
         if stats { object["statistics"] = statistics(result) }
-        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        return try JSONLine.encode(object)
     }
 
     static func statistics(_ result: GenerationResult) -> [String: Any] {

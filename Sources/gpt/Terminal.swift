@@ -46,7 +46,8 @@ enum Terminal {
     }
 }
 
-/// Ctrl-C and SIGTERM set a flag that long-running commands poll between steps.
+/// Ctrl-C and SIGTERM set a flag that long-running commands poll (between steps, and between the
+/// micro-batches of a step); a second one exits at once.
 final class InterruptFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var raised: Int32 = 0
@@ -64,8 +65,14 @@ final class InterruptFlag: @unchecked Sendable {
 
     private func raise(_ signalNumber: Int32) {
         lock.lock()
+        let again = raised != 0
         raised = signalNumber
         lock.unlock()
+        if again {
+            // The second Ctrl-C: the user does not want to wait for the save.
+            Terminal.error("interrupted again; exiting now without saving (the last checkpoint is kept)")
+            _exit(128 + signalNumber)
+        }
     }
 
     /// The signal received (SIGINT or SIGTERM), or nil.

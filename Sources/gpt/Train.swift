@@ -28,6 +28,7 @@ struct Train: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
+        if out?.isEmpty == true { throw ValidationError("--out must name a directory (got an empty path)") }
         if resumeOptions.resume != nil {
             let others = model.given + training.given.filter { $0 != "max-iters" }
                 + (out == nil ? [] : ["out"]) + (log == nil ? [] : ["log"]) + (options.preset == nil ? [] : ["preset"])
@@ -44,40 +45,30 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        let parallelism = threads.parallelism
         if let directory = resumeOptions.resume {
-            let checkpoint = try TrainingRun.checkpoint(in: directory, command: "train")
-            let configuration = try TrainingRun.configuration(of: checkpoint, maxIterations: training.maxIterations)
-            let outputDirectory = URL(fileURLWithPath: directory)
-            let gpt = try ModelDirectory.loadModel(outputDirectory)
-            let saved = try? ModelDirectory.loadTokenizer(outputDirectory)
-            let (data, vocabulary) = try DataOptions.restore(checkpoint.run)
-            let (dataset, tokenizer, _, _) = try data.prepare(
-                outputDirectory: outputDirectory, threads: parallelism.threads, vocabulary: vocabulary, tokenizer: saved)
-            let trainer = Trainer(model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism)
-            try TrainingRun(
-                trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
-                description: checkpoint.run, resume: checkpoint
-            ).run()
+            try resume(directory)
             return
         }
+        let parallelism = threads.parallelism
         let configuration = try options.resolve(model: model, training: training)
         let outputDirectory = URL(fileURLWithPath: out!)
         if ModelDirectory.containsModel(outputDirectory) && !overwrite {
             throw ValidationError("\(out!) already holds a model; pass --overwrite to replace it or choose another --out")
         }
+        // Data and tokenizer (text is tokenized once into a cached token file), then every size
+        // checked against this machine's memory, all before the output directory is touched.
+        let prepared = try data.prepare(outputDirectory: outputDirectory, threads: parallelism.threads, vocabulary: vocabulary)
+        let (dataset, tokenizer, vocabularySize) = (prepared.dataset, prepared.tokenizer, prepared.vocabularySize)
+        try dataset.validate(contextLength: configuration.contextLength)
+        let modelConfiguration = configuration.modelConfiguration(vocabularySize: vocabularySize)
+        try FlagNames.translating { try modelConfiguration.validate() }
+        try TrainingRun.requireMemory(model: modelConfiguration, training: configuration)
         try AtomicFile.createDirectory(outputDirectory)
 
-        // Data and tokenizer (text is tokenized once into a cached token file).
-        let (dataset, tokenizer, vocabularySize, description) = try data.prepare(
-            outputDirectory: outputDirectory, threads: parallelism.threads, vocabulary: vocabulary)
-        try dataset.validate(contextLength: configuration.contextLength)
-
         var generator = RandomGenerator(seed: configuration.seed)
-        let gpt = try GPT(
-            configuration: configuration.modelConfiguration(vocabularySize: vocabularySize), generator: &generator)
+        let gpt = try GPT(configuration: modelConfiguration, generator: &generator)
         let trainer = Trainer(model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism)
-        Terminal.notice("training on \(description)")
+        Terminal.notice("training on \(prepared.summary)")
         Terminal.notice(
             "\(Terminal.grouped(Double(dataset.training.count))) training and \(Terminal.grouped(Double(dataset.validation.count))) validation tokens, vocabulary \(vocabularySize)")
         Terminal.notice(
@@ -89,10 +80,42 @@ struct Train: ParsableCommand {
             TrainingCheckpoint.remove(from: outputDirectory)  // --overwrite: the old run's checkpoint goes too
         }
         try TokenCounts.write(dataset.training, vocabularySize: vocabularySize, to: outputDirectory)
+        var run = data.description(command: "train", vocabularySize: vocabularySize, keepBest: keepBest, log: log)
+        try prepared.describe(&run, tokenizerOption: vocabulary.tokenizer, threads: parallelism.threads)
+        try TrainingRun(trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory, description: run, resume: nil).run()
+    }
+
+    /// `--resume DIR`: the recorded run, its data checked unchanged, its tokenizer file made again
+    /// from the record when it was deleted.
+    private func resume(_ directory: String) throws {
+        let checkpoint = try TrainingRun.checkpoint(in: directory, command: "train")
+        let configuration = try TrainingRun.configuration(of: checkpoint, maxIterations: training.maxIterations)
+        let parallelism = TrainingRun.parallelism(resuming: checkpoint.run, options: threads)
+        let outputDirectory = URL(fileURLWithPath: directory)
+        let gpt = try ModelDirectory.loadModel(outputDirectory)
+        let saved = try TokenizerFiles.load(in: outputDirectory)
+        let (data, vocabulary) = try DataOptions.restore(checkpoint.run)
+        let prepared = try data.prepare(
+            outputDirectory: outputDirectory, threads: parallelism.threads, vocabulary: vocabulary, tokenizer: saved)
+        try prepared.requireUnchanged(since: checkpoint.run)
+        if let tokenizer = prepared.tokenizer, let recorded = checkpoint.run.tokenizerHash, try PreparedData.hash(tokenizer) != recorded {
+            throw ValidationError(
+                saved == nil
+                    ? "\(directory) lost its tokenizer file (\(TokenizerDescription.fileName)) and the one made again from the record differs; restore the file to resume"
+                    : "\(directory)/\(TokenizerDescription.fileName) changed since the run started; restore it to resume")
+        }
+        if saved == nil, let tokenizer = prepared.tokenizer {
+            guard checkpoint.run.tokenizerHash != nil else {
+                throw ValidationError(
+                    "\(directory) has no tokenizer file (\(TokenizerDescription.fileName)) and its checkpoint does not record how it was made; restore the file to resume")
+            }
+            try AtomicFile.write(tokenizer.description.encoded(), to: outputDirectory.appendingPathComponent(TokenizerDescription.fileName))
+            Terminal.notice("note: made the missing tokenizer file again from the checkpoint's record (\(tokenizer.kind))")
+        }
+        let trainer = Trainer(model: gpt, dataset: prepared.dataset, configuration: configuration, parallelism: parallelism)
         try TrainingRun(
-            trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
-            description: data.description(command: "train", vocabularySize: vocabularySize, keepBest: keepBest, log: log),
-            resume: nil
+            trainer: trainer, tokenizer: prepared.tokenizer, outputDirectory: outputDirectory, description: checkpoint.run,
+            resume: checkpoint
         ).run()
     }
 }

@@ -35,16 +35,17 @@ struct DataOptions: ParsableArguments {
         return run
     }
 
-    /// The data and vocabulary options a checkpoint's run description stands for.
+    /// The data and vocabulary options a checkpoint's run description stands for (the vocabulary
+    /// options rebuild a tokenizer whose file was deleted).
     static func restore(_ run: RunDescription) throws -> (DataOptions, VocabularyOptions) {
         var arguments: [String] = []
         if let data = run.data { arguments += ["--data", data] }
         if let valData = run.validationData { arguments += ["--val-data", valData] }
         if run.allowSpecial { arguments.append("--allow-special") }
         var vocabulary: [String] = []
-        if let data = run.data, isTokenFile(data), let size = run.vocabularySize {
-            vocabulary += ["--vocab-size", String(size)]
-        }
+        if let tokenizer = run.tokenizer { vocabulary += ["--tokenizer", tokenizer] }
+        let sized = run.data.map(isTokenFile) == true || ["word", "bpe"].contains(run.tokenizer ?? "char")
+        if sized, let size = run.vocabularySize { vocabulary += ["--vocab-size", String(size)] }
         return (try DataOptions.parse(arguments), try VocabularyOptions.parse(vocabulary))
     }
 
@@ -53,16 +54,17 @@ struct DataOptions: ParsableArguments {
     }
 
     /// The data set, the tokenizer to save with the model (nil for token files without
-    /// --tokenizer), and a line describing the data for the user.
+    /// --tokenizer), a line describing the data for the user, and the texts' hashes.
     /// `tokenizer`, when given, is used instead of building one (resume, fine-tuning, distillation).
     func prepare(
         outputDirectory: URL, threads: Int, vocabulary: VocabularyOptions = .standard, tokenizer given: (any Tokenizer)? = nil
-    ) throws -> (TokenDataset, (any Tokenizer)?, vocabularySize: Int, String) {
+    ) throws -> PreparedData {
         if let data, Self.isTokenFile(data) {
             return try prepareTokenFiles(data, vocabulary: vocabulary, tokenizer: given)
         }
         let text = try data.map { try TextFile.read($0) } ?? DefaultCorpus.text()
         let validationText = try valData.map { try TextFile.read($0) }
+        func hash(_ text: String) -> String { Array(text.utf8).withUnsafeBytes { SHA256.hex($0) } }
         let texts = [text] + (validationText.map { [$0] } ?? [])
         let tokenizer = try given ?? TokenizerLoader.make(vocabulary.tokenizer, vocabularySize: vocabulary.vocabSize, texts: texts)
         let policy: SpecialTokenPolicy = allowSpecial ? .allowed : .ordinary
@@ -74,17 +76,21 @@ struct DataOptions: ParsableArguments {
                 text: text, tokenizer: tokenizer, specialTokens: policy, threads: threads,
                 cacheDirectory: TokenCache.directory(environment: ProcessInfo.processInfo.environment),
                 fallbackDirectory: outputDirectory.appendingPathComponent("tokens"))
+            if let reason = corpus.rebuilt { Terminal.notice("note: rebuilt the token cache: \(reason)") }
             return (corpus.tokens, "; tokens \(corpus.reused ? "reused from" : "cached in") \(corpus.file.path)")
         }
         let (training, note) = try tokens(text)
         let dataset = try validationText.map { TokenDataset(training: training, validation: try tokens($0).0) }
             ?? TokenDataset(tokens: training)
-        return (dataset, tokenizer, tokenizer.vocabularySize, "\(data ?? "the embedded default corpus"), \(tokenizer.kind)\(note)")
+        return PreparedData(
+            dataset: dataset, tokenizer: tokenizer, vocabularySize: tokenizer.vocabularySize,
+            summary: "\(data ?? "the embedded default corpus"), \(tokenizer.kind)\(note)",
+            dataHash: data == nil ? nil : hash(text), validationDataHash: validationText.map(hash))
     }
 
     private func prepareTokenFiles(
         _ data: String, vocabulary: VocabularyOptions, tokenizer given: (any Tokenizer)?
-    ) throws -> (TokenDataset, (any Tokenizer)?, vocabularySize: Int, String) {
+    ) throws -> PreparedData {
         let vocabSize = vocabulary.vocabSize
         var tokenizer: (any Tokenizer)? = given
         if given != nil {
@@ -106,6 +112,49 @@ struct DataOptions: ParsableArguments {
             let validation = try TokenFile(contentsOf: URL(fileURLWithPath: valData), vocabularySize: vocabularySize)
             dataset = TokenDataset(training: training.tokens, validation: validation.tokens)
         }
-        return (dataset, tokenizer, vocabularySize, "\(data) (\(training.format.rawValue) token file, vocabulary \(vocabularySize))")
+        return PreparedData(
+            dataset: dataset, tokenizer: tokenizer, vocabularySize: vocabularySize,
+            summary: "\(data) (\(training.format.rawValue) token file, vocabulary \(vocabularySize))",
+            dataHash: nil, validationDataHash: nil)
+    }
+}
+
+/// What a run trains on, ready: the data set, the tokenizer to save with the model (nil for token
+/// files without one), a line for the user, and the SHA-256 of each text (nil for the embedded
+/// corpus and token files) that a resumed run compares with the checkpoint's.
+struct PreparedData {
+    let dataset: TokenDataset
+    let tokenizer: (any Tokenizer)?
+    let vocabularySize: Int
+    let summary: String
+    let dataHash: String?
+    let validationDataHash: String?
+
+    /// Records the hashes, the tokenizer and the thread count in a run description.
+    func describe(_ run: inout RunDescription, tokenizerOption: String?, threads: Int) throws {
+        run.dataHash = dataHash
+        run.validationDataHash = validationDataHash
+        run.threads = threads
+        run.tokenizer = tokenizerOption.map {
+            TokenizerLoader.trainedKinds.contains($0) ? $0 : URL(fileURLWithPath: $0).path
+        }
+        run.tokenizerHash = try tokenizer.map(Self.hash)
+    }
+
+    /// Refuses a resume whose texts changed since the run started (their hashes were recorded).
+    func requireUnchanged(since run: RunDescription) throws {
+        for (recorded, now, path) in [
+            (run.dataHash, dataHash, run.data), (run.validationDataHash, validationDataHash, run.validationData),
+        ] {
+            if let recorded, recorded != now {
+                throw ValidationError(
+                    "\(path ?? "the training text") changed since this run started (its SHA-256 differs); restore it to resume, or start a new run with --out")
+            }
+        }
+    }
+
+    /// The SHA-256 of a tokenizer's file contents.
+    static func hash(_ tokenizer: any Tokenizer) throws -> String {
+        try tokenizer.description.encoded().withUnsafeBytes { SHA256.hex($0) }
     }
 }

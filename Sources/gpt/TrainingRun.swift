@@ -54,6 +54,28 @@ struct TrainingRun {
         }
     }
 
+    /// Refuses a batch that does not fit in memory as a usage error (the flags chose it), before
+    /// the output directory is touched.
+    static func requireMemory(model: GPTConfiguration, training: TrainingConfiguration) throws {
+        do {
+            try TrainingSession.requireMemory(
+                configuration: model, batch: training.batchSize, length: training.contextLength, training: true)
+        } catch let error as ModelError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// The threads a resumed run uses: the recorded count unless `--threads` is given (the work
+    /// split, and so bit-identity with an uninterrupted run, depends on it).
+    static func parallelism(resuming run: RunDescription, options: ThreadOptions) -> Parallelism {
+        guard let given = options.threads else { return Parallelism(threads: run.threads ?? options.count) }
+        if let recorded = run.threads, recorded != given {
+            Terminal.notice(
+                "note: this run used \(Terminal.counted(recorded, "thread")); it continues with \(given), but its losses will no longer be bit-identical to an uninterrupted run")
+        }
+        return Parallelism(threads: given)
+    }
+
     /// The checkpoint in `directory`, checked to come from `command`.
     static func checkpoint(in directory: String, command: String) throws -> TrainingCheckpoint {
         let checkpoint = try TrainingCheckpoint.read(from: URL(fileURLWithPath: directory))

@@ -140,6 +140,9 @@ struct VisualizeNextToken: ParsableCommand {
             }
             return value
         }
+        guard !values.isEmpty, values.count <= 8 else {
+            throw ValidationError("--temperatures takes 1 to 8 positive numbers separated by commas (got \"\(temperatures)\")")
+        }
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
         let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil)
         let tokens = try promptTokens(prompt, tokenizer: tokenizer, model: gpt)

@@ -34,7 +34,17 @@ struct Word2VecTrain: ParsableCommand {
     @Option(help: "Random seed (with --threads 1 the result is reproducible bit for bit).") var seed: UInt64 = 1
     @Option(help: "Output vectors (.bin: binary, else text, unless --format says).") var out: String
     @Option(help: "text | binary.") var format: WordVectors.FileFormat?
+    @Flag(help: "Replace a file already at --out.") var overwrite = false
     @OptionGroup var threads: ThreadOptions
+
+    func validate() throws {
+        guard !out.isEmpty else { throw ValidationError("--out must name a file") }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { throw ValidationError("--out \(out) is a directory; name a file such as vectors.bin") }
+            if !overwrite { throw ValidationError("\(out) already exists; pass --overwrite to replace it or choose another --out") }
+        }
+    }
 
     func run() throws {
         var settings = Word2VecSettings()
@@ -47,7 +57,7 @@ struct Word2VecTrain: ParsableCommand {
         settings.alpha = alpha ?? (model == .cbow ? 0.05 : 0.025)
         settings.minAlpha = minAlpha
         settings.seed = seed
-        try settings.validate()
+        try FlagNames.translating { try settings.validate() }
         let corpus = try Word2VecCorpus.load(path: data, normalization: normalize, minCount: minCount)
         Terminal.notice(
             "corpus: \(Terminal.grouped(Double(corpus.rawWordCount))) words in \(Terminal.grouped(Double(corpus.sentenceCount))) sentences; vocabulary \(Terminal.grouped(Double(corpus.words.count))) words seen ≥ \(minCount) times")
@@ -72,6 +82,10 @@ struct Word2VecSimilar: ParsableCommand {
     @Argument(help: "The word.") var word: String
     @Option(help: "How many.") var top = 10
 
+    func validate() throws {
+        guard top >= 1 else { throw ValidationError("--top must be at least 1 (got \(top))") }
+    }
+
     func run() throws {
         let loaded = try WordVectors.read(from: vectors)
         for (word, similarity) in try loaded.similar(to: word, top: top) {
@@ -90,6 +104,7 @@ struct Word2VecAnalogy: ParsableCommand {
 
     func validate() throws {
         guard words.count == 3 else { throw ValidationError("give exactly three words: a b c (a is to b as c is to ?)") }
+        guard top >= 1 else { throw ValidationError("--top must be at least 1 (got \(top))") }
     }
 
     func run() throws {
@@ -121,7 +136,7 @@ struct Word2VecEvaluate: ParsableCommand {
                 "accuracy": result.accuracy, "skipped": result.skipped, "correct": result.correct,
                 "incorrect": result.incorrect, "sections": sections,
             ]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            print(try JSONLine.encode(object))
             return
         }
         for section in result.sections {

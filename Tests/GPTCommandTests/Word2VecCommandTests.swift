@@ -77,7 +77,7 @@ import Testing
         expectCleanFailure(try CLI.run(["word2vec", "similar", "--vectors", vectors, "zebra"]), mentioning: "'zebra'")
         expectCleanFailure(try CLI.run(["word2vec", "analogy", "--vectors", vectors, "king", "queen"]), mentioning: "three words")
         let broken = directory.appendingPathComponent("broken.txt")
-        try Data("3 4\nking 1 2 3 4\nqueen 1 2\n".utf8).write(to: broken)
+        try Data("2 4\nking 1 2 3 4\nqueen 1 2\n".utf8).write(to: broken)
         expectCleanFailure(try CLI.run(["word2vec", "similar", "--vectors", broken.path, "king"]), mentioning: "malformed")
         let truncated = projectRoot.appendingPathComponent("Tests/GPTEmbeddingsTests/Fixtures/gensim-small-truncated.bin").path
         expectCleanFailure(try CLI.run(["word2vec", "similar", "--vectors", truncated, "the"]), mentioning: "truncated")

@@ -179,7 +179,7 @@ import Testing
         #expect(throws: Error.self) { try Word2VecCorpus(texts: ["a b c"], normalization: .lowerLetters, minCount: 5) }
         var settings = Word2VecSettings()
         settings.window = 0
-        #expect(throws: InvalidValue(owner: "Word2VecSettings", field: "window", rule: "must be at least 1", value: "0")) {
+        #expect(throws: InvalidValue(owner: "Word2VecSettings", field: "window", rule: "must be between 1 and 10000", value: "0")) {
             try settings.validate()
         }
     }
