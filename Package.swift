@@ -46,7 +46,7 @@ let package = Package(
             ]
         ),
         .target(name: "GPTFormats", dependencies: ["GPTTensor"]),
-        .target(name: "GPTTokenizer"),
+        .target(name: "GPTTokenizer", dependencies: ["GPTTensor"]),
         .target(name: "GPTModel", dependencies: ["GPTTensor", "GPTFormats", "GPTTokenizer"]),
         .target(name: "GPTGeneration", dependencies: ["GPTModel", "GPTTokenizer", "GPTTensor"]),
         .target(name: "GPTEmbeddings", dependencies: ["CWord2Vec", "GPTTensor", "GPTFormats"]),

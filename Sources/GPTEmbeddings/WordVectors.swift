@@ -161,7 +161,11 @@ public struct WordVectors: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw FileFormatError("vector file \(path) not found or unreadable")
         }
-        let format = format ?? FileFormat.forPath(path)
+        return try read(data: data, source: path, format: format ?? FileFormat.forPath(path))
+    }
+
+    /// Parses word2vec text or binary bytes; `source` names them in errors.
+    public static func read(data: Data, source path: String, format: FileFormat) throws -> WordVectors {
         return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> WordVectors in
             let bytes = raw.bindMemory(to: UInt8.self)
             var position = 0

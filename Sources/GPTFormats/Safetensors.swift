@@ -31,6 +31,12 @@ public struct SafetensorsFile {
         } catch {
             throw FileFormatError("cannot read \(name); check its permissions")
         }
+        try self.init(data: data, url: url)
+    }
+
+    /// Parses safetensors bytes (a mapped file's, or a fuzzer's); `url` names them in errors.
+    public init(data: Data, url: URL) throws {
+        let name = url.path
         guard data.count >= 8 else {
             throw FileFormatError("\(name) is truncated (\(data.count) bytes): not a safetensors file; re-save the model")
         }
@@ -40,7 +46,7 @@ public struct SafetensorsFile {
             throw FileFormatError("\(name) has a corrupt safetensors header (length \(headerLength)); re-save the model")
         }
         let headerBytes = data.subdata(in: (data.startIndex + 8)..<(data.startIndex + 8 + Int(headerLength)))
-        guard let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any] else {
+        guard JSONInput.isShallow(headerBytes), let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any] else {
             throw FileFormatError("\(name) has a corrupt safetensors header (not a JSON object); re-save the model")
         }
         let dataStart = 8 + Int(headerLength)

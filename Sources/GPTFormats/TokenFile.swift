@@ -50,6 +50,12 @@ public struct TokenFile: Sendable {
         guard let data = try? Data(contentsOf: url, options: .alwaysMapped) else {
             throw FileFormatError("cannot read token file \(path)")
         }
+        try self.init(data: data, url: url, vocabularySize: expected)
+    }
+
+    /// Parses token-file bytes (a mapped file's, or a fuzzer's); `url` names them in errors.
+    public init(data: Data, url: URL, vocabularySize expected: Int? = nil) throws {
+        let path = url.path
         self.url = url
         func integer<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
             data.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }

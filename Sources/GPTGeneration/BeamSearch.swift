@@ -8,6 +8,12 @@ public struct BeamHypothesis: Sendable {
     public let tokens: [Int]
     public let logprobSum: Float
     public let score: Float
+    /// The decoded tokens, cut before a stop sequence if one ended the hypothesis.
+    public let text: String
+    /// Why it ended: end-of-text, a stop sequence, `maxTokens`, or the context (no room for more).
+    public let finishReason: FinishReason
+    /// Each token's log-probability (with the most likely alternatives) when asked for.
+    public let logprobs: [TokenLogprob]
 }
 
 /// Beam search settings.
@@ -21,6 +27,10 @@ public struct BeamSearchOptions: Sendable {
     /// How many hypotheses to return, best first (≤ beams).
     public var returnCount = 1
     public var ignoreEndOfText = false
+    /// A hypothesis whose text contains one of these ends there (the stop is not part of it).
+    public var stopSequences: [String] = []
+    /// Record each token's log-probability and this many alternatives (nil: none).
+    public var logprobs: Int?
 
     public init() {}
 
@@ -33,6 +43,8 @@ public struct BeamSearchOptions: Sendable {
         try check.require(maxTokens >= 1, "maxTokens", "must be at least 1", maxTokens)
         try check.require(lengthPenalty.isFinite, "lengthPenalty", "must be finite", lengthPenalty)
         try check.require(returnCount >= 1 && returnCount <= beams, "returnCount", "must be between 1 and the number of beams", returnCount)
+        try check.require(stopSequences.allSatisfy { !$0.isEmpty }, "stopSequences", "must not be empty strings")
+        if let logprobs { try check.require(logprobs >= 0 && logprobs <= 20, "logprobs", "must be between 0 and 20", logprobs) }
     }
 }
 
@@ -54,13 +66,24 @@ extension TextGenerator {
         // Valid until the next forward pass, which comes after the candidates are scored.
         var logits = try session.forward(
             tokens: Array(repeating: kept.map(Int32.init), count: B).flatMap { $0 }, count: kept.count, cache: cache)
-        var running: [(tokens: [Int], sum: Float)] = [([], 0)] + Array(repeating: ([], -.infinity), count: B - 1)
+        typealias Beam = (tokens: [Int], sum: Float, logprobs: [TokenLogprob])
+        var running: [Beam] = [([], 0, [])] + Array(repeating: ([], -.infinity, []), count: B - 1)
         var finished: [BeamHypothesis] = []
+        let stops = options.stopSequences.map { Array($0.utf8) }
         func score(_ sum: Float, _ length: Int) -> Float { sum / pow(Float(max(length, 1)), options.lengthPenalty) }
-        func finish(_ tokens: [Int], _ sum: Float) {
-            finished.append(BeamHypothesis(tokens: tokens, logprobSum: sum, score: score(sum, tokens.count)))
+        func finish(_ beam: Beam, _ reason: FinishReason, text: String? = nil) {
+            finished.append(BeamHypothesis(
+                tokens: beam.tokens, logprobSum: beam.sum, score: score(beam.sum, beam.tokens.count),
+                text: text ?? tokenizer.decode(beam.tokens), finishReason: reason, logprobs: beam.logprobs))
             finished.sort { $0.score > $1.score }
             if finished.count > B { finished.removeLast() }
+        }
+        /// The text before the first stop sequence, if the tokens' bytes contain one.
+        func textBeforeStop(_ tokens: [Int]) -> String? {
+            guard !stops.isEmpty else { return nil }
+            let bytes = tokenizer.decodeBytes(tokens)
+            let cut = stops.compactMap { stop in bytes.firstRange(of: stop)?.lowerBound }.min()
+            return cut.map { String(decoding: bytes[..<$0], as: UTF8.self) }
         }
         for step in 0..<steps {
             // Candidates: every (beam, token) with its total log-probability; keep the best 2B.
@@ -78,15 +101,25 @@ extension TextGenerator {
                     }
                 }
             }
-            var next: [(tokens: [Int], sum: Float)] = []
+            var next: [Beam] = []
             var sources: [Int] = []
             for (rank, candidate) in candidates.enumerated() {
-                let tokens = running[candidate.beam].tokens + [candidate.token]
+                let parent = running[candidate.beam]
+                var logprobs = parent.logprobs
+                if let alternatives = options.logprobs {
+                    let row = UnsafeBufferPointer(rebasing: logits[(candidate.beam * V)..<((candidate.beam + 1) * V)])
+                    logprobs.append(Self.logprob(of: candidate.token, in: row, alternatives: alternatives))
+                }
                 if candidate.token == tokenizer.endOfTextToken && !options.ignoreEndOfText {
-                    if rank < B { finish(running[candidate.beam].tokens, candidate.sum) }
+                    if rank < B { finish((parent.tokens, candidate.sum, logprobs), .endOfText) }
                     continue
                 }
-                next.append((tokens, candidate.sum))
+                let beam: Beam = (parent.tokens + [candidate.token], candidate.sum, logprobs)
+                if let text = textBeforeStop(beam.tokens) {
+                    if rank < B { finish(beam, .stop, text: text) }
+                    continue
+                }
+                next.append(beam)
                 sources.append(candidate.beam)
                 if next.count == B { break }
             }
@@ -96,13 +129,15 @@ extension TextGenerator {
                 && (options.earlyStopping || bestRunning <= finished.last!.score)
             if done || running.isEmpty || step == steps - 1 { break }
             while running.count < B {  // too few live candidates: pad with dead beams
-                running.append(([], -.infinity))
+                running.append(([], -.infinity, []))
                 sources.append(sources.first ?? 0)
             }
             cache.reorder(sources)
             logits = try session.forward(tokens: running.map { Int32($0.tokens.last ?? 0) }, count: 1, cache: cache)
         }
-        for beam in running where beam.sum > -.infinity { finish(beam.tokens, beam.sum) }
+        // Beams still running ran out of tokens: of --max-tokens, or of room in the context.
+        let limit: FinishReason = steps < options.maxTokens ? .context : .length
+        for beam in running where beam.sum > -.infinity { finish(beam, limit) }
         return Array(finished.prefix(options.returnCount))
     }
 }

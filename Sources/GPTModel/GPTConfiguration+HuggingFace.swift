@@ -86,7 +86,7 @@ extension GPTConfiguration: Codable {
     /// Reads a `config.json` written by us or by `save_pretrained` and validates it; `source` names the
     /// file in errors, which name the key at fault.
     public init(huggingFaceJSON data: Data, source: String) throws {
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard JSONInput.isShallow(data), let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw ModelError("\(source) is not a JSON object; re-save the model")
         }
         // Sizes are whole numbers: 1.5 is not read as 1, nor 1e30 as anything.

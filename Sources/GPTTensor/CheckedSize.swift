@@ -62,3 +62,32 @@ public enum CheckedSize {
         return unit == 0 ? "\(bytes) bytes" : (value >= 10 ? "\(Int(value.rounded())) \(units[unit])" : "\(Double(Int(value * 10)) / 10) \(units[unit])")
     }
 }
+
+/// JSON from files, checked before Foundation parses it: its parser recurses once per nesting level
+/// and overflows the stack on a few hundred thousand `[`; no file we read nests beyond a handful.
+public enum JSONInput {
+    public static let maximumDepth = 64
+
+    /// Whether `data` nests arrays and objects at most `maximumDepth` deep (brackets inside strings
+    /// are not counted).
+    public static func isShallow(_ data: Data) -> Bool {
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for byte in data {
+            if inString {
+                if escaped { escaped = false } else if byte == 0x5C { escaped = true } else if byte == 0x22 { inString = false }
+                continue
+            }
+            switch byte {
+            case 0x22: inString = true
+            case 0x5B, 0x7B:
+                depth += 1
+                if depth > maximumDepth { return false }
+            case 0x5D, 0x7D: depth -= 1
+            default: break
+            }
+        }
+        return true
+    }
+}

@@ -35,6 +35,11 @@ public struct BytePairTokenizer: Tokenizer, Sendable {
         for name in specialTokens.keys { ordinary[name] = nil }
         let size = max((ordinary.values.max() ?? -1), (specialTokens.values.max() ?? -1)) + 1
         guard size > 0 else { throw TokenizerError("\(source): the vocabulary is empty") }
+        // Ids run 0..<count without gaps, so a larger id is corrupt (and must not size an allocation).
+        let count = ordinary.count + specialTokens.count
+        guard size <= count else {
+            throw TokenizerError("\(source): id \(size - 1) is beyond the \(count) tokens; ids must be 0..<\(count) without gaps")
+        }
         var bytesById = [[UInt8]?](repeating: nil, count: size)
         var table = ByteSequenceTable(capacity: ordinary.count)
         for (string, id) in ordinary {

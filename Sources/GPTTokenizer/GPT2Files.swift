@@ -1,4 +1,5 @@
 import Foundation
+import GPTTensor
 
 /// GPT-2's vocabulary files: `encoder.json` (byte-level token string → id) and `vocab.bpe`
 /// (a `#version` line, then one merge "left right" per line, in learned order) — called
@@ -23,32 +24,43 @@ public enum GPT2Files {
             throw TokenizerError(
                 "\(directory.path) has no GPT-2 vocabulary: expected encoder.json + vocab.bpe or vocab.json + merges.txt")
         }
-        guard let vocabularyData = FileManager.default.contents(atPath: vocabularyURL.path),
+        guard let vocabularyData = FileManager.default.contents(atPath: vocabularyURL.path) else {
+            throw TokenizerError("\(vocabularyURL.path) is unreadable")
+        }
+        guard let mergesData = FileManager.default.contents(atPath: mergesURL.path) else {
+            throw TokenizerError("\(mergesURL.path) is unreadable")
+        }
+        return try load(
+            vocabulary: vocabularyData, merges: mergesData, vocabularySource: vocabularyURL.path, mergesSource: mergesURL.path,
+            source: "\(vocabularyURL.lastPathComponent) + \(mergesURL.lastPathComponent) in \(directory.path)")
+    }
+
+    /// The byte-level BPE of a vocabulary (JSON: token → id) and merges text; the sources name them in errors.
+    public static func load(
+        vocabulary vocabularyData: Data, merges mergesData: Data, vocabularySource: String, mergesSource: String, source: String
+    ) throws -> BytePairTokenizer {
+        guard JSONInput.isShallow(vocabularyData),
             let object = try? JSONSerialization.jsonObject(with: vocabularyData) as? [String: Any]
         else {
-            throw TokenizerError("\(vocabularyURL.path) is not a JSON object of token → id; the file is corrupt")
+            throw TokenizerError("\(vocabularySource) is not a JSON object of token → id; the file is corrupt")
         }
         var vocabulary: [String: Int] = [:]
         vocabulary.reserveCapacity(object.count)
         for (token, value) in object {
-            guard let id = (value as? NSNumber)?.intValue else {
-                throw TokenizerError("\(vocabularyURL.path): token \(token.debugDescription) has a non-integer id")
+            guard let id = CheckedSize.integer(value) else {
+                throw TokenizerError("\(vocabularySource): token \(token.debugDescription) has a non-integer id")
             }
             vocabulary[token] = id
         }
-        guard let mergesData = FileManager.default.contents(atPath: mergesURL.path),
-            let mergesText = String(data: mergesData, encoding: .utf8)
-        else {
-            throw TokenizerError("\(mergesURL.path) is unreadable or not UTF-8")
+        guard let mergesText = String(data: mergesData, encoding: .utf8) else {
+            throw TokenizerError("\(mergesSource) is not UTF-8")
         }
-        let merges = try parseMerges(mergesText, source: mergesURL.path)
+        let merges = try parseMerges(mergesText, source: mergesSource)
         var special: [String: Int] = [:]
         for (token, id) in vocabulary where token.hasPrefix("<|") && token.hasSuffix("|>") && token.count > 4 {
             special[token] = id
         }
-        return try BytePairTokenizer(
-            vocabulary: vocabulary, merges: merges, specialTokens: special,
-            source: "\(vocabularyURL.lastPathComponent) + \(mergesURL.lastPathComponent) in \(directory.path)")
+        return try BytePairTokenizer(vocabulary: vocabulary, merges: merges, specialTokens: special, source: source)
     }
 
     /// Parses `vocab.bpe` / `merges.txt` text: an optional `#version` line, then "left right" lines.

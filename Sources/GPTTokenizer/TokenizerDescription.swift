@@ -1,4 +1,5 @@
 import Foundation
+import GPTTensor
 
 /// A tokenizer as stored in a model directory (`gpt-tokenizer.json`, named so that it never collides with a Hugging Face `tokenizer.json`).
 ///
@@ -70,6 +71,9 @@ public enum TokenizerDescription: Equatable, Sendable {
 
     /// Parses a tokenizer file; `source` names the file in error messages.
     public init(data: Data, source: String) throws {
+        guard JSONInput.isShallow(data) else {
+            throw TokenizerError("\(source) nests JSON more than \(JSONInput.maximumDepth) levels deep; it is not a tokenizer file")
+        }
         guard let file = try? JSONDecoder().decode(File.self, from: data) else {
             if (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["type"] is String {
                 throw TokenizerError("\(source): the vocabulary, merges or special tokens are malformed (token ids must be integers)")

@@ -49,7 +49,7 @@ extension TrainingConfiguration {
     /// Reads a JSON object of settings over `base`; `source` names the file in errors. Unknown keys and
     /// values of the wrong kind are errors that name the key; ranges are checked by `validate()`.
     public static func decode(_ data: Data, over base: TrainingConfiguration, source: String) throws -> TrainingConfiguration {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard JSONInput.isShallow(data), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw TrainingError("\(source) is not a JSON object of settings keyed by flag name")
         }
         for key in object.keys.sorted() where CodingKeys(rawValue: key) == nil {

@@ -22,13 +22,13 @@ struct BenchTrain: ParsableCommand {
             """)
 
     @Option(help: "shakespeare-char-cpu (default), shakespeare-char or gpt2-small.") var preset = "shakespeare-char-cpu"
-    @Option(help: "Vocabulary size (default: 65 for the character presets, 50,257 for gpt2-small).")
+    @Option(parsing: .unconditional, help: "Vocabulary size (default: 65 for the character presets, 50,257 for gpt2-small).")
     var vocabularySize: Int?
-    @Option(help: "Timed steps.") var steps = 50
-    @Option(help: "Untimed warmup steps.") var warmup = 5
+    @Option(parsing: .unconditional, help: "Timed steps.") var steps = 50
+    @Option(parsing: .unconditional, help: "Untimed warmup steps.") var warmup = 5
     @Flag(help: "Print one JSON object.") var json = false
     @OptionGroup(title: "Model") var model: ModelOptions
-    @Option(help: "Sequences per step.") var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Sequences per step.") var batchSize: Int?
     @OptionGroup var kernels: KernelOptions
     @OptionGroup var threads: ThreadOptions
 
@@ -160,7 +160,7 @@ struct BenchTokenize: ParsableCommand {
 
     @Option(help: "Tokenizer: a directory with GPT-2's vocabulary files, or a tokenizer file.") var tokenizer: String
     @Argument(help: "Text files, concatenated in the order given.") var files: [String]
-    @Option(help: "Timed runs (the best is reported).") var runs = 3
+    @Option(parsing: .unconditional, help: "Timed runs (the best is reported).") var runs = 3
     @OptionGroup var threads: ThreadOptions
 
     func run() throws {
@@ -194,9 +194,9 @@ struct BenchGenerate: ParsableCommand {
             """)
 
     @Option(help: "shakespeare-char-cpu or gpt2-small.") var preset = "shakespeare-char-cpu"
-    @Option(help: "Prompt tokens for the prefill measurement.") var prompt: Int?
+    @Option(parsing: .unconditional, help: "Prompt tokens for the prefill measurement.") var prompt: Int?
     @Option(parsing: .upToNextOption, help: "Positions to measure decoding at.") var positions: [Int] = []
-    @Option(help: "Timed decode steps per position.") var steps = 16
+    @Option(parsing: .unconditional, help: "Timed decode steps per position.") var steps = 16
     @OptionGroup var kernels: KernelOptions
     @Flag(help: "Print one JSON object.") var json = false
     @OptionGroup var threads: ThreadOptions

@@ -20,8 +20,8 @@ struct Distill: ParsableCommand {
     @Flag(help: "Replace a model already in --out.") var overwrite = false
     @Flag(help: "Also keep the best-by-validation weights in DIR/best/.") var keepBest = false
     @Option(help: "Write JSON lines to this file.") var log: String?
-    @Option(help: "Distillation temperature T.") var temperature: Float = 2
-    @Option(help: "Weight α of the distillation term (1 − α weighs the labels).") var alpha: Float = 0.5
+    @Option(parsing: .unconditional, help: "Distillation temperature T.") var temperature: Float = 2
+    @Option(parsing: .unconditional, help: "Weight α of the distillation term (1 − α weighs the labels).") var alpha: Float = 0.5
     @OptionGroup var resumeOptions: ResumeOptions
     @OptionGroup var options: ConfigurationOptions
     @OptionGroup(title: "Student model") var model: ModelOptions

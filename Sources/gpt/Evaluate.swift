@@ -16,7 +16,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Model directory.") var model: String
     @Option(help: "Text to score (UTF-8).") var data: String
     @Flag(help: "Print one JSON object instead of text.") var json = false
-    @Option(help: "Sliding windows every S tokens (1 ≤ S ≤ T), each scoring only targets not scored before, with up to T tokens of context.")
+    @Option(parsing: .unconditional, help: "Sliding windows every S tokens (1 ≤ S ≤ T), each scoring only targets not scored before, with up to T tokens of context.")
     var stride: Int?
     @Option(help: "Use this tokenizer (FILE or DIR) instead of the model's.") var tokenizer: String?
     @Flag(help: "Recognise special tokens such as <|endoftext|> in the text (default: ordinary text).")

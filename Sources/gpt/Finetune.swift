@@ -22,7 +22,7 @@ struct Finetune: ParsableCommand {
     @Option(help: "Write JSON lines to this file.") var log: String?
     @Flag(help: "Do not train the token and position embeddings (with tied embeddings, the unembedding too).")
     var freezeEmbeddings = false
-    @Option(help: "Do not train the first K transformer blocks.") var freezeLayers = 0
+    @Option(parsing: .unconditional, help: "Do not train the first K transformer blocks.") var freezeLayers = 0
     @Flag(help: "Train only the final LayerNorm and the unembedding.") var trainHeadOnly = false
     @OptionGroup var resumeOptions: ResumeOptions
     @OptionGroup var options: ConfigurationOptions

@@ -8,11 +8,11 @@ private let standard = TrainingConfiguration()
 
 /// Model shape and architecture switches (each overrides the preset and config file).
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Transformer blocks (default \(standard.layerCount)).") var layers: Int?
-    @Option(help: "Attention heads per block (default \(standard.headCount)).") var heads: Int?
-    @Option(help: "Embedding (channel) size; divisible by --heads (default \(standard.embeddingSize)).") var embeddingSize: Int?
-    @Option(help: "Context length: tokens the model sees at once (default \(standard.contextLength)).") var contextLength: Int?
-    @Option(help: "Dropout rate for embeddings, attention and residuals (default \(standard.dropout)).") var dropout: Float?
+    @Option(parsing: .unconditional, help: "Transformer blocks (default \(standard.layerCount)).") var layers: Int?
+    @Option(parsing: .unconditional, help: "Attention heads per block (default \(standard.headCount)).") var heads: Int?
+    @Option(parsing: .unconditional, help: "Embedding (channel) size; divisible by --heads (default \(standard.embeddingSize)).") var embeddingSize: Int?
+    @Option(parsing: .unconditional, help: "Context length: tokens the model sees at once (default \(standard.contextLength)).") var contextLength: Int?
+    @Option(parsing: .unconditional, help: "Dropout rate for embeddings, attention and residuals (default \(standard.dropout)).") var dropout: Float?
     @Flag(inversion: .prefixedNo, help: "Biases in linear layers and LayerNorms.") var bias: Bool?
     @Option(help: "Positional encoding: learned | sinusoidal.") var position: PositionEncoding?
     @Option(help: "LayerNorm placement: pre (GPT-2) | post (original transformer).") var norm: Normalization?
@@ -44,28 +44,28 @@ struct ModelOptions: ParsableArguments {
 
 /// The optimisation recipe.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Sequences per step (default \(standard.batchSize)).") var batchSize: Int?
-    @Option(name: .customLong("max-iters"), help: "Optimisation steps (default \(standard.maxIterations)).") var maxIterations: Int?
-    @Option(help: "Peak learning rate (default \(standard.learningRate)).") var learningRate: Float?
-    @Option(help: "Learning rate at the end of the decay (default \(standard.minLearningRate)).") var minLearningRate: Float?
-    @Option(name: .customLong("warmup-iters"), help: "Linear warmup steps (default \(standard.warmupIterations)).") var warmupIterations: Int?
-    @Option(name: .customLong("lr-decay-iters"), help: "Step at which the decay reaches the minimum (default: --max-iters).")
+    @Option(parsing: .unconditional, help: "Sequences per step (default \(standard.batchSize)).") var batchSize: Int?
+    @Option(name: .customLong("max-iters"), parsing: .unconditional, help: "Optimisation steps (default \(standard.maxIterations)).") var maxIterations: Int?
+    @Option(parsing: .unconditional, help: "Peak learning rate (default \(standard.learningRate)).") var learningRate: Float?
+    @Option(parsing: .unconditional, help: "Learning rate at the end of the decay (default \(standard.minLearningRate)).") var minLearningRate: Float?
+    @Option(name: .customLong("warmup-iters"), parsing: .unconditional, help: "Linear warmup steps (default \(standard.warmupIterations)).") var warmupIterations: Int?
+    @Option(name: .customLong("lr-decay-iters"), parsing: .unconditional, help: "Step at which the decay reaches the minimum (default: --max-iters).")
     var decayIterations: Int?
     @Option(help: "Optimizer: sgd | rmsprop | adam | adamw (default adamw).") var optimizer: OptimizerKind?
-    @Option(help: "Weight decay, matrices only; decoupled for adamw, added to the gradient otherwise (default \(standard.weightDecay)).") var weightDecay: Float?
-    @Option(help: "Adam/AdamW beta1 (default \(standard.beta1)).") var beta1: Float?
-    @Option(help: "Adam/AdamW beta2; RMSprop's smoothing constant α (default \(standard.beta2)).") var beta2: Float?
-    @Option(help: "SGD momentum (0: plain SGD).") var momentum: Float?
+    @Option(parsing: .unconditional, help: "Weight decay, matrices only; decoupled for adamw, added to the gradient otherwise (default \(standard.weightDecay)).") var weightDecay: Float?
+    @Option(parsing: .unconditional, help: "Adam/AdamW beta1 (default \(standard.beta1)).") var beta1: Float?
+    @Option(parsing: .unconditional, help: "Adam/AdamW beta2; RMSprop's smoothing constant α (default \(standard.beta2)).") var beta2: Float?
+    @Option(parsing: .unconditional, help: "SGD momentum (0: plain SGD).") var momentum: Float?
     @Flag(help: "SGD with Nesterov momentum.") var nesterov = false
     @Option(help: "Learning-rate schedule after warmup: constant | linear | cosine | wsd (default cosine).") var schedule: ScheduleKind?
-    @Option(help: "wsd: the share of the horizon spent decaying (default 0.2).") var decayFraction: Float?
-    @Option(name: .customLong("grad-accum"), help: "Micro-batches accumulated into one step: effective batch = batch × N (default 1).")
+    @Option(parsing: .unconditional, help: "wsd: the share of the horizon spent decaying (default 0.2).") var decayFraction: Float?
+    @Option(name: .customLong("grad-accum"), parsing: .unconditional, help: "Micro-batches accumulated into one step: effective batch = batch × N (default 1).")
     var gradientAccumulation: Int?
-    @Option(help: "Also checkpoint every N steps for exact resume (default: at evaluations only).") var checkpointInterval: Int?
-    @Option(help: "Clip the global gradient norm to this; 0 disables (default \(standard.gradientClip)).") var gradClip: Float?
-    @Option(help: "Evaluate (and save) every N steps (default \(standard.evalInterval)).") var evalInterval: Int?
-    @Option(name: .customLong("eval-iters"), help: "Batches per split in each evaluation (default \(standard.evalIterations)).") var evalIterations: Int?
-    @Option(help: "Random seed for initialisation, batches and dropout (default \(standard.seed)).") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Also checkpoint every N steps for exact resume (default: at evaluations only).") var checkpointInterval: Int?
+    @Option(parsing: .unconditional, help: "Clip the global gradient norm to this; 0 disables (default \(standard.gradientClip)).") var gradClip: Float?
+    @Option(parsing: .unconditional, help: "Evaluate (and save) every N steps (default \(standard.evalInterval)).") var evalInterval: Int?
+    @Option(name: .customLong("eval-iters"), parsing: .unconditional, help: "Batches per split in each evaluation (default \(standard.evalIterations)).") var evalIterations: Int?
+    @Option(parsing: .unconditional, help: "Random seed for initialisation, batches and dropout (default \(standard.seed)).") var seed: UInt64?
 
     /// Sets the fields these flags name.
     func apply(to configuration: inout TrainingConfiguration) {
@@ -140,7 +140,7 @@ extension ScheduleKind: ExpressibleByArgument {}
 
 /// `--threads N` (default: all cores; at most 4 × the cores, above which threads only wait for each other).
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Compute threads (default: all cores; at most 4 × the cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Compute threads (default: all cores; at most 4 × the cores).") var threads: Int?
 
     static var limit: Int { 4 * ProcessInfo.processInfo.activeProcessorCount }
 

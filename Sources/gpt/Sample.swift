@@ -19,13 +19,13 @@ struct Sample: AsyncParsableCommand {
     @Option(help: "Model directory (ours, or a Hugging Face GPT-2 directory).") var model: String
     @Option(help: "Prompt text.") var prompt: String?
     @Option(help: "Read the prompt from a file ('-' for stdin).") var promptFile: String?
-    @Option(help: "Tokens to generate per sample.") var maxTokens = 256
+    @Option(parsing: .unconditional, help: "Tokens to generate per sample.") var maxTokens = 256
     @OptionGroup(title: "Sampling") var sampling: SamplingOptions
     @Option(help: "Stop when this string is generated (repeatable); it is not printed.") var stop: [String] = []
     @Flag(help: "Keep generating past the end-of-text token.") var ignoreEos = false
-    @Option(help: "Random seed.") var seed: UInt64 = 1337
-    @Option(help: "Number of samples.") var numSamples = 1
-    @Option(help: "Per token, the chosen token's log-probability and the N most likely alternatives (0–20).")
+    @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1337
+    @Option(parsing: .unconditional, help: "Number of samples.") var numSamples = 1
+    @Option(parsing: .unconditional, help: "Per token, the chosen token's log-probability and the N most likely alternatives (0–20).")
     var logprobs: Int?
     @Flag(help: "Print distinct-1/2/3, the repeated 4-gram rate and the mean log-probability of each sample.")
     var stats = false
@@ -41,6 +41,9 @@ struct Sample: AsyncParsableCommand {
     func validate() throws {
         if prompt != nil && promptFile != nil { throw ValidationError("give --prompt or --prompt-file, not both") }
         if numSamples < 1 { throw ValidationError("--num-samples must be at least 1 (got \(numSamples))") }
+        if numSamples > 1 && beams.numBeams > 1 {
+            throw ValidationError("--num-samples is for sampling; beam search returns its best hypotheses with --num-return K")
+        }
         try FlagNames.translating { try options.validate() }
     }
 
@@ -111,19 +114,28 @@ struct Sample: AsyncParsableCommand {
         options.earlyStopping = beams.earlyStopping
         options.returnCount = beams.numReturn ?? 1
         options.ignoreEndOfText = ignoreEos
+        options.stopSequences = stop
+        options.logprobs = logprobs
         let hypotheses = try generator.beamSearch(prompt: prompt, options: options)
+        let context = generator.model.configuration.contextLength
+        let room = context - min(prompt.count, context - 1)
+        if maxTokens > room {
+            Terminal.notice("note: beam search stops after \(room) tokens: the prompt leaves that much of the \(context)-token context")
+        }
         for (index, hypothesis) in hypotheses.enumerated() {
-            let text = generator.tokenizer.decode(hypothesis.tokens)
             if json {
-                let object: [String: Any] = [
-                    "text": text, "tokens": hypothesis.tokens, "score": Double(hypothesis.score),
+                var object: [String: Any] = [
+                    "text": hypothesis.text, "tokens": hypothesis.tokens, "score": Double(hypothesis.score),
                     "logprob_sum": Double(hypothesis.logprobSum), "rank": index + 1,
+                    "finish_reason": hypothesis.finishReason.rawValue,
                 ]
+                if logprobs != nil { object["logprobs"] = SampleOutput.logprobsJSON(hypothesis.logprobs, tokenizer: generator.tokenizer) }
                 print(try JSONLine.encode(object))
             } else {
                 if index > 0 { Terminal.write("\n---\n") }
-                Terminal.write(promptText + text)
-                Terminal.notice(String(format: "\nbeam %d: score %.4f, log-probability %.4f, %d tokens", index + 1, hypothesis.score, hypothesis.logprobSum, hypothesis.tokens.count))
+                Terminal.write(promptText + hypothesis.text)
+                Terminal.notice(String(format: "\nbeam %d: score %.4f, log-probability %.4f, %d tokens, finished by %@", index + 1, hypothesis.score, hypothesis.logprobSum, hypothesis.tokens.count, hypothesis.finishReason.rawValue))
+                if logprobs != nil { SampleOutput.printLogprobs(hypothesis.logprobs, tokenizer: generator.tokenizer) }
             }
         }
         if !json { Terminal.write("\n") }

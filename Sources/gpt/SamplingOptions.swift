@@ -5,22 +5,22 @@ import GPTTokenizer
 
 /// The sampling chain's flags.
 struct SamplingOptions: ParsableArguments {
-    @Option(help: "Sampling temperature (0, or anything below 1e-6, is greedy).") var temperature: Float = 1.0
-    @Option(help: "Sample only among the k most likely tokens (0: off).") var topK = 0
-    @Option(help: "Nucleus: the smallest set of tokens with probability mass ≥ p (1: off).") var topP: Float = 1
-    @Option(help: "Drop tokens less likely than min-p × the most likely one (0: off).") var minP: Float = 0
-    @Option(help: "Locally typical sampling mass (1: off).") var typicalP: Float = 1
-    @Option(help: "Penalise tokens seen in the penalty window (> 1 discourages repeats).") var repetitionPenalty: Float = 1
-    @Option(help: "Subtract from the logit of every token seen in the window.") var presencePenalty: Float = 0
-    @Option(help: "Subtract per occurrence in the window.") var frequencyPenalty: Float = 0
-    @Option(help: "How many recent tokens the penalties look at.") var penaltyWindow = 64
+    @Option(parsing: .unconditional, help: "Sampling temperature (0, or anything below 1e-6, is greedy).") var temperature: Float = 1.0
+    @Option(parsing: .unconditional, help: "Sample only among the k most likely tokens (0: off).") var topK = 0
+    @Option(parsing: .unconditional, help: "Nucleus: the smallest set of tokens with probability mass ≥ p (1: off).") var topP: Float = 1
+    @Option(parsing: .unconditional, help: "Drop tokens less likely than min-p × the most likely one (0: off).") var minP: Float = 0
+    @Option(parsing: .unconditional, help: "Locally typical sampling mass (1: off).") var typicalP: Float = 1
+    @Option(parsing: .unconditional, help: "Penalise tokens seen in the penalty window (> 1 discourages repeats).") var repetitionPenalty: Float = 1
+    @Option(parsing: .unconditional, help: "Subtract from the logit of every token seen in the window.") var presencePenalty: Float = 0
+    @Option(parsing: .unconditional, help: "Subtract per occurrence in the window.") var frequencyPenalty: Float = 0
+    @Option(parsing: .unconditional, help: "How many recent tokens the penalties look at.") var penaltyWindow = 64
     @Option(help: "TOKEN=BIAS added to a token id's logit (repeatable); BIAS may be -inf to ban it or inf to force it.")
     var logitBias: [String] = []
     @Option(help: "TEXT=BIAS added to the logit of the one token TEXT encodes to (repeatable; split at the last =).")
     var logitBiasText: [String] = []
-    @Option(help: "Dynamic temperature: vary T by ± this range with the entropy (0: off).") var dynamicTemperature: Float = 0
-    @Option(help: "Exponent of the dynamic temperature's entropy curve.") var dynamicTemperatureExponent: Float = 1
-    @Option(help: "Temperature schedule: move linearly from --temperature to this over the generated tokens.")
+    @Option(parsing: .unconditional, help: "Dynamic temperature: vary T by ± this range with the entropy (0: off).") var dynamicTemperature: Float = 0
+    @Option(parsing: .unconditional, help: "Exponent of the dynamic temperature's entropy curve.") var dynamicTemperatureExponent: Float = 1
+    @Option(parsing: .unconditional, help: "Temperature schedule: move linearly from --temperature to this over the generated tokens.")
     var finalTemperature: Float?
     @Option(help: "Order of the processors, comma-separated: penalties, top-k, typical-p, top-p, min-p, temperature.")
     var samplers = "penalties,top-k,typical-p,top-p,min-p,temperature"
@@ -91,10 +91,10 @@ extension SamplingOptions {
 
 /// Beam search flags.
 struct BeamOptions: ParsableArguments {
-    @Option(help: "Beam search with this many beams (1: sampling).") var numBeams = 1
-    @Option(help: "Beam score = log-probability ÷ length^this.") var lengthPenalty: Float = 1
+    @Option(parsing: .unconditional, help: "Beam search with this many beams (1: sampling).") var numBeams = 1
+    @Option(parsing: .unconditional, help: "Beam score = log-probability ÷ length^this.") var lengthPenalty: Float = 1
     @Flag(help: "Stop as soon as --num-beams hypotheses have finished.") var earlyStopping = false
-    @Option(help: "How many hypotheses to print, best first (default 1).") var numReturn: Int?
+    @Option(parsing: .unconditional, help: "How many hypotheses to print, best first (default 1).") var numReturn: Int?
 
     func validate() throws {
         if numBeams < 1 { throw ValidationError("--num-beams must be at least 1 (got \(numBeams))") }
@@ -110,14 +110,7 @@ enum SampleOutput {
         var object: [String: Any] = [
             "text": result.text, "tokens": result.tokens, "finish_reason": result.finishReason.rawValue,
         ]
-        if includeLogprobs {
-            object["logprobs"] = result.logprobs.map { entry -> [String: Any] in
-                [
-                    "token": entry.token, "text": tokenizer.decode([entry.token]), "logprob": Double(entry.logprob),
-                    "top": entry.alternatives.map { ["token": $0.token, "text": tokenizer.decode([$0.token]), "logprob": Double($0.logprob)] },
-                ]
-            }
-        }
+        if includeLogprobs { object["logprobs"] = logprobsJSON(result.logprobs, tokenizer: tokenizer) }
         if stats { object["statistics"] = statistics(result) }
         return try JSONLine.encode(object)
     }
@@ -141,9 +134,23 @@ enum SampleOutput {
             result.tokens.count))
     }
 
+    /// `[{"token", "text", "logprob", "top": [{"token", "text", "logprob"}]}]`.
+    static func logprobsJSON(_ logprobs: [TokenLogprob], tokenizer: any Tokenizer) -> [[String: Any]] {
+        logprobs.map { entry in
+            [
+                "token": entry.token, "text": tokenizer.decode([entry.token]), "logprob": Double(entry.logprob),
+                "top": entry.alternatives.map { ["token": $0.token, "text": tokenizer.decode([$0.token]), "logprob": Double($0.logprob)] },
+            ]
+        }
+    }
+
     static func printLogprobs(_ result: GenerationResult, tokenizer: any Tokenizer) {
+        printLogprobs(result.logprobs, tokenizer: tokenizer)
+    }
+
+    static func printLogprobs(_ logprobs: [TokenLogprob], tokenizer: any Tokenizer) {
         var lines = ["", "logprobs:"]
-        for entry in result.logprobs {
+        for entry in logprobs {
             var line = String(format: "%@ %.4f", tokenizer.decode([entry.token]).debugDescription, entry.logprob)
             if !entry.alternatives.isEmpty {
                 line += "  top: " + entry.alternatives.map {

@@ -17,7 +17,7 @@ struct TrainTokenizer: ParsableCommand {
         abstract: "Train a byte-level BPE (or a word vocabulary) on text files and save it as a tokenizer file.")
 
     @Option(parsing: .upToNextOption, help: "Training text files (UTF-8).") var data: [String]
-    @Option(help: "Vocabulary size, special tokens included (BPE: 256 + specials ... 1,000,000).") var vocabSize: Int
+    @Option(parsing: .unconditional, help: "Vocabulary size, special tokens included (BPE: 256 + specials ... 1,000,000).") var vocabSize: Int
     @Option(help: "A special token (repeatable), e.g. <|endoftext|>; they take the last ids.") var special: [String] = []
     @Option(help: "bpe (default) or word.") var kind = "bpe"
     @Option(help: "Output tokenizer file (JSON); load it with --tokenizer FILE.") var out: String
@@ -70,7 +70,7 @@ struct Tokenize: ParsableCommand {
     @Option(help: "char | word | bpe (trained on --data first, as gpt train does), a tokenizer FILE, or a DIR with GPT-2's vocabulary files.")
     var tokenizer: String?
     @Option(help: "The text --tokenizer char|word|bpe is trained on.") var data: String?
-    @Option(help: "Vocabulary size for --tokenizer word (default 10000) or bpe (default 1024).") var vocabSize: Int?
+    @Option(parsing: .unconditional, help: "Vocabulary size for --tokenizer word (default 10000) or bpe (default 1024).") var vocabSize: Int?
     @Argument(help: "Text to tokenize.") var text: String?
     @Option(help: "Read the text from a file instead.") var file: String?
     @Flag(help: "Print exactly {\"ids\": [...]}.") var json = false

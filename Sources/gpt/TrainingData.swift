@@ -8,7 +8,7 @@ import GPTTraining
 struct VocabularyOptions: ParsableArguments {
     @Option(help: "char | word | bpe (built from the training text), a tokenizer FILE, or a DIR with GPT-2's vocabulary files.")
     var tokenizer = "char"
-    @Option(help: "Vocabulary size for --tokenizer word (default 10000) or bpe (default 1024); for token files, their vocabulary.")
+    @Option(parsing: .unconditional, help: "Vocabulary size for --tokenizer word (default 10000) or bpe (default 1024); for token files, their vocabulary.")
     var vocabSize: Int?
 
     /// The tokenizer of a run without options of its own: trained characters, or the one given.

@@ -36,12 +36,12 @@ struct VisualizeEmbeddings: ParsableCommand {
 
     @Option(help: "Model directory.") var model: String
     @Option(help: "pca | tsne.") var method = "pca"
-    @Option(help: "2 or 3 (the HTML page of a 3-D map can be rotated).") var dimensions = 2
+    @Option(parsing: .unconditional, help: "2 or 3 (the HTML page of a 3-D map can be rotated).") var dimensions = 2
     @Option(help: "A token to show (repeatable); default: the --top most frequent in the training data, else the first ids.")
     var token: [String] = []
-    @Option(help: "How many tokens without --token (at most 2,000).") var top = 300
-    @Option(help: "t-SNE perplexity.") var perplexity: Float = 30
-    @Option(help: "t-SNE seed.") var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "How many tokens without --token (at most 2,000).") var top = 300
+    @Option(parsing: .unconditional, help: "t-SNE perplexity.") var perplexity: Float = 30
+    @Option(parsing: .unconditional, help: "t-SNE seed.") var seed: UInt64 = 1
     @Option(help: "Output .svg or .html.") var out: String
     @OptionGroup var threads: ThreadOptions
 
@@ -97,8 +97,8 @@ struct VisualizeAttention: ParsableCommand {
 
     @Option(help: "Model directory.") var model: String
     @Option(help: "Prompt text.") var prompt: String
-    @Option(help: "Only this layer.") var layer: Int?
-    @Option(help: "Only this head.") var head: Int?
+    @Option(parsing: .unconditional, help: "Only this layer.") var layer: Int?
+    @Option(parsing: .unconditional, help: "Only this head.") var head: Int?
     @Option(help: "Output .svg or .html (the page lets you pick a layer and head).") var out: String
 
     func run() throws {
@@ -130,7 +130,7 @@ struct VisualizeNextToken: ParsableCommand {
     @Option(help: "Model directory.") var model: String
     @Option(help: "Prompt text.") var prompt: String
     @Option(help: "Comma-separated temperatures (> 0).") var temperatures = "0.5,1,2"
-    @Option(help: "Bars per temperature.") var top = 15
+    @Option(parsing: .unconditional, help: "Bars per temperature.") var top = 15
     @Option(help: "Output .svg or .html.") var out: String
 
     func run() throws {

@@ -21,17 +21,17 @@ struct Word2VecTrain: ParsableCommand {
 
     @Option(help: "A text file, or a directory whose .txt files are read in name order.") var data: String
     @Option(help: "skipgram | cbow.") var model = Word2VecSettings.Architecture.skipgram
-    @Option(help: "Vector size.") var dimensions = 100
-    @Option(help: "Context words on each side (a random smaller window per word, as word2vec).") var window = 5
-    @Option(help: "Negative samples per positive.") var negative = 5
-    @Option(help: "Ignore words seen fewer times.") var minCount = 5
-    @Option(help: "Subsampling threshold for frequent words (0: off).") var sample: Double = 1e-3
-    @Option(help: "Passes over the corpus.") var epochs = 5
-    @Option(help: "Initial learning rate (default 0.025 for skip-gram, 0.05 for CBOW).") var alpha: Float?
-    @Option(help: "Final learning rate.") var minAlpha: Float = 0.0001
+    @Option(parsing: .unconditional, help: "Vector size.") var dimensions = 100
+    @Option(parsing: .unconditional, help: "Context words on each side (a random smaller window per word, as word2vec).") var window = 5
+    @Option(parsing: .unconditional, help: "Negative samples per positive.") var negative = 5
+    @Option(parsing: .unconditional, help: "Ignore words seen fewer times.") var minCount = 5
+    @Option(parsing: .unconditional, help: "Subsampling threshold for frequent words (0: off).") var sample: Double = 1e-3
+    @Option(parsing: .unconditional, help: "Passes over the corpus.") var epochs = 5
+    @Option(parsing: .unconditional, help: "Initial learning rate (default 0.025 for skip-gram, 0.05 for CBOW).") var alpha: Float?
+    @Option(parsing: .unconditional, help: "Final learning rate.") var minAlpha: Float = 0.0001
     @Option(help: "lower-letters (lower-cased words [a-z]+), lower-whitespace, or whitespace.")
     var normalize = TextNormalization.lowerLetters
-    @Option(help: "Random seed (with --threads 1 the result is reproducible bit for bit).") var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "Random seed (with --threads 1 the result is reproducible bit for bit).") var seed: UInt64 = 1
     @Option(help: "Output vectors (.bin: binary, else text, unless --format says).") var out: String
     @Option(help: "text | binary.") var format: WordVectors.FileFormat?
     @Flag(help: "Replace a file already at --out.") var overwrite = false
@@ -80,7 +80,7 @@ struct Word2VecSimilar: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "similar", abstract: "Words nearest to a word by cosine similarity.")
     @Option(help: "Vector file (word2vec text or binary).") var vectors: String
     @Argument(help: "The word.") var word: String
-    @Option(help: "How many.") var top = 10
+    @Option(parsing: .unconditional, help: "How many.") var top = 10
 
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be at least 1 (got \(top))") }
@@ -99,7 +99,7 @@ struct Word2VecAnalogy: ParsableCommand {
         commandName: "analogy", abstract: "a is to b as c is to ?: the words nearest to b − a + c (the three excluded).")
     @Option(help: "Vector file (word2vec text or binary).") var vectors: String
     @Argument(help: "a b c, e.g. man king woman.") var words: [String]
-    @Option(help: "How many.") var top = 10
+    @Option(parsing: .unconditional, help: "How many.") var top = 10
     @Option(help: "3cosadd | 3cosmul.") var method = WordVectors.AnalogyMethod.add
 
     func validate() throws {
@@ -120,7 +120,7 @@ struct Word2VecEvaluate: ParsableCommand {
         commandName: "evaluate", abstract: "Accuracy on analogy questions (questions-words.txt), overall and per section.")
     @Option(help: "Vector file (word2vec text or binary).") var vectors: String
     @Option(help: "Questions: lines `a b c d` under `: section` headers.") var questions: String
-    @Option(help: "Only the N most frequent words take part (gensim 4's default).") var restrictVocab = 300_000
+    @Option(parsing: .unconditional, help: "Only the N most frequent words take part (gensim 4's default).") var restrictVocab = 300_000
     @Option(help: "3cosadd | 3cosmul.") var method = WordVectors.AnalogyMethod.add
     @Flag(help: "Print {\"accuracy\", \"skipped\", \"sections\": {…}}.") var json = false
 

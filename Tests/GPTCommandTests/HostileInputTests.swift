@@ -374,6 +374,36 @@ import Testing
                            mentioning: "single token id", status: 1)
     }
 
+    /// Item 13: beam search honours --stop, --logprobs and the context, says why each hypothesis
+    /// ended, and refuses --num-samples.
+    @Test func beamSearchStopsLogsAndSaysWhy() throws {
+        let model = try model()
+        let base = ["sample", "--model", model, "--prompt", "KING", "--num-beams", "3", "--num-return", "3", "--json"]
+        func hypotheses(_ extra: [String]) throws -> [[String: Any]] {
+            let result = try CLI.run(base + extra)
+            #expect(result.status == 0, "\(result.standardError)")
+            return result.standardOutput.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        }
+        let plain = try hypotheses(["--max-tokens", "6", "--logprobs", "2"])
+        #expect(plain.count == 3 && plain.allSatisfy { $0["finish_reason"] as? String == "length" })
+        for hypothesis in plain {
+            let logprobs = hypothesis["logprobs"] as! [[String: Any]]
+            #expect(logprobs.count == (hypothesis["tokens"] as! [Int]).count)
+            let sum = logprobs.reduce(0.0) { $0 + ($1["logprob"] as! Double) }
+            #expect(abs(sum - (hypothesis["logprob_sum"] as! Double)) < 1e-3)
+            #expect(logprobs.allSatisfy { ($0["top"] as! [Any]).count == 2 })
+        }
+        let best = plain[0]["text"] as! String
+        let stop = String(best.dropFirst(2).prefix(2))
+        let stopped = try hypotheses(["--max-tokens", "6", "--stop", stop])
+        #expect(stopped.allSatisfy { !($0["text"] as! String).contains(stop) }, "\(stopped)")
+        #expect(stopped.contains { $0["finish_reason"] as? String == "stop" }, "\(stopped)")
+        let context = try CLI.run(base + ["--max-tokens", "100"])
+        #expect(context.standardError.contains("beam search stops after 12 tokens"), "\(context.standardError)")
+        #expect(context.standardOutput.contains("\"finish_reason\":\"context\""))
+        expectCleanFailure(try CLI.run(base + ["--num-samples", "2"]), mentioning: "--num-return", status: 64)
+    }
+
     // MARK: - Data loss and messages
 
     /// Items 14 and 15: nothing existing is touched by a run that cannot start; clear messages.

@@ -70,3 +70,42 @@ import Testing
         }
     }
 }
+
+/// Found by the fuzzer (Scripts/fuzz.sh): ids that would size an allocation, nested JSON, fractional ids.
+@Suite struct HostileVocabularyTests {
+    func load(_ vocabulary: String, merges: String = "#version: 0.2\n") throws -> BytePairTokenizer {
+        try GPT2Files.load(
+            vocabulary: Data(vocabulary.utf8), merges: Data(merges.utf8), vocabularySource: "encoder.json",
+            mergesSource: "vocab.bpe", source: "test")
+    }
+
+    /// The 256 byte tokens, as GPT-2's printable alphabet maps them, with ids 0…255.
+    var bytes: [String: Int] {
+        var tokens: [String: Int] = [:]
+        for byte in 0..<256 { tokens[ByteLevel.string(for: [UInt8(byte)])] = byte }
+        return tokens
+    }
+
+    func json(_ tokens: [String: Int]) -> String {
+        String(decoding: try! JSONSerialization.data(withJSONObject: tokens), as: UTF8.self)
+    }
+
+    @Test func idsBeyondTheVocabularyAreRefusedBeforeAllocating() throws {
+        for id in [256 + 1, 1 << 40, Int.max / 2] {
+            var tokens = bytes
+            tokens["<|endoftext|>"] = id
+            #expect(throws: TokenizerError.self) { try load(json(tokens)) }
+        }
+        var tokens = bytes
+        tokens["<|endoftext|>"] = 256
+        #expect(try load(json(tokens)).vocabularySize == 257)
+    }
+
+    @Test func nestedOrFractionalJSONIsRefused() throws {
+        #expect(throws: TokenizerError.self) { try load(String(repeating: "[", count: 100_000)) }
+        #expect(throws: TokenizerError.self) { try load("{\"a\": 1.5}") }
+        #expect(throws: TokenizerError.self) {
+            try TokenizerDescription(data: Data(String(repeating: "{\"a\":", count: 10_000).utf8), source: "deep.json")
+        }
+    }
+}
