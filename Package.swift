@@ -64,7 +64,7 @@ let package = Package(
         ),
         .target(name: "GPTTestSupport", dependencies: ["GPTTensor", "GPTModel"]),
         .testTarget(name: "GPTTensorTests", dependencies: ["GPTTensor", "GPTTestSupport"]),
-        .testTarget(name: "GPTFormatsTests", dependencies: ["GPTFormats", "GPTTestSupport"]),
+        .testTarget(name: "GPTFormatsTests", dependencies: ["GPTFormats", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTTokenizerTests", dependencies: ["GPTTokenizer", "GPTFormats", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTModelTests", dependencies: ["GPTModel", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTTrainingTests", dependencies: ["GPTTraining", "GPTTokenizer", "GPTTestSupport"]),

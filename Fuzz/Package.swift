@@ -10,6 +10,8 @@ let package = Package(
         .executableTarget(
             name: "FuzzSafetensors", dependencies: [.product(name: "GPTFormats", package: "swift-gpt")]),
         .executableTarget(
+            name: "FuzzGGUF", dependencies: [.product(name: "GPTFormats", package: "swift-gpt")]),
+        .executableTarget(
             name: "FuzzTokenFile", dependencies: [.product(name: "GPTFormats", package: "swift-gpt")]),
         .executableTarget(
             name: "FuzzTokenizerFiles", dependencies: [.product(name: "GPTTokenizer", package: "swift-gpt")]),

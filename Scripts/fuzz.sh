@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes every file reader with libFuzzer + AddressSanitizer: safetensors, token files, tokenizer
+# Fuzzes every file reader with libFuzzer + AddressSanitizer: safetensors, GGUF, token files, tokenizer
 # files (ours and GPT-2's), word vectors (text and binary), configuration JSON.
 # Usage: Scripts/fuzz.sh [RUNS] [TARGET...]    (default: 1,000,000 executions of every target)
 # The targets live in Fuzz/ (a package of their own, so the main build is untouched), seeded from
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 runs="${1:-1000000}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(FuzzSafetensors FuzzTokenFile FuzzTokenizerFiles FuzzWordVectors FuzzConfiguration)
+[ ${#targets[@]} -gt 0 ] || targets=(FuzzSafetensors FuzzGGUF FuzzTokenFile FuzzTokenizerFiles FuzzWordVectors FuzzConfiguration)
 
 swift build -c release --package-path Fuzz --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address 2>&1 | grep -E "error|warning: unre|Compiling|Build" | grep -v "^\[" || true
 bin=$(swift build -c release --package-path Fuzz --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address --show-bin-path)

@@ -21,17 +21,7 @@ public struct SafetensorsFile {
     private let dataStart: Int
 
     public init(contentsOf url: URL) throws {
-        let name = url.path
-        guard FileManager.default.fileExists(atPath: name) else {
-            throw FileFormatError("\(name) not found; check the model directory path")
-        }
-        let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch {
-            throw FileFormatError("cannot read \(name); check its permissions")
-        }
-        try self.init(data: data, url: url)
+        try self.init(data: try MappedFile.data(url, missing: "check the model directory path"), url: url)
     }
 
     /// Parses safetensors bytes (a mapped file's, or a fuzzer's); `url` names them in errors.
