@@ -178,6 +178,7 @@ struct BenchTokenize: ParsableCommand {
         }
         let packed = ids.map { UInt32($0).littleEndian }
         let digest = packed.withUnsafeBytes { SHA256.hex($0) }
+        print("machine:     \(MachineDescription.cpu); \(Terminal.counted(threadCount, "thread"))")
         print(String(format: "encoded:     %.2f MB into %@ tokens", bytes / 1e6, Terminal.grouped(Double(ids.count))))
         print(String(format: "throughput:  %.2f MB/s (best of %d, %@)", bytes / best / 1e6, runs, Terminal.counted(threadCount, "thread")))
         print("ids sha256:  \(digest) (little-endian uint32)")

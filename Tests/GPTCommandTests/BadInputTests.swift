@@ -27,6 +27,12 @@ import Testing
         let ceilings = bench.standardOutput.split(separator: "\n").first { $0.hasPrefix("ceilings:") } ?? ""
         #expect(ceilings.contains("GFLOP/s") && ceilings.contains("GB/s"), "\(ceilings)")
         #expect(ceilings.contains("steady") || ceilings.contains("machine unstable"), "\(ceilings)")
+        // bench tokenize names the machine too.
+        let gpt2 = sharedDataDirectory.appendingPathComponent("gpt2").path
+        let text = try file("bench.txt", Data("Hello world, hello tokenizer.\n".utf8))
+        let tokenize = try CLI.run(["bench", "tokenize", "--tokenizer", gpt2, text, "--runs", "1", "--threads", "1"])
+        #expect(tokenize.status == 0, "\(tokenize.standardError)")
+        #expect(tokenize.standardOutput.contains("machine:     ") && tokenize.standardOutput.contains("1 thread"), "\(tokenize.standardOutput)")
     }
 
     @Test func missingEmptyShortAndNonUTF8Data() throws {
