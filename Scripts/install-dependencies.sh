@@ -35,4 +35,8 @@ if [ "${1:-}" = "--with-test-tools" ]; then
         "$venv/bin/pip" install --quiet --disable-pip-version-check \
             torch==2.13.0 transformers==5.24.0 safetensors numpy
     fi
+    # llama.cpp's own Python GGUF package: the tests read our GGUF files back with its GGUFReader.
+    if ! "$venv/bin/python" -c "import gguf" >/dev/null 2>&1; then
+        "$venv/bin/pip" install --quiet --disable-pip-version-check gguf==0.19.0
+    fi
 fi

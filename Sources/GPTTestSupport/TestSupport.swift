@@ -137,3 +137,28 @@ public struct HuggingFaceFixture {
         adamw = (object["adamw"] as! [String: NSNumber]).mapValues(\.doubleValue)
     }
 }
+
+/// The reference environment's Python (PyTorch, transformers, gguf), made in `.venv-reference/` by
+/// `Scripts/install-dependencies.sh --with-test-tools`.
+public var referencePython: URL { projectRoot.appendingPathComponent(".venv-reference/bin/python") }
+
+/// Runs `Scripts/<script>` with the reference Python and `arguments`; its exit status, stdout and stderr.
+public func runReferenceScript(
+    _ script: String, _ arguments: [String], environment extra: [String: String] = [:]
+) throws -> (status: Int32, output: Data, errors: String) {
+    let process = Process()
+    process.executableURL = referencePython
+    process.arguments = [projectRoot.appendingPathComponent("Scripts/\(script)").path] + arguments
+    var environment = ProcessInfo.processInfo.environment
+    for (key, value) in extra { environment[key] = value }
+    process.environment = environment
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    let printed = output.fileHandleForReading.readDataToEndOfFile()
+    let complaints = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, printed, complaints)
+}

@@ -100,3 +100,42 @@ import Testing
         expectError(patched(position + 16, UInt64(good.count - 64)), "past the end")
     }
 }
+
+/// Our GGUF files, read by llama.cpp's reference reader (the `gguf` package's GGUFReader, installed in
+/// .venv-reference/ by `Scripts/install-dependencies.sh --with-test-tools`), via Scripts/check_gguf_read.py.
+@Suite struct GGUFReferenceReaderTests {
+    @Test func ourFilesReadInTheReferenceReader() throws {
+        let python = referencePython
+        try #require(
+            FileManager.default.isExecutableFile(atPath: python.path),
+            "no reference environment at \(python.path); run Scripts/install-dependencies.sh --with-test-tools")
+        var writer = GGUFWriter()
+        writer.metadata = [
+            ("general.architecture", .string("gpt2")), ("gpt2.block_count", .uint32(2)), ("x.i32", .int32(-3)),
+            ("x.f32", .float32(0.5)), ("x.bool", .bool(false)), ("x.u64", .uint64(1 << 40)),
+            ("x.words", .array([.string("é"), .string("<|endoftext|>")])), ("x.ints", .array([.int32(4), .int32(-5)])),
+        ]
+        let matrix: [Float] = [1.5, -2, 3, 4, 5.25, -6]
+        writer.tensors = [
+            .float32("blk.0.attn_qkv.weight", dimensions: [3, 2], values: matrix),
+            GGUFWriter.Tensor(name: "half", dimensions: [2], type: .f16, bytes: [Float16(0.5), Float16(-4)].map { $0.bitPattern.littleEndian }.withUnsafeBytes { Data($0) }),
+        ]
+        let url = temporaryDirectory("gguf-reference").appendingPathComponent("ours.gguf")
+        try writer.write(to: url)
+
+        let (status, printed, complaints) = try runReferenceScript("check_gguf_read.py", [url.path])
+        try #require(status == 0, "the reference reader refused our file: \(complaints)")
+        let read = try JSONSerialization.jsonObject(with: printed) as! [String: Any]
+        let metadata = read["metadata"] as! [String: Any]
+        #expect(metadata["general.architecture"] as? String == "gpt2")
+        #expect(metadata["gpt2.block_count"] as? Int == 2 && metadata["x.i32"] as? Int == -3)
+        #expect(metadata["x.f32"] as? Double == 0.5 && metadata["x.bool"] as? Bool == false)
+        #expect(metadata["x.u64"] as? Int == 1 << 40)
+        #expect(metadata["x.words"] as? [String] == ["é", "<|endoftext|>"] && metadata["x.ints"] as? [Int] == [4, -5])
+        let tensors = read["tensors"] as! [[String: Any]]
+        #expect(tensors.map { $0["name"] as! String } == ["blk.0.attn_qkv.weight", "half"])
+        #expect(tensors[0]["shape"] as? [Int] == [3, 2] && tensors[0]["type"] as? String == "F32")
+        #expect((tensors[0]["values"] as! [Double]).map(Float.init) == matrix)
+        #expect(tensors[1]["type"] as? String == "F16" && tensors[1]["values"] as? [Double] == [0.5, -4])
+    }
+}

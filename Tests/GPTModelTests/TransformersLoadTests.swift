@@ -9,7 +9,7 @@ import Testing
 /// Scripts/check_transformers_load.py with the reference environment that
 /// `Scripts/install-dependencies.sh --with-test-tools` installs in .venv-reference/.
 @Suite struct TransformersLoadTests {
-    static var python: URL { projectRoot.appendingPathComponent(".venv-reference/bin/python") }
+    static var python: URL { referencePython }
 
     static let cases: [(String, @Sendable (inout GPTConfiguration) -> Void)] = [
         ("gpt2", { _ in }),
@@ -43,22 +43,10 @@ import Testing
         let rows = { (values: [Int32]) in (0..<B).map { Array(values[($0 * T)..<(($0 + 1) * T)]) } }
         try JSONSerialization.data(withJSONObject: ["input_ids": rows(tokens), "targets": rows(targets)]).write(to: inputs)
 
-        let process = Process()
-        process.executableURL = Self.python
-        process.arguments = [projectRoot.appendingPathComponent("Scripts/check_transformers_load.py").path, directory.path, inputs.path]
-        var environment = ProcessInfo.processInfo.environment
-        environment["HF_HUB_OFFLINE"] = "1"
-        environment["TRANSFORMERS_VERBOSITY"] = "error"
-        process.environment = environment
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        let complaints = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "\(label): transformers refused the model: \(complaints)")
+        let (status, printed, complaints) = try runReferenceScript(
+            "check_transformers_load.py", [directory.path, inputs.path],
+            environment: ["HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"])
+        try #require(status == 0, "\(label): transformers refused the model: \(complaints)")
         let result = try JSONSerialization.jsonObject(with: printed) as! [String: Double]
         #expect(abs(result["loss"]! - Double(ours)) < 1e-5 * max(1, Double(ours)), "\(label): transformers \(result["loss"]!) vs ours \(ours)")
     }
