@@ -31,16 +31,6 @@ public enum TextFile {
     /// The bytes of `path` ("-": standard input): a regular file whole, a stream up to `limit`
     /// bytes (more is an error naming the limit).
     public static func bytes(of path: String, limit: Int) throws -> Data {
-        let handle: FileHandle
-        if path == "-" {
-            handle = FileHandle.standardInput
-        } else {
-            guard let opened = FileHandle(forReadingAtPath: path) else {
-                throw FileFormatError("cannot read \(path); check its permissions")
-            }
-            handle = opened
-        }
-        defer { if path != "-" { try? handle.close() } }
         let attributes = path == "-" ? nil : try? FileManager.default.attributesOfItem(atPath: path)
         if attributes?[.type] as? FileAttributeType == .typeRegular {
             do {
@@ -49,6 +39,11 @@ public enum TextFile {
                 throw FileFormatError("cannot read \(path); check its permissions")
             }
         }
+        // A stream: read in chunks, up to the limit.
+        guard let handle = path == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: path) else {
+            throw FileFormatError("cannot read \(path); check its permissions")
+        }
+        defer { if path != "-" { try? handle.close() } }
         var data = Data()
         do {
             while data.count <= limit, let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {

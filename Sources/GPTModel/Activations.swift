@@ -79,9 +79,9 @@ final class Activations {
         let V = configuration.vocabularySize
         let NH = configuration.headCount
         let H = configuration.mlpSize
-        let perBlock = rows * (C * 10 + H * 2 + 4) + batch * NH * length * length
-        let total = rows * C + configuration.layerCount * perBlock + rows * (C + 2) + rows * V + 2 * rows
-        storage = FloatBuffer(count: total)
+        // Sizes checked by `TrainingSession.requireMemory` before any Activations is made.
+        let forward = Self.floatCount(configuration: configuration, batch: batch, length: length, training: false)!
+        storage = FloatBuffer(count: forward)
         tokens = TokenBuffer(count: rows)
         targets = TokenBuffer(count: rows)
 
@@ -109,8 +109,8 @@ final class Activations {
             gradientStorage = nil
             return
         }
-        let gradientTotal = rows * (C * 5 + 3 * C + 2 * H + V + 1)
-        let gradients = FloatBuffer(count: gradientTotal)
+        let gradients = FloatBuffer(
+            count: Self.floatCount(configuration: configuration, batch: batch, length: length, training: true)! - forward)
         gradientStorage = gradients
         slicer = FloatBuffer.Slicer(gradients)
         streamGradient = take(rows * C)

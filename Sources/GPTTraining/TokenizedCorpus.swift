@@ -10,6 +10,8 @@ public struct TokenizedCorpus: Sendable {
     public let file: URL
     /// Whether an existing token file was reused.
     public let reused: Bool
+    /// SHA-256 of the text (hex), which names its token file.
+    public let textHash: String
     /// Why a cached token file was not reused but rebuilt (corrupt, altered, an older version), if one was there.
     public let rebuilt: String?
 
@@ -38,7 +40,7 @@ public struct TokenizedCorpus: Sendable {
                     rebuilt = "\(url.path) was made from another text or tokenizer"
                     continue
                 }
-                return TokenizedCorpus(tokens: file.tokens, file: url, reused: true, rebuilt: nil)
+                return TokenizedCorpus(tokens: file.tokens, file: url, reused: true, textHash: textHash, rebuilt: nil)
             } catch {
                 rebuilt = "\(error)"
             }
@@ -51,7 +53,8 @@ public struct TokenizedCorpus: Sendable {
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 try TokenFile.write(
                     ids, vocabularySize: tokenizer.vocabularySize, textHash: textHash, tokenizerHash: tokenizerHash, to: url)
-                return TokenizedCorpus(tokens: try TokenFile(contentsOf: url).tokens, file: url, reused: false, rebuilt: rebuilt)
+                return TokenizedCorpus(
+                    tokens: try TokenFile(contentsOf: url).tokens, file: url, reused: false, textHash: textHash, rebuilt: rebuilt)
             } catch {
                 lastError = error
             }

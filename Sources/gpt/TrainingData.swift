@@ -68,24 +68,25 @@ struct DataOptions: ParsableArguments {
         let texts = [text] + (validationText.map { [$0] } ?? [])
         let tokenizer = try given ?? TokenizerLoader.make(vocabulary.tokenizer, vocabularySize: vocabulary.vocabSize, texts: texts)
         let policy: SpecialTokenPolicy = allowSpecial ? .allowed : .ordinary
-        func tokens(_ text: String) throws -> (TokenSequence, String) {
+        // Tokens, a note for the user, and the text's SHA-256 (the token cache computes it anyway).
+        func tokens(_ text: String) throws -> (TokenSequence, note: String, hash: String) {
             guard data != nil else {
-                return (TokenSequence(try tokenizer.encode(text, specialTokens: policy, threads: threads).map(Int32.init)), "")
+                return (TokenSequence(try tokenizer.encode(text, specialTokens: policy, threads: threads).map(Int32.init)), "", hash(text))
             }
             let corpus = try TokenizedCorpus.load(
                 text: text, tokenizer: tokenizer, specialTokens: policy, threads: threads,
                 cacheDirectory: TokenCache.directory(environment: ProcessInfo.processInfo.environment),
                 fallbackDirectory: outputDirectory.appendingPathComponent("tokens"))
             if let reason = corpus.rebuilt { Terminal.notice("note: rebuilt the token cache: \(reason)") }
-            return (corpus.tokens, "; tokens \(corpus.reused ? "reused from" : "cached in") \(corpus.file.path)")
+            return (corpus.tokens, "; tokens \(corpus.reused ? "reused from" : "cached in") \(corpus.file.path)", corpus.textHash)
         }
-        let (training, note) = try tokens(text)
-        let dataset = try validationText.map { TokenDataset(training: training, validation: try tokens($0).0) }
-            ?? TokenDataset(tokens: training)
+        let (training, note, trainingHash) = try tokens(text)
+        let validation = try validationText.map(tokens)
+        let dataset = validation.map { TokenDataset(training: training, validation: $0.0) } ?? TokenDataset(tokens: training)
         return PreparedData(
             dataset: dataset, tokenizer: tokenizer, vocabularySize: tokenizer.vocabularySize,
             summary: "\(data ?? "the embedded default corpus"), \(tokenizer.kind)\(note)",
-            dataHash: data == nil ? nil : hash(text), validationDataHash: validationText.map(hash))
+            dataHash: data == nil ? nil : trainingHash, validationDataHash: validation?.hash)
     }
 
     private func prepareTokenFiles(
