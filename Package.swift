@@ -5,7 +5,7 @@ import PackageDescription
 //   gpt (executable) → GPTTraining, GPTGeneration, GPTEmbeddings, GPTVisualization
 //   GPTTraining, GPTGeneration → GPTModel → GPTFormats, GPTTokenizer → GPTTensor → CBLAS, CKernels
 //   C kernels by concept, each compiled at every instruction level: CKernels (elementwise, attention,
-//   decode; the level machinery), COptimizers (GPTTraining), CTSNE (GPTVisualization), CProbe (the
+//   decode; the level machinery), CQuantized (ggml's weight formats and their products, GPTTensor), COptimizers (GPTTraining), CTSNE (GPTVisualization), CProbe (the
 //   benchmarks' bandwidth probe, GPTTensor); CWord2Vec (GPTEmbeddings).
 let package = Package(
     name: "swift-gpt",
@@ -38,10 +38,12 @@ let package = Package(
         .target(name: "CTSNE", dependencies: ["CKernels"]),
         .target(name: "CProbe", dependencies: ["CKernels"]),
         .target(name: "CWord2Vec"),
+        // ggml's block formats (bit for bit) and the products over them, at every level.
+        .target(name: "CQuantized", dependencies: ["CKernels"]),
         .target(
             name: "GPTTensor",
             dependencies: [
-                "CKernels", "CProbe",
+                "CKernels", "CProbe", "CQuantized",
                 .target(name: "CBLAS", condition: .when(platforms: [.linux])),
             ]
         ),
@@ -66,7 +68,7 @@ let package = Package(
         .testTarget(name: "GPTTensorTests", dependencies: ["GPTTensor", "GPTTestSupport"]),
         .testTarget(name: "GPTFormatsTests", dependencies: ["GPTFormats", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTTokenizerTests", dependencies: ["GPTTokenizer", "GPTFormats", "GPTTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "GPTModelTests", dependencies: ["GPTModel", "GPTTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "GPTModelTests", dependencies: ["GPTModel", "GPTFormats", "GPTTokenizer", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTTrainingTests", dependencies: ["GPTTraining", "GPTTokenizer", "GPTTestSupport"]),
         .testTarget(name: "GPTEmbeddingsTests", dependencies: ["GPTEmbeddings", "CWord2Vec", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTVisualizationTests", dependencies: ["GPTVisualization", "GPTTensor", "GPTTestSupport"], exclude: ["Fixtures"]),

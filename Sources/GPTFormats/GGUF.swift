@@ -24,14 +24,21 @@ public struct GGUFFile {
     public let metadata: [String: GGUFValue]
     /// Tensors in file order.
     public let tensors: [Tensor]
+    /// The file's bytes, at a fixed address for as long as anything holds them.
+    public let storage: MappedBytes
     private let data: Data
 
     public init(contentsOf url: URL) throws {
-        try self.init(data: try MappedFile.data(url, missing: "check the path"), url: url)
+        try self.init(storage: try MappedBytes(contentsOf: url, missing: "check the path"), url: url)
     }
 
-    /// Parses GGUF bytes (a mapped file's, or a fuzzer's); `url` names them in errors.
+    /// Parses GGUF bytes in memory (a fuzzer's, a test's); `url` names them in errors.
     public init(data: Data, url: URL) throws {
+        try self.init(storage: MappedBytes(copying: data), url: url)
+    }
+
+    private init(storage: MappedBytes, url: URL) throws {
+        let data = storage.data
         var reader = GGUFReader(data: data, name: url.path)
         guard data.count >= 24, Array(data.prefix(4)) == Self.magic else {
             throw FileFormatError("\(url.path) is not a GGUF file (no GGUF magic)")
@@ -100,7 +107,16 @@ public struct GGUFFile {
         self.version = Int(version)
         self.metadata = metadata
         self.tensors = tensors
+        self.storage = storage
         self.data = data
+    }
+
+    /// The address of the file's first byte (valid while `storage` lives).
+    public var baseAddress: UnsafeRawPointer { storage.base }
+
+    /// Calls `body` with the address of `tensor`'s bytes.
+    public func withBytes<Result>(of tensor: Tensor, _ body: (UnsafeRawPointer) throws -> Result) rethrows -> Result {
+        try withExtendedLifetime(storage) { try body(storage.base + tensor.byteRange.lowerBound) }
     }
 
     public func tensor(_ name: String) -> Tensor? { tensors.first { $0.name == name } }

@@ -27,12 +27,23 @@ public struct GenerationBenchmark: Sendable {
     }
 
     public let configuration: GPTConfiguration
+    /// The model to measure (nil: random Float32 weights of `configuration`; speed does not depend on them).
+    public let model: GPT?
     public let parallelism: Parallelism
     /// The instruction level the C kernels run at (the bandwidth probe always runs at the best).
     public let kernelLevel: KernelLevel
 
     public init(configuration: GPTConfiguration, parallelism: Parallelism, kernelLevel: KernelLevel = .best) {
         self.configuration = configuration
+        self.model = nil
+        self.parallelism = parallelism
+        self.kernelLevel = kernelLevel
+    }
+
+    /// Measures `model` as loaded (a quantized GGUF's matrices in their own type).
+    public init(model: GPT, parallelism: Parallelism, kernelLevel: KernelLevel = .best) {
+        configuration = model.configuration
+        self.model = model
         self.parallelism = parallelism
         self.kernelLevel = kernelLevel
     }
@@ -50,7 +61,7 @@ public struct GenerationBenchmark: Sendable {
         let shape = (promptTokens, c.embeddingSize, c.mlpSize)
         let before = MachineCeilings.probe(sgemmShape: shape, parallelism: parallelism)
         var generator = RandomGenerator(seed: 7)
-        let model = try GPT(configuration: c, generator: &generator)
+        let model = try self.model ?? GPT(configuration: c, generator: &generator)
         let session = InferenceSession(model: model, context: KernelContext(parallelism: parallelism, level: kernelLevel))
         let tokens = (0..<c.contextLength).map { _ in Int32(generator.nextInt(below: c.vocabularySize)) }
 
@@ -64,6 +75,12 @@ public struct GenerationBenchmark: Sendable {
         }
         let positionCount = c.position == .learned ? c.contextLength * c.embeddingSize : 0
         let matrixParameters = Double(model.parameterCount - positionCount - c.vocabularySize * c.embeddingSize)
+        // Bytes read per decoded token besides the cache: every matrix once in its stored type, the
+        // vectors, and one row each of the token embedding and the position table.
+        let vectorBytes = model.layout.tensors.filter { $0.shape.count == 1 }.reduce(0) { $0 + $1.count * 4 }
+        let weightBytes = Double(
+            model.inferenceWeights.storageBytes + vectorBytes + model.inferenceWeights.tokenEmbedding.storageBytes / c.vocabularySize
+                + (positionCount > 0 ? c.embeddingSize * 4 : 0))
         // 2 FLOPs per weight per token in the blocks, attention over the prompt, and the unembedding of one row.
         let prefillFlops = 2 * matrixParameters * Double(promptTokens)
             + 2 * Double(c.layerCount * c.embeddingSize * promptTokens * promptTokens)
@@ -84,8 +101,7 @@ public struct GenerationBenchmark: Sendable {
                 }
                 seconds = min(seconds, (monotonicSeconds() - start) / Double(run))
             }
-            // Every weight once (the position table: one row), plus the cache so far.
-            let weightBytes = Double(model.parameterCount - positionCount + (positionCount > 0 ? c.embeddingSize : 0)) * 4
+            // The weights, plus the cache so far.
             let cacheBytes = Double(2 * c.layerCount * (position + run / 2) * c.embeddingSize * 4)
             let bytes = weightBytes + cacheBytes
             decodes.append(Decode(

@@ -14,8 +14,12 @@ public final class GPT: Sendable {
     public let parameters: FloatBuffer
     /// The fixed position vectors when positions are sinusoidal (learned ones live in `parameters`).
     private let sinusoidTable: FloatBuffer?
-    /// The matrices cached inference multiplies by (dense views of `parameters`; the buffer never moves).
+    /// The matrices cached inference multiplies by: dense views of `parameters` (the buffer never
+    /// moves), or matrices stored elsewhere in another type (a quantized GGUF file).
     public let inferenceWeights: InferenceWeights
+    /// Whether `parameters` holds every tensor (false: only the vectors, the matrices being
+    /// `inferenceWeights` alone). Only a model that stores its matrices can be trained or saved.
+    public let storesMatrices: Bool
     /// Position vectors added to the token embedding: `wpe` when learned, else the sinusoid table.
     var positionTable: UnsafePointer<Float> {
         UnsafePointer(layout.positionEmbedding.map { parameters.pointer + $0 } ?? sinusoidTable!.pointer)
@@ -43,10 +47,21 @@ public final class GPT: Sendable {
     }
 
     /// A model with all parameters zero (to be loaded or filled by the caller).
-    public init(configuration: GPTConfiguration) throws {
+    public convenience init(configuration: GPTConfiguration) throws {
+        try self.init(configuration: configuration, matrices: nil)
+    }
+
+    /// A model for inference whose matrices are `matrices` (quantized, half precision, mapped from
+    /// a file): `parameters` holds only the vectors (zero, to be filled by the caller).
+    public convenience init(configuration: GPTConfiguration, matrices: InferenceWeights) throws {
+        try self.init(configuration: configuration, matrices: .some(matrices))
+    }
+
+    private init(configuration: GPTConfiguration, matrices: InferenceWeights?) throws {
         try configuration.validate()
         self.configuration = configuration
-        layout = ParameterLayout(configuration)
+        layout = ParameterLayout(configuration, matrices: matrices == nil)
+        storesMatrices = matrices == nil
         parameters = FloatBuffer(count: layout.count)
         if configuration.position == .sinusoidal {
             let (T, C) = (configuration.contextLength, configuration.embeddingSize)
@@ -62,8 +77,9 @@ public final class GPT: Sendable {
         } else {
             sinusoidTable = nil
         }
-        inferenceWeights = InferenceWeights(dense: parameters, layout: layout, configuration: configuration)
+        inferenceWeights = matrices ?? InferenceWeights(dense: parameters, layout: layout, configuration: configuration)
     }
 
-    public var parameterCount: Int { layout.count }
+    /// Every parameter the model has, wherever it is stored.
+    public var parameterCount: Int { storesMatrices ? layout.count : ParameterLayout(configuration).count }
 }

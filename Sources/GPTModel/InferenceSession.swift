@@ -186,11 +186,14 @@ struct CachedForward: ModelOperations {
     }
 
     mutating func embed() -> UnsafePointer<Float> {
-        // Token embedding + position encoding at absolute positions past + i.
-        Kernels.embeddingForward(
-            output: scratch.stream, tokens: scratch.tokens.pointer, tokenEmbedding: weights + model.layout.tokenEmbedding,
-            positionTable: model.positionTable + cache.length * channels, batch: cache.batch, length: count,
-            channels: channels, context: context)
+        // Token embedding (the embedding table's rows, in whatever type they are stored) + position
+        // encoding at absolute positions past + i.
+        model.inferenceWeights.tokenEmbedding.copyWeights(ofOutputs: scratch.tokens.pointer, count: rows, into: scratch.stream)
+        let positions = model.positionTable + cache.length * channels
+        for b in 0..<cache.batch {
+            let row = scratch.stream + b * count * channels
+            Kernels.add(output: row, UnsafePointer(row), positions, count: count * channels, context: context)
+        }
         return UnsafePointer(scratch.stream)
     }
 

@@ -43,6 +43,9 @@ public enum ModelDirectory {
     /// Rewrites only `model.safetensors` (the configuration and tokenizer do not change during training).
     /// A model without biases is written with zero biases so that GPT-2 readers load it.
     public static func saveWeights(_ model: GPT, to directory: URL) throws {
+        guard model.storesMatrices else {
+            throw ModelError("a model whose matrices are quantized cannot be saved as Float32; load it dequantized (gpt export)")
+        }
         let configuration = model.configuration
         let pointer = UnsafePointer(model.parameters.pointer)
         var records = model.layout.tensors.map {

@@ -60,12 +60,18 @@ public struct ParameterLayout: Sendable, Equatable {
     /// The unembedding (V, C): the token embedding itself when tied.
     public private(set) var outputWeight = 0
 
-    public init(_ configuration: GPTConfiguration) {
+    /// The layout of `configuration`'s parameters. Without `matrices` it holds only the vectors
+    /// (LayerNorms, biases) and the learned position table: the layout of a model whose matrices
+    /// live elsewhere (a quantized GGUF file); the matrices' offsets are then meaningless.
+    public init(_ configuration: GPTConfiguration, matrices: Bool = true) {
         let C = configuration.embeddingSize
         let H = configuration.mlpSize
         let V = configuration.vocabularySize
         let bias = configuration.usesBias
-        tokenEmbedding = add("wte.weight", [V, C], .tokenEmbedding)
+        func matrix(_ name: String, _ shape: [Int], _ group: ParameterGroup) -> Int {
+            matrices ? add(name, shape, group) : 0
+        }
+        tokenEmbedding = matrix("wte.weight", [V, C], .tokenEmbedding)
         if configuration.position == .learned {
             positionEmbedding = add("wpe.weight", [configuration.contextLength, C], .positionEmbedding)
         }
@@ -75,21 +81,21 @@ public struct ParameterLayout: Sendable, Equatable {
             var block = BlockParameters()
             block.firstNormWeight = add(prefix + "ln_1.weight", [C])
             block.firstNormBias = bias ? add(prefix + "ln_1.bias", [C]) : nil
-            block.qkvWeight = add(prefix + "attn.c_attn.weight", [C, 3 * C])
+            block.qkvWeight = matrix(prefix + "attn.c_attn.weight", [C, 3 * C], .block(layer))
             block.qkvBias = bias ? add(prefix + "attn.c_attn.bias", [3 * C]) : nil
-            block.attentionProjectionWeight = add(prefix + "attn.c_proj.weight", [C, C])
+            block.attentionProjectionWeight = matrix(prefix + "attn.c_proj.weight", [C, C], .block(layer))
             block.attentionProjectionBias = bias ? add(prefix + "attn.c_proj.bias", [C]) : nil
             block.secondNormWeight = add(prefix + "ln_2.weight", [C])
             block.secondNormBias = bias ? add(prefix + "ln_2.bias", [C]) : nil
-            block.mlpUpWeight = add(prefix + "mlp.c_fc.weight", [C, H])
+            block.mlpUpWeight = matrix(prefix + "mlp.c_fc.weight", [C, H], .block(layer))
             block.mlpUpBias = bias ? add(prefix + "mlp.c_fc.bias", [H]) : nil
-            block.mlpDownWeight = add(prefix + "mlp.c_proj.weight", [H, C])
+            block.mlpDownWeight = matrix(prefix + "mlp.c_proj.weight", [H, C], .block(layer))
             block.mlpDownBias = bias ? add(prefix + "mlp.c_proj.bias", [C]) : nil
             blocks.append(block)
         }
         finalNormWeight = add("ln_f.weight", [C], .finalNorm)
         finalNormBias = bias ? add("ln_f.bias", [C], .finalNorm) : nil
-        outputWeight = configuration.tiesEmbeddings ? tokenEmbedding : add("lm_head.weight", [V, C], .unembedding)
+        outputWeight = configuration.tiesEmbeddings ? tokenEmbedding : matrix("lm_head.weight", [V, C], .unembedding)
     }
 
     /// A layout of arbitrary named tensors (optimizer tests, other models).

@@ -26,6 +26,7 @@ public final class TrainingSession {
     private var lastLength = 0
 
     public init(model: GPT, context: KernelContext) {
+        precondition(model.storesMatrices, "TrainingSession: a model whose matrices are stored elsewhere (quantized) cannot be trained")
         self.model = model
         self.context = context
     }

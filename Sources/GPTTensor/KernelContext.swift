@@ -1,4 +1,5 @@
 import CKernels
+import CQuantized
 
 /// What every threaded kernel needs besides its operands: the thread count, the kernel tables of one
 /// instruction level, and per-thread scratch memory that grows once to the largest size asked for and
@@ -10,6 +11,7 @@ public final class KernelContext: @unchecked Sendable {
     public let level: KernelLevel
     let elementwise: gpt_elementwise
     let decode: gpt_decode
+    let quantized: gpt_quantized
     private var scratch: UnsafeMutablePointer<Float>
     private var scratchCount: Int
 
@@ -18,6 +20,7 @@ public final class KernelContext: @unchecked Sendable {
         self.level = level.usable
         elementwise = self.level.elementwise
         decode = self.level.decode
+        quantized = self.level.quantized
         scratchCount = 0
         scratch = .allocate(capacity: 1)
     }

@@ -1,4 +1,5 @@
 import CKernels
+import CQuantized
 
 /// The instruction set a kernel table was compiled for. Every C kernel is compiled at each level
 /// (`gpt_levels.h`); a `KernelContext` runs the best level this CPU supports unless asked for a lower
@@ -36,4 +37,5 @@ public enum KernelLevel: Int, CaseIterable, Comparable, Sendable, CustomStringCo
     /// The elementwise and decode kernels of this level.
     var elementwise: gpt_elementwise { gpt_elementwise_for_level(Int32(rawValue)).pointee }
     var decode: gpt_decode { gpt_decode_for_level(Int32(rawValue)).pointee }
+    var quantized: gpt_quantized { gpt_quantized_for_level(Int32(rawValue)).pointee }
 }

@@ -195,6 +195,9 @@ struct BenchGenerate: ParsableCommand {
             """)
 
     @Option(help: "shakespeare-char-cpu or gpt2-small.") var preset = "shakespeare-char-cpu"
+    @Option(help: "Measure this model (a directory or a .gguf file) instead of a preset's random weights.") var model: String?
+    @Option(help: "Quantize the preset's random weights to this type first (through a GGUF file, as gpt quantize writes it).")
+    var type: WeightType?
     @Option(parsing: .unconditional, help: "Prompt tokens for the prefill measurement.") var prompt: Int?
     @Option(parsing: .upToNextOption, help: "Positions to measure decoding at.") var positions: [Int] = []
     @Option(parsing: .unconditional, help: "Timed decode steps per position.") var steps = 16
@@ -203,7 +206,7 @@ struct BenchGenerate: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func run() throws {
-        let configuration: GPTConfiguration
+        var configuration: GPTConfiguration
         var prompt = self.prompt
         var positions = self.positions
         switch preset {
@@ -218,9 +221,25 @@ struct BenchGenerate: ParsableCommand {
         default:
             throw ValidationError("unknown preset '\(preset)'; use shakespeare-char-cpu or gpt2-small")
         }
+        var measured: GPT?
+        var name = preset
+        if let model {
+            guard type == nil else { throw ValidationError("--type quantizes a preset's random weights; a --model is measured as it is stored") }
+            measured = try loadModelAndTokenizer(model: model, tokenizer: nil).0
+            configuration = measured!.configuration
+            let T = configuration.contextLength
+            prompt = self.prompt ?? min(256, T / 2)
+            if self.positions.isEmpty { positions = Array(Set([min(16, T - 1), T / 4, max(1, T - 24)])).sorted() }
+            name = model
+        } else if let type {
+            measured = try Self.quantizedRandomModel(configuration, type: type)
+            name += " \(type)"
+        }
         let parallelism = threads.parallelism
-        let result = try GenerationBenchmark(configuration: configuration, parallelism: parallelism, kernelLevel: kernels.level)
-            .run(promptTokens: prompt!, positions: positions, decodeSteps: steps)
+        let benchmark = measured.map { GenerationBenchmark(model: $0, parallelism: parallelism, kernelLevel: kernels.level) }
+            ?? GenerationBenchmark(configuration: configuration, parallelism: parallelism, kernelLevel: kernels.level)
+        let result = try benchmark.run(promptTokens: prompt!, positions: positions, decodeSteps: steps)
+        let preset = name
         let prefillShare = result.prefillGigaflops / result.sgemmGigaflops
         if json {
             let object: [String: Any] = [
@@ -238,7 +257,8 @@ struct BenchGenerate: ParsableCommand {
             return
         }
         let (m, k, n) = result.sgemmShape
-        print("benchmark:   generate \(preset): \(Terminal.grouped(Double(result.parameters))) parameters, context \(configuration.contextLength)")
+        let weights = measured.map { GGUFModel.isGGUF(model ?? "") || type != nil ? " (\(Self.matrixTypes($0)) matrices)" : "" } ?? ""
+        print("benchmark:   generate \(preset): \(Terminal.grouped(Double(result.parameters))) parameters\(weights), context \(configuration.contextLength)")
         print("machine:     \(MachineDescription.cpu); \(Terminal.counted(parallelism.threads, "thread")), \(BLAS.description), C kernels \(kernels.level)")
         print(String(format: "bandwidth:   %.1f GB/s read (the better of the probes before and after)", result.bandwidthGigabytes))
         print(String(format: "prefill:     %d tokens at %@ tokens/s = %.1f GFLOP/s, %.0f%% of sgemm (%.1f GFLOP/s on %d×%d×%d)", result.promptTokens, Terminal.grouped(result.prefillTokensPerSecond), result.prefillGigaflops, prefillShare * 100, result.sgemmGigaflops, m, k, n))
@@ -247,5 +267,29 @@ struct BenchGenerate: ParsableCommand {
         }
         print("ceilings:    \(result.ceilings.summary)")
         print(String(format: "peak memory: %.0f MiB (includes the 512 MiB bandwidth probe)", peakMemoryMiB()))
+    }
+}
+
+extension BenchGenerate {
+    /// The preset's random weights written as a `type` GGUF and loaded back (mapped, as a user's file).
+    static func quantizedRandomModel(_ configuration: GPTConfiguration, type: WeightType) throws -> GPT {
+        var generator = RandomGenerator(seed: 7)
+        let dense = try GPT(configuration: configuration, generator: &generator)
+        let tokenizer = CharacterTokenizer(scalars: (0..<configuration.vocabularySize).map { Unicode.Scalar(0x4E00 + $0)! })
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-bench-\(getpid())-\(type).gguf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        _ = try GGUFExport.write(dense, tokenizer: tokenizer, type: type, name: "bench", to: url)
+        return try GGUFModel.load(url).0  // the mapping outlives the file's name
+    }
+
+    /// "Q4_0" or "Q4_0 + F16": the types of a loaded model's matrices.
+    static func matrixTypes(_ model: GPT) -> String {
+        var types: [String] = []
+        let matrices = model.inferenceWeights.blocks.flatMap { block in BlockMatrix.allCases.map { block[$0] } } + [model.inferenceWeights.unembedding]
+        for matrix in matrices {
+            let name = (matrix as? QuantizedWeightMatrix)?.type.description ?? "F32"
+            if !types.contains(name) { types.append(name) }
+        }
+        return types.joined(separator: " + ")
     }
 }

@@ -62,7 +62,7 @@ struct Distill: ParsableCommand {
             return
         }
         let teacherDirectory = URL(fileURLWithPath: teacher!)
-        let (teacherModel, tokenizer) = try loadModelAndTokenizer(model: teacher!, tokenizer: nil)
+        let (teacherModel, tokenizer) = try loadModelAndTokenizer(model: teacher!, tokenizer: nil, use: .dense)
         let configuration = try options.resolve(model: model, training: training)
         let studentConfiguration = configuration.modelConfiguration(vocabularySize: tokenizer.vocabularySize)
         try Self.check(teacher: teacherModel, student: studentConfiguration)
@@ -94,7 +94,7 @@ struct Distill: ParsableCommand {
 
     /// The teacher, checked to share the tokenizer and to see at least the student's context.
     static func loadTeacher(_ path: String, tokenizer: any Tokenizer, student: GPTConfiguration) throws -> GPT {
-        let (teacher, teacherTokenizer) = try loadModelAndTokenizer(model: path, tokenizer: nil)
+        let (teacher, teacherTokenizer) = try loadModelAndTokenizer(model: path, tokenizer: nil, use: .dense)
         let sameTokenizer = try teacherTokenizer.description.encoded() == tokenizer.description.encoded()
         try check(teacher: teacher, student: student, sameTokenizer: sameTokenizer)
         return teacher

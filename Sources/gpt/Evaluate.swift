@@ -13,7 +13,7 @@ struct Evaluate: ParsableCommand {
             predicts its next tokens, so every token after the first is scored exactly once.
             """)
 
-    @Option(help: "Model directory.") var model: String
+    @Option(help: "Model directory, or a .gguf file.") var model: String
     @Option(help: "Text to score (UTF-8).") var data: String
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @Option(parsing: .unconditional, help: "Sliding windows every S tokens (1 ≤ S ≤ T), each scoring only targets not scored before, with up to T tokens of context.")

@@ -61,7 +61,7 @@ struct Finetune: ParsableCommand {
             return
         }
         let source = URL(fileURLWithPath: from!)
-        let (gpt, tokenizer) = try loadModelAndTokenizer(model: from!, tokenizer: nil)
+        let (gpt, tokenizer) = try loadModelAndTokenizer(model: from!, tokenizer: nil, use: .training)
         var configuration = try options.resolve(model: try ModelOptions.parse([]), training: training)
         // The architecture is the source model's.
         let c = gpt.configuration

@@ -5,7 +5,7 @@ import GPTModel
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show a model's configuration, size and tokenizer.")
 
-    @Option(help: "Model directory.") var model: String
+    @Option(help: "Model directory, or a .gguf file.") var model: String
 
     func run() throws {
         let directory = URL(fileURLWithPath: model)
@@ -26,5 +26,9 @@ struct Info: ParsableCommand {
         print("unembedding:    \(c.tiesEmbeddings ? "tied to the token embedding" : "separate")")
         print("dropout:        \(c.residualDropout) (training only)")
         print("tokenizer:      \(tokenizer.kind)")
+        if GGUFModel.isGGUF(model) {
+            let size = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? 0
+            print("weights:        \(try GGUFModel.matrixTypes(directory).joined(separator: " + ")) matrices, \(String(format: "%.1f MB", Double(size) / 1e6)) GGUF")
+        }
     }
 }

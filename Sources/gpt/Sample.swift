@@ -16,7 +16,7 @@ struct Sample: AsyncParsableCommand {
             --samplers (default penalties,top-k,typical-p,top-p,min-p,temperature), after --logit-bias.
             """)
 
-    @Option(help: "Model directory (ours, or a Hugging Face GPT-2 directory).") var model: String
+    @Option(help: "Model directory (ours, or a Hugging Face GPT-2 directory), or a .gguf file.") var model: String
     @Option(help: "Prompt text.") var prompt: String?
     @Option(help: "Read the prompt from a file ('-' for stdin).") var promptFile: String?
     @Option(parsing: .unconditional, help: "Tokens to generate per sample.") var maxTokens = 256

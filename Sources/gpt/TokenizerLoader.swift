@@ -44,11 +44,35 @@ enum TokenizerLoader {
     }
 }
 
-/// A model directory and the tokenizer to use with it: `--tokenizer` if given, else the model's.
-func loadModelAndTokenizer(model path: String, tokenizer override: String?) throws -> (GPT, any Tokenizer) {
-    let directory = URL(fileURLWithPath: path)
-    let model = try ModelDirectory.loadModel(directory)
-    guard let tokenizer = try override.map(TokenizerLoader.loadAny) ?? TokenizerFiles.load(in: directory) else {
+/// How a command uses the model it loads.
+enum ModelUse {
+    /// Products only (sample, eval, info, bench): a GGUF's matrices stay in their stored types.
+    case inference
+    /// Every weight as a Float32 (pictures): a GGUF is dequantized.
+    case dense
+    /// Training from it: a GGUF is refused (export it to a directory first).
+    case training
+}
+
+/// A model (a directory, or a `.gguf` file) and the tokenizer to use with it: `--tokenizer` if
+/// given, else the model's.
+func loadModelAndTokenizer(model path: String, tokenizer override: String?, use: ModelUse = .inference) throws -> (GPT, any Tokenizer) {
+    let model: GPT
+    var saved: (any Tokenizer)?
+    if GGUFModel.isGGUF(path) {
+        switch use {
+        case .training:
+            throw ValidationError(
+                "\(path) is a GGUF file; training starts from a model directory: write one with `gpt export --model \(path) --out DIR` (weights dequantized to Float32)")
+        case .inference: (model, saved) = try GGUFModel.load(URL(fileURLWithPath: path))
+        case .dense: (model, saved) = try GGUFModel.loadDense(URL(fileURLWithPath: path))
+        }
+    } else {
+        let directory = URL(fileURLWithPath: path)
+        model = try ModelDirectory.loadModel(directory)
+        saved = try override == nil ? TokenizerFiles.load(in: directory) : nil
+    }
+    guard let tokenizer = try override.map(TokenizerLoader.loadAny) ?? saved else {
         throw ValidationError(
             "\(path) has no tokenizer (\(TokenizerDescription.fileName), or vocab.json + merges.txt); pass --tokenizer FILE|DIR")
     }

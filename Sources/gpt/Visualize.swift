@@ -34,7 +34,7 @@ struct VisualizeEmbeddings: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embeddings", abstract: "The token embeddings projected with PCA or t-SNE, each point labelled.")
 
-    @Option(help: "Model directory.") var model: String
+    @Option(help: "Model directory, or a .gguf file.") var model: String
     @Option(help: "pca | tsne.") var method = "pca"
     @Option(parsing: .unconditional, help: "2 or 3 (the HTML page of a 3-D map can be rotated).") var dimensions = 2
     @Option(help: "A token to show (repeatable); default: the --top most frequent in the training data, else the first ids.")
@@ -53,7 +53,7 @@ struct VisualizeEmbeddings: ParsableCommand {
 
     func run() throws {
         let directory = URL(fileURLWithPath: model)
-        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil)
+        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil, use: .dense)
         let C = gpt.configuration.embeddingSize
         var ids: [Int] = []
         if token.isEmpty {
@@ -95,7 +95,7 @@ struct VisualizeAttention: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attention", abstract: "Attention weights as heatmaps (query × key tokens), every layer × head by default.")
 
-    @Option(help: "Model directory.") var model: String
+    @Option(help: "Model directory, or a .gguf file.") var model: String
     @Option(help: "Prompt text.") var prompt: String
     @Option(parsing: .unconditional, help: "Only this layer.") var layer: Int?
     @Option(parsing: .unconditional, help: "Only this head.") var head: Int?
@@ -103,7 +103,7 @@ struct VisualizeAttention: ParsableCommand {
 
     func run() throws {
         let directory = URL(fileURLWithPath: model)
-        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil)
+        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil, use: .dense)
         let c = gpt.configuration
         if let layer, !(0..<c.layerCount).contains(layer) { throw ValidationError("--layer must be in 0..<\(c.layerCount) (got \(layer))") }
         if let head, !(0..<c.headCount).contains(head) { throw ValidationError("--head must be in 0..<\(c.headCount) (got \(head))") }
@@ -127,7 +127,7 @@ struct VisualizeNextToken: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "next-token", abstract: "The most likely next tokens at several temperatures, side by side, with the entropy of each.")
 
-    @Option(help: "Model directory.") var model: String
+    @Option(help: "Model directory, or a .gguf file.") var model: String
     @Option(help: "Prompt text.") var prompt: String
     @Option(help: "Comma-separated temperatures (> 0).") var temperatures = "0.5,1,2"
     @Option(parsing: .unconditional, help: "Bars per temperature.") var top = 15
@@ -144,7 +144,7 @@ struct VisualizeNextToken: ParsableCommand {
             throw ValidationError("--temperatures takes 1 to 8 positive numbers separated by commas (got \"\(temperatures)\")")
         }
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
-        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil)
+        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil, use: .dense)
         let tokens = try promptTokens(prompt, tokenizer: tokenizer, model: gpt)
         let session = InferenceSession(model: gpt, parallelism: Parallelism(threads: 1))
         let logits = Array(try session.forward(

@@ -1,0 +1,308 @@
+// The products generation multiplies by, per instruction level: rows of quantized or half-precision
+// weights times one activation vector (decode), and rows dequantized to floats (prefill multiplies
+// those through the BLAS). The baseline is portable C; the AVX2 and AVX-512 levels share one body
+// of AVX2 intrinsics, compiled for each. Each function works on a range of rows so that Swift
+// splits the rows across threads; a row's sum is always computed by one thread, in one order.
+#include "quantized_common.h"
+#include "gpt_levels.h"
+
+#if defined(__x86_64__) && defined(__clang__)
+#include <immintrin.h>
+#define GPT_SIMD 1
+#endif
+
+// ---------------------------------------------------------------- activations (every level)
+
+GPT_BODY void quantize_activations_body(gpt_q8_activations a, const float *x, long count) {
+    for (long b = 0; b < count / QK; b++) {
+        const float *v = x + b * QK;
+        float largest = 0;
+        for (int j = 0; j < QK; j++) largest = fmaxf(largest, fabsf(v[j]));
+        float scale = largest / 127.0f, inverse = scale != 0 ? 1.0f / scale : 0.0f;
+        int sum = 0;
+        for (int j = 0; j < QK; j++) {
+            int q = (int)rintf(v[j] * inverse);  // to nearest even, as ggml's x86 activation quantizer
+            a.q[b * QK + j] = (int8_t)q;
+            sum += q;
+        }
+        a.scale[b] = scale;
+        a.sum[b] = scale * (float)sum;
+    }
+}
+
+GPT_LEVELS_VOID(quantize_activations, (gpt_q8_activations a, const float *x, long count), (a, x, count))
+
+// ---------------------------------------------------------------- baseline
+
+/// One block's integer dot product with the activations, and the block's offset term: the row's
+/// value is Σ d·scale·dot + offset_factor · Σ (d or m)·sum.
+static float row_dot_scalar(int type, const uint8_t *row, long blocks, gpt_q8_activations a) {
+    long size = gpt_type_block_bytes(type);
+    float total = 0;
+    for (long b = 0; b < blocks; b++) {
+        const uint8_t *block = row + b * size;
+        const int8_t *x = a.q + b * QK;
+        float d = float_from_half(get_u16(block));
+        int dot = 0;
+        switch (type) {
+        case GPT_TYPE_Q8_0:
+            for (int j = 0; j < QK; j++) dot += (int8_t)block[2 + j] * x[j];
+            total += d * a.scale[b] * (float)dot;
+            break;
+        case GPT_TYPE_Q4_0:
+            for (int j = 0; j < QK / 2; j++) dot += (block[2 + j] & 0xf) * x[j] + (block[2 + j] >> 4) * x[j + QK / 2];
+            total += d * (a.scale[b] * (float)dot - 8.0f * a.sum[b]);
+            break;
+        case GPT_TYPE_Q5_0: case GPT_TYPE_Q5_1: {
+            int is_q5_1 = type == GPT_TYPE_Q5_1;
+            uint32_t high = get_u32(block + (is_q5_1 ? 4 : 2));
+            const uint8_t *qs = block + (is_q5_1 ? 8 : 6);
+            for (int j = 0; j < QK / 2; j++) {
+                int q0 = (qs[j] & 0xf) | (int)(((high >> j) & 1) << 4);
+                int q1 = (qs[j] >> 4) | (int)(((high >> (j + QK / 2)) & 1) << 4);
+                dot += q0 * x[j] + q1 * x[j + QK / 2];
+            }
+            if (is_q5_1) total += d * a.scale[b] * (float)dot + float_from_half(get_u16(block + 2)) * a.sum[b];
+            else total += d * (a.scale[b] * (float)dot - 16.0f * a.sum[b]);
+            break;
+        }
+        default: break;
+        }
+    }
+    return total;
+}
+
+static void integer_rows_times_vector_baseline(int type, float *y, const void *w, long row_bytes, long rows,
+    long columns, gpt_q8_activations a) {
+    for (long r = 0; r < rows; r++) y[r] = row_dot_scalar(type, (const uint8_t *)w + r * row_bytes, columns / QK, a);
+}
+
+static void half_rows_times_vector_baseline(int type, float *y, const void *w, long row_bytes, long rows,
+    long columns, const float *x) {
+    for (long r = 0; r < rows; r++) {
+        const uint8_t *row = (const uint8_t *)w + r * row_bytes;
+        float sum = 0;
+        for (long j = 0; j < columns; j++) {
+            uint16_t h = get_u16(row + 2 * j);
+            sum += (type == GPT_TYPE_F16 ? float_from_half(h) : float_from_bfloat(h)) * x[j];
+        }
+        y[r] = sum;
+    }
+}
+
+static void dequantize_rows_baseline(int type, float *out, const void *w, long row_bytes, long rows, long columns) {
+    for (long r = 0; r < rows; r++) gpt_dequantize_row(type, out + r * columns, (const uint8_t *)w + r * row_bytes, columns);
+}
+
+// ---------------------------------------------------------------- AVX2 intrinsics (AVX2 and AVX-512 levels)
+
+#ifdef GPT_SIMD
+#define SIMD_BODY static inline __attribute__((always_inline, target("avx2,fma,f16c")))
+/// How many rows ahead the integer kernels prefetch.
+#ifndef PREFETCH_ROWS
+#define PREFETCH_ROWS 2
+#endif
+
+SIMD_BODY float horizontal_sum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/// Eight int32 sums of products of unsigned bytes `u` with signed bytes `s` (no overflow for |u| < 64).
+SIMD_BODY __m256i dot_unsigned_signed(__m256i u, __m256i s) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+SIMD_BODY float half_scalar(const uint8_t *p) { return _cvtsh_ss(get_u16(p)); }
+
+/// 32 nibbles: element j (low nibble of byte j) in byte j, element j + 16 (high nibble) in byte j + 16.
+SIMD_BODY __m256i nibbles(const uint8_t *qs) {
+    __m128i raw = _mm_loadu_si128((const __m128i *)qs);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), _mm256_set1_epi8(0x0f));
+}
+
+/// 0x10 in byte k where bit k of `bits` is set (the fifth bits of Q5_0 and Q5_1).
+SIMD_BODY __m256i fifth_bits(uint32_t bits) {
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+        2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), spread);
+    v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+
+/// The block's unsigned codes (0…15 or 0…31); Q8_0's signed bytes are handled apart.
+SIMD_BODY __m256i unsigned_codes(int type, const uint8_t *block) {
+    switch (type) {
+    case GPT_TYPE_Q4_0: return nibbles(block + 2);
+    case GPT_TYPE_Q5_0: return _mm256_or_si256(nibbles(block + 6), fifth_bits(get_u32(block + 2)));
+    default: return _mm256_or_si256(nibbles(block + 8), fifth_bits(get_u32(block + 4)));  // Q5_1
+    }
+}
+
+/// The block's weights as signed bytes q with w = d·q (Q8_0, Q4_0, Q5_0), or the unsigned codes
+/// with w = d·q + m (Q5_1).
+SIMD_BODY __m256i codes(int type, const uint8_t *block) {
+    switch (type) {
+    case GPT_TYPE_Q8_0: return _mm256_loadu_si256((const __m256i *)(block + 2));
+    case GPT_TYPE_Q4_0: return _mm256_sub_epi8(nibbles(block + 2), _mm256_set1_epi8(8));
+    case GPT_TYPE_Q5_0: return _mm256_sub_epi8(unsigned_codes(type, block), _mm256_set1_epi8(16));
+    default: return unsigned_codes(type, block);
+    }
+}
+
+/// Σ w·x over a block as eight float partial sums: signed × signed through |w| · (x with w's sign)
+/// (ggml's way), or unsigned × signed for Q5_1.
+SIMD_BODY __m256 block_dot(int type, __m256i w, __m256i x) {
+    __m256i dot = type == GPT_TYPE_Q5_1 ? dot_unsigned_signed(w, x)
+                                        : dot_unsigned_signed(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    return _mm256_cvtepi32_ps(dot);
+}
+
+/// Two rows at a time, so every activation block loaded serves both. `type` is a constant at each
+/// call (see integer_rows_times_vector_simd), so every type gets its own loop.
+SIMD_BODY void integer_rows_of_type(int type, float *y, const void *w, long row_bytes, long rows,
+    long columns, gpt_q8_activations a) {
+    const long size = gpt_type_block_bytes(type), blocks = columns / QK;
+    const int has_minimum = type == GPT_TYPE_Q5_1;
+    long r = 0;
+    for (; r + 2 <= rows; r += 2) {
+        const uint8_t *row0 = (const uint8_t *)w + r * row_bytes, *row1 = row0 + row_bytes;
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+        float minimum0 = 0, minimum1 = 0;
+        for (long b = 0; b < blocks; b++) {
+            const uint8_t *block0 = row0 + b * size, *block1 = row1 + b * size;
+            // The next pair of rows, one block per row ahead of use: the weights stream once, so
+            // the loads must not wait on memory.
+            _mm_prefetch((const char *)(block0 + PREFETCH_ROWS * row_bytes), _MM_HINT_T0);
+            _mm_prefetch((const char *)(block1 + PREFETCH_ROWS * row_bytes), _MM_HINT_T0);
+            __m256i x = _mm256_loadu_si256((const __m256i *)(a.q + b * QK));
+            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(half_scalar(block0) * a.scale[b]), block_dot(type, codes(type, block0), x), acc0);
+            acc1 = _mm256_fmadd_ps(_mm256_set1_ps(half_scalar(block1) * a.scale[b]), block_dot(type, codes(type, block1), x), acc1);
+            if (has_minimum) {
+                minimum0 += half_scalar(block0 + 2) * a.sum[b];
+                minimum1 += half_scalar(block1 + 2) * a.sum[b];
+            }
+        }
+        y[r] = horizontal_sum(acc0) + minimum0;
+        y[r + 1] = horizontal_sum(acc1) + minimum1;
+    }
+    for (; r < rows; r++) {
+        const uint8_t *row = (const uint8_t *)w + r * row_bytes;
+        __m256 acc = _mm256_setzero_ps();
+        float minimum = 0;
+        for (long b = 0; b < blocks; b++) {
+            const uint8_t *block = row + b * size;
+            __m256i x = _mm256_loadu_si256((const __m256i *)(a.q + b * QK));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(half_scalar(block) * a.scale[b]), block_dot(type, codes(type, block), x), acc);
+            if (has_minimum) minimum += half_scalar(block + 2) * a.sum[b];
+        }
+        y[r] = horizontal_sum(acc) + minimum;
+    }
+}
+
+SIMD_BODY void integer_rows_times_vector_simd(int type, float *y, const void *w, long row_bytes, long rows,
+    long columns, gpt_q8_activations a) {
+    switch (type) {
+    case GPT_TYPE_Q8_0: integer_rows_of_type(GPT_TYPE_Q8_0, y, w, row_bytes, rows, columns, a); break;
+    case GPT_TYPE_Q4_0: integer_rows_of_type(GPT_TYPE_Q4_0, y, w, row_bytes, rows, columns, a); break;
+    case GPT_TYPE_Q5_0: integer_rows_of_type(GPT_TYPE_Q5_0, y, w, row_bytes, rows, columns, a); break;
+    case GPT_TYPE_Q5_1: integer_rows_of_type(GPT_TYPE_Q5_1, y, w, row_bytes, rows, columns, a); break;
+    default: break;
+    }
+}
+
+/// Eight weights of a half-precision row as floats.
+SIMD_BODY __m256 load_half8(int type, const uint8_t *p) {
+    __m128i raw = _mm_loadu_si128((const __m128i *)p);
+    if (type == GPT_TYPE_F16) return _mm256_cvtph_ps(raw);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(raw), 16));
+}
+
+SIMD_BODY void half_rows_times_vector_simd(int type, float *y, const void *w, long row_bytes, long rows,
+    long columns, const float *x) {
+    for (long r = 0; r < rows; r++) {
+        const uint8_t *row = (const uint8_t *)w + r * row_bytes;
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        long j = 0;
+        for (; j + 32 <= columns; j += 32) {
+            _mm_prefetch((const char *)(row + 2 * j + PREFETCH_ROWS * row_bytes), _MM_HINT_T0);
+            for (int k = 0; k < 4; k++)
+                acc[k] = _mm256_fmadd_ps(load_half8(type, row + 2 * (j + 8 * k)), _mm256_loadu_ps(x + j + 8 * k), acc[k]);
+        }
+        for (; j + 8 <= columns; j += 8) acc[0] = _mm256_fmadd_ps(load_half8(type, row + 2 * j), _mm256_loadu_ps(x + j), acc[0]);
+        float sum = horizontal_sum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+        for (; j < columns; j++) {
+            uint16_t h = get_u16(row + 2 * j);
+            sum += (type == GPT_TYPE_F16 ? float_from_half(h) : float_from_bfloat(h)) * x[j];
+        }
+        y[r] = sum;
+    }
+}
+
+/// Four groups of eight signed bytes → floats scale·q + offset.
+SIMD_BODY void store_block(float *out, __m256i q, __m256 scale, __m256 offset) {
+    __m128i low = _mm256_castsi256_si128(q), high = _mm256_extracti128_si256(q, 1);
+    _mm256_storeu_ps(out, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(low)), offset));
+    _mm256_storeu_ps(out + 8, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(low, 8))), offset));
+    _mm256_storeu_ps(out + 16, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(high)), offset));
+    _mm256_storeu_ps(out + 24, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(high, 8))), offset));
+}
+
+SIMD_BODY void dequantize_rows_simd(int type, float *out, const void *w, long row_bytes, long rows, long columns) {
+    if (type == GPT_TYPE_F16 || type == GPT_TYPE_BF16) {
+        for (long r = 0; r < rows; r++) {
+            const uint8_t *row = (const uint8_t *)w + r * row_bytes;
+            float *o = out + r * columns;
+            long j = 0;
+            for (; j + 8 <= columns; j += 8) _mm256_storeu_ps(o + j, load_half8(type, row + 2 * j));
+            for (; j < columns; j++) {
+                uint16_t h = get_u16(row + 2 * j);
+                o[j] = type == GPT_TYPE_F16 ? float_from_half(h) : float_from_bfloat(h);
+            }
+        }
+        return;
+    }
+    long size = gpt_type_block_bytes(type);
+    for (long r = 0; r < rows; r++) {
+        const uint8_t *row = (const uint8_t *)w + r * row_bytes;
+        for (long b = 0; b < columns / QK; b++) {
+            const uint8_t *block = row + b * size;
+            float *o = out + r * columns + b * QK;
+            __m256 offset = type == GPT_TYPE_Q5_1 ? _mm256_set1_ps(half_scalar(block + 2)) : _mm256_setzero_ps();
+            store_block(o, codes(type, block), _mm256_set1_ps(half_scalar(block)), offset);
+        }
+    }
+}
+
+#define SIMD_LEVEL(suffix, target) \
+    static target void integer_rows_times_vector_##suffix(int type, float *y, const void *w, long row_bytes, long rows, \
+        long columns, gpt_q8_activations a) { integer_rows_times_vector_simd(type, y, w, row_bytes, rows, columns, a); } \
+    static target void half_rows_times_vector_##suffix(int type, float *y, const void *w, long row_bytes, long rows, \
+        long columns, const float *x) { half_rows_times_vector_simd(type, y, w, row_bytes, rows, columns, x); } \
+    static target void dequantize_rows_##suffix(int type, float *out, const void *w, long row_bytes, long rows, \
+        long columns) { dequantize_rows_simd(type, out, w, row_bytes, rows, columns); }
+#else
+#define SIMD_LEVEL(suffix, target) \
+    static void integer_rows_times_vector_##suffix(int type, float *y, const void *w, long row_bytes, long rows, \
+        long columns, gpt_q8_activations a) { integer_rows_times_vector_baseline(type, y, w, row_bytes, rows, columns, a); } \
+    static void half_rows_times_vector_##suffix(int type, float *y, const void *w, long row_bytes, long rows, \
+        long columns, const float *x) { half_rows_times_vector_baseline(type, y, w, row_bytes, rows, columns, x); } \
+    static void dequantize_rows_##suffix(int type, float *out, const void *w, long row_bytes, long rows, \
+        long columns) { dequantize_rows_baseline(type, out, w, row_bytes, rows, columns); }
+#endif
+
+SIMD_LEVEL(avx2, GPT_TARGET_AVX2)
+SIMD_LEVEL(avx512, GPT_TARGET_AVX512)
+
+// ---------------------------------------------------------------- the table
+
+#define TABLE(level) { \
+    #level, quantize_activations_##level, integer_rows_times_vector_##level, half_rows_times_vector_##level, \
+    dequantize_rows_##level }
+static const gpt_quantized tables[GPT_LEVEL_COUNT] = { TABLE(baseline), TABLE(avx2), TABLE(avx512) };
+#undef TABLE
+
+const gpt_quantized *gpt_quantized_for_level(int level) { return &tables[gpt_usable_level(level)]; }
