@@ -12,6 +12,8 @@ let package = Package(
         .executableTarget(
             name: "FuzzGGUF", dependencies: [.product(name: "GPTFormats", package: "swift-gpt")]),
         .executableTarget(
+            name: "FuzzGGUFModel", dependencies: [.product(name: "GPTModel", package: "swift-gpt")]),
+        .executableTarget(
             name: "FuzzTokenFile", dependencies: [.product(name: "GPTFormats", package: "swift-gpt")]),
         .executableTarget(
             name: "FuzzTokenizerFiles", dependencies: [.product(name: "GPTTokenizer", package: "swift-gpt")]),

@@ -2,6 +2,7 @@
 // run once per weight when a model is quantized or dequantized on load, never per token.
 #include "CQuantized.h"
 #include "quantized_common.h"
+#include "kquants.h"
 #include <math.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@ long gpt_type_block_size(int type) {
     switch (type) {
     case GPT_TYPE_F32: case GPT_TYPE_F16: case GPT_TYPE_BF16: return 1;
     case GPT_TYPE_Q4_0: case GPT_TYPE_Q5_0: case GPT_TYPE_Q5_1: case GPT_TYPE_Q8_0: return QK;
+    case GPT_TYPE_Q4_K: case GPT_TYPE_Q5_K: case GPT_TYPE_Q6_K: return QK_K;
     default: return 0;
     }
 }
@@ -21,6 +23,9 @@ long gpt_type_block_bytes(int type) {
     case GPT_TYPE_Q5_0: return Q5_0_BYTES;
     case GPT_TYPE_Q5_1: return Q5_1_BYTES;
     case GPT_TYPE_Q8_0: return Q8_0_BYTES;
+    case GPT_TYPE_Q4_K: return Q4_K_BYTES;
+    case GPT_TYPE_Q5_K: return Q5_K_BYTES;
+    case GPT_TYPE_Q6_K: return Q6_K_BYTES;
     default: return 0;
     }
 }
@@ -102,6 +107,7 @@ void gpt_quantize_row(int type, void *destination, const float *x, long count) {
     case GPT_TYPE_Q4_0: quantize_symmetric(out, x, count / QK, 4); break;
     case GPT_TYPE_Q5_0: quantize_symmetric(out, x, count / QK, 5); break;
     case GPT_TYPE_Q5_1: quantize_q5_1(out, x, count / QK); break;
+    case GPT_TYPE_Q4_K: case GPT_TYPE_Q5_K: case GPT_TYPE_Q6_K: gpt_quantize_k_blocks(type, out, x, count / QK_K); break;
     default: break;
     }
 }
@@ -112,6 +118,9 @@ void gpt_dequantize_row(int type, float *out, const void *blocks, long count) {
     case GPT_TYPE_F32: memcpy(out, w, (size_t)count * 4); break;
     case GPT_TYPE_F16: for (long i = 0; i < count; i++) out[i] = float_from_half(get_u16(w + 2 * i)); break;
     case GPT_TYPE_BF16: for (long i = 0; i < count; i++) out[i] = float_from_bfloat(get_u16(w + 2 * i)); break;
+    case GPT_TYPE_Q4_K: case GPT_TYPE_Q5_K: case GPT_TYPE_Q6_K:
+        for (long b = 0; b < count / QK_K; b++) dequantize_k_block(type, out + b * QK_K, w + b * gpt_type_block_bytes(type));
+        break;
     default: {
         long size = gpt_type_block_bytes(type);
         if (size == 0) break;

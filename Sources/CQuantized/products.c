@@ -4,6 +4,7 @@
 // of AVX2 intrinsics, compiled for each. Each function works on a range of rows so that Swift
 // splits the rows across threads; a row's sum is always computed by one thread, in one order.
 #include "quantized_common.h"
+#include "kquants.h"
 #include "gpt_levels.h"
 
 #if defined(__x86_64__) && defined(__clang__)
@@ -72,9 +73,42 @@ static float row_dot_scalar(int type, const uint8_t *row, long blocks, gpt_q8_ac
     return total;
 }
 
+/// The same for a row of K-quant super-blocks: per activation block of 32, the integer dot products of
+/// its sub-blocks (two of 16 for Q6_K), each scaled by its own sub-block scale.
+static float row_dot_k_scalar(int type, const uint8_t *row, long superblocks, gpt_q8_activations a) {
+    long size = gpt_type_block_bytes(type);
+    float total = 0;
+    for (long sb = 0; sb < superblocks; sb++) {
+        const uint8_t *block = row + sb * size;
+        for (int j = 0; j < 8; j++) {
+            long b = sb * 8 + j;
+            const int8_t *x = a.q + b * QK;
+            if (type == GPT_TYPE_Q6_K) {
+                const int8_t *sc = (const int8_t *)(block + 192);
+                int first = 0, second = 0;
+                for (int i = 0; i < 16; i++) first += (q6_k_code(block, 32 * j + i) - 32) * x[i];
+                for (int i = 16; i < 32; i++) second += (q6_k_code(block, 32 * j + i) - 32) * x[i];
+                total += float_from_half(get_u16(block + 208)) * a.scale[b] * (float)(sc[2 * j] * first + sc[2 * j + 1] * second);
+            } else {
+                int bits = type == GPT_TYPE_Q5_K ? 5 : 4, scale, minimum, dot = 0;
+                k_scale_and_minimum(block + 4, j, &scale, &minimum);
+                for (int i = 0; i < 32; i++) dot += k_code(block, bits, 32 * j + i) * x[i];
+                total += float_from_half(get_u16(block)) * (float)scale * a.scale[b] * (float)dot
+                    - float_from_half(get_u16(block + 2)) * (float)minimum * a.sum[b];
+            }
+        }
+    }
+    return total;
+}
+
+static int is_k_type(int type) { return type == GPT_TYPE_Q4_K || type == GPT_TYPE_Q5_K || type == GPT_TYPE_Q6_K; }
+
 static void integer_rows_times_vector_baseline(int type, float *y, const void *w, long row_bytes, long rows,
     long columns, gpt_q8_activations a) {
-    for (long r = 0; r < rows; r++) y[r] = row_dot_scalar(type, (const uint8_t *)w + r * row_bytes, columns / QK, a);
+    for (long r = 0; r < rows; r++) {
+        const uint8_t *row = (const uint8_t *)w + r * row_bytes;
+        y[r] = is_k_type(type) ? row_dot_k_scalar(type, row, columns / QK_K, a) : row_dot_scalar(type, row, columns / QK, a);
+    }
 }
 
 static void half_rows_times_vector_baseline(int type, float *y, const void *w, long row_bytes, long rows,
@@ -203,6 +237,105 @@ SIMD_BODY void integer_rows_of_type(int type, float *y, const void *w, long row_
     }
 }
 
+/// The eight 6-bit scales (bytes 0–7 of *scales) and minimums (*minimums) of a Q4_K / Q5_K
+/// super-block's 12 packed bytes, unpacked as 32-bit words.
+SIMD_BODY void k_scales_and_minimums(const uint8_t *packed, __m256 *scales, __m256 *minimums) {
+    uint32_t w0 = get_u32(packed), w1 = get_u32(packed + 4), w2 = get_u32(packed + 8);
+    uint32_t s[2] = {w0 & 0x3f3f3f3fu, (w2 & 0x0f0f0f0fu) | (((w0 >> 6) & 0x03030303u) << 4)};
+    uint32_t m[2] = {w1 & 0x3f3f3f3fu, ((w2 >> 4) & 0x0f0f0f0fu) | (((w1 >> 6) & 0x03030303u) << 4)};
+    __m128i sv = _mm_loadl_epi64((const __m128i *)s), mv = _mm_loadl_epi64((const __m128i *)m);
+    *scales = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sv));
+    *minimums = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mv));
+}
+
+/// Lane `lane` of `v` in every lane.
+SIMD_BODY __m256 broadcast_lane(__m256 v, int lane) { return _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(lane)); }
+
+/// One Q4_K / Q5_K super-block of one row: adds Σ factor_j · dot_j into *acc and dmin · Σ m_j · sum_j
+/// into *offsets, where factor_j = d · scale_j · activation scale_j.
+SIMD_BODY void k_superblock_with_minimum(int fifth, const uint8_t *block, const __m256i *x, __m256 xscale, __m256 xsum,
+    __m256 *acc, __m256 *offsets) {
+    const __m256i low_nibble = _mm256_set1_epi8(0x0f);
+    __m256 scales, minimums;
+    k_scales_and_minimums(block + 4, &scales, &minimums);
+    __m256 factors = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(half_scalar(block)), scales), xscale);
+    *offsets = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(half_scalar(block + 2)), minimums), xsum, *offsets);
+    const uint8_t *qs = block + (fifth ? 48 : 16);
+    const __m256i qh = fifth ? _mm256_loadu_si256((const __m256i *)(block + 16)) : _mm256_setzero_si256();
+    for (int j = 0; j < 4; j++) {
+        __m256i raw = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
+        __m256i halves[2] = {_mm256_and_si256(raw, low_nibble), _mm256_and_si256(_mm256_srli_epi16(raw, 4), low_nibble)};
+        for (int k = 0; k < 2; k++) {
+            int sub = 2 * j + k;
+            __m256i codes = halves[k];
+            if (fifth) {
+                __m256i bit = _mm256_and_si256(_mm256_srli_epi16(qh, sub), _mm256_set1_epi8(1));
+                codes = _mm256_or_si256(codes, _mm256_slli_epi16(bit, 4));
+            }
+            __m256 dot = _mm256_cvtepi32_ps(dot_unsigned_signed(codes, x[sub]));
+            *acc = _mm256_fmadd_ps(broadcast_lane(factors, sub), dot, *acc);
+        }
+    }
+}
+
+/// One Q6_K super-block of one row: adds Σ d · scale_k · activation scale · dot_k into *acc (two
+/// sub-blocks of 16 per activation block: the low and high four lanes of its dot product).
+SIMD_BODY void q6_k_superblock(const uint8_t *block, const __m256i *x, __m256 xscale, __m256 *acc) {
+    const __m256i low_nibble = _mm256_set1_epi8(0x0f);
+    const int8_t *sc = (const int8_t *)(block + 192);
+    __m256 d = _mm256_set1_ps(half_scalar(block + 208));
+    for (int n = 0; n < 2; n++) {
+        // Sub-blocks 8n … 8n+7, each with its activation block's scale (4n + k/2).
+        __m256 scales = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(sc + 8 * n))));
+        __m256 activation = _mm256_permutevar8x32_ps(xscale, _mm256_setr_epi32(4 * n, 4 * n, 4 * n + 1, 4 * n + 1, 4 * n + 2, 4 * n + 2, 4 * n + 3, 4 * n + 3));
+        __m256 factors = _mm256_mul_ps(_mm256_mul_ps(d, scales), activation);
+        __m256i ql0 = _mm256_loadu_si256((const __m256i *)(block + 64 * n));
+        __m256i ql1 = _mm256_loadu_si256((const __m256i *)(block + 64 * n + 32));
+        __m256i qh = _mm256_loadu_si256((const __m256i *)(block + 128 + 32 * n));
+        for (int g = 0; g < 4; g++) {
+            __m256i low = (g & 1) ? ql1 : ql0;
+            low = _mm256_and_si256(g >= 2 ? _mm256_srli_epi16(low, 4) : low, low_nibble);
+            __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * g), _mm256_set1_epi8(3)), 4);
+            __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, high), _mm256_set1_epi8(32));
+            __m256i dot = dot_unsigned_signed(_mm256_sign_epi8(q, q), _mm256_sign_epi8(x[4 * n + g], q));
+            __m256 lanes = _mm256_permutevar8x32_ps(factors, _mm256_setr_epi32(2 * g, 2 * g, 2 * g, 2 * g, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1));
+            *acc = _mm256_fmadd_ps(lanes, _mm256_cvtepi32_ps(dot), *acc);
+        }
+    }
+}
+
+/// Rows of K-quant super-blocks, two at a time (each activation super-block loaded serves both), the
+/// rows two ahead prefetched. `type` is a constant at each call.
+SIMD_BODY void k_rows_of_type(int type, float *y, const void *w, long row_bytes, long rows, long columns, gpt_q8_activations a) {
+    const long size = gpt_type_block_bytes(type), superblocks = columns / QK_K;
+    const int fifth = type == GPT_TYPE_Q5_K;
+    for (long r = 0; r < rows; r += 2) {
+        const int pair = r + 1 < rows;
+        const uint8_t *row0 = (const uint8_t *)w + r * row_bytes, *row1 = pair ? row0 + row_bytes : row0;
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), offsets0 = _mm256_setzero_ps(), offsets1 = _mm256_setzero_ps();
+        for (long sb = 0; sb < superblocks; sb++) {
+            const uint8_t *block0 = row0 + sb * size, *block1 = row1 + sb * size;
+            for (long o = 0; o < size; o += 64) {
+                _mm_prefetch((const char *)(block0 + o + PREFETCH_ROWS * row_bytes), _MM_HINT_T0);
+                _mm_prefetch((const char *)(block1 + o + PREFETCH_ROWS * row_bytes), _MM_HINT_T0);
+            }
+            __m256i x[8];
+            for (int j = 0; j < 8; j++) x[j] = _mm256_loadu_si256((const __m256i *)(a.q + (sb * 8 + j) * QK));
+            __m256 xscale = _mm256_loadu_ps(a.scale + sb * 8);
+            if (type == GPT_TYPE_Q6_K) {
+                q6_k_superblock(block0, x, xscale, &acc0);
+                if (pair) q6_k_superblock(block1, x, xscale, &acc1);
+            } else {
+                __m256 xsum = _mm256_loadu_ps(a.sum + sb * 8);
+                k_superblock_with_minimum(fifth, block0, x, xscale, xsum, &acc0, &offsets0);
+                if (pair) k_superblock_with_minimum(fifth, block1, x, xscale, xsum, &acc1, &offsets1);
+            }
+        }
+        y[r] = horizontal_sum(_mm256_sub_ps(acc0, offsets0));
+        if (pair) y[r + 1] = horizontal_sum(_mm256_sub_ps(acc1, offsets1));
+    }
+}
+
 SIMD_BODY void integer_rows_times_vector_simd(int type, float *y, const void *w, long row_bytes, long rows,
     long columns, gpt_q8_activations a) {
     switch (type) {
@@ -210,6 +343,9 @@ SIMD_BODY void integer_rows_times_vector_simd(int type, float *y, const void *w,
     case GPT_TYPE_Q4_0: integer_rows_of_type(GPT_TYPE_Q4_0, y, w, row_bytes, rows, columns, a); break;
     case GPT_TYPE_Q5_0: integer_rows_of_type(GPT_TYPE_Q5_0, y, w, row_bytes, rows, columns, a); break;
     case GPT_TYPE_Q5_1: integer_rows_of_type(GPT_TYPE_Q5_1, y, w, row_bytes, rows, columns, a); break;
+    case GPT_TYPE_Q4_K: k_rows_of_type(GPT_TYPE_Q4_K, y, w, row_bytes, rows, columns, a); break;
+    case GPT_TYPE_Q5_K: k_rows_of_type(GPT_TYPE_Q5_K, y, w, row_bytes, rows, columns, a); break;
+    case GPT_TYPE_Q6_K: k_rows_of_type(GPT_TYPE_Q6_K, y, w, row_bytes, rows, columns, a); break;
     default: break;
     }
 }
@@ -266,6 +402,12 @@ SIMD_BODY void dequantize_rows_simd(int type, float *out, const void *w, long ro
         return;
     }
     long size = gpt_type_block_bytes(type);
+    if (is_k_type(type)) {
+        for (long r = 0; r < rows; r++)
+            for (long b = 0; b < columns / QK_K; b++)
+                dequantize_k_block(type, out + r * columns + b * QK_K, (const uint8_t *)w + r * row_bytes + b * size);
+        return;
+    }
     for (long r = 0; r < rows; r++) {
         const uint8_t *row = (const uint8_t *)w + r * row_bytes;
         for (long b = 0; b < columns / QK; b++) {

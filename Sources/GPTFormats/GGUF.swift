@@ -183,21 +183,14 @@ public enum GGMLType: UInt32, Sendable, CustomStringConvertible {
         }
     }
 
+    /// ggml's name: the weight type's for those swift-gpt computes with, else Q4_1, Q2_K, Q3_K.
     public var description: String {
+        if let type = WeightType(rawValue: Int32(rawValue)) { return type.description }
         switch self {
-        case .f32: "F32"
-        case .f16: "F16"
-        case .bf16: "BF16"
-        case .q4_0: "Q4_0"
-        case .q4_1: "Q4_1"
-        case .q5_0: "Q5_0"
-        case .q5_1: "Q5_1"
-        case .q8_0: "Q8_0"
-        case .q2_K: "Q2_K"
-        case .q3_K: "Q3_K"
-        case .q4_K: "Q4_K"
-        case .q5_K: "Q5_K"
-        case .q6_K: "Q6_K"
+        case .q4_1: return "Q4_1"
+        case .q2_K: return "Q2_K"
+        case .q3_K: return "Q3_K"
+        default: return "type \(rawValue)"
         }
     }
 }

@@ -24,6 +24,9 @@ public struct GenerationBenchmark: Sendable {
         public let sgemmShape: (Int, Int, Int)
         public var bandwidthGigabytes: Double { ceilings.best.bandwidthGigabytes }
         public let decodes: [Decode]
+        /// Seconds per decoded token by operation, from a separate profiled run at the first position
+        /// (clock reads around every operation; the timed runs above have none).
+        public let breakdown: [(part: String, seconds: Double)]
     }
 
     public let configuration: GPTConfiguration
@@ -107,6 +110,18 @@ public struct GenerationBenchmark: Sendable {
             decodes.append(Decode(
                 position: position, tokensPerSecond: 1 / seconds, bytesPerToken: bytes, boundTokensPerSecond: 0))
         }
+        // Where a decoded token's time goes: the same steps again, profiled.
+        var breakdown: [(part: String, seconds: Double)] = []
+        if let position = positions.first {
+            let run = min(decodeSteps, c.contextLength - position)
+            let cache = KVCache(configuration: c)
+            _ = try session.forward(tokens: Array(tokens[0..<position]), count: position, cache: cache)
+            let profile = InferenceProfile()
+            session.profile = profile
+            for step in 0..<run { _ = try session.forward(tokens: [tokens[position + step]], count: 1, cache: cache) }
+            session.profile = nil
+            breakdown = InferenceProfile.Part.allCases.map { ($0.rawValue, (profile.seconds[$0] ?? 0) / Double(run)) }
+        }
         let ceilings = CeilingProbes(before: before, after: MachineCeilings.probe(sgemmShape: shape, parallelism: parallelism))
         let bandwidth = ceilings.best.bandwidthGigabytes
         decodes = decodes.map {
@@ -116,7 +131,7 @@ public struct GenerationBenchmark: Sendable {
         return Result(
             parameters: model.parameterCount, promptTokens: promptTokens,
             prefillTokensPerSecond: Double(promptTokens) / best, prefillGigaflops: prefillFlops / best / 1e9,
-            ceilings: ceilings, sgemmShape: shape, decodes: decodes)
+            ceilings: ceilings, sgemmShape: shape, decodes: decodes, breakdown: breakdown)
     }
 }
 

@@ -17,9 +17,10 @@ public enum GGUFExport {
         public var bytes = 0
     }
 
-    /// Writes `model` (which must store its matrices) to `url` atomically, matrices as `type`.
+    /// Writes `model` (which must store its matrices) to `url` atomically, matrices as `scheme` says.
     public static func write(
-        _ model: GPT, tokenizer: any Tokenizer, type: WeightType, name: String, to url: URL
+        _ model: GPT, tokenizer: any Tokenizer, scheme: QuantizationScheme, name: String, to url: URL,
+        parallelism: Parallelism = Parallelism(threads: 1)
     ) throws -> Report {
         guard model.storesMatrices else { throw ModelError("a quantized model cannot be re-quantized; quantize the original model") }
         let configuration = model.configuration
@@ -40,7 +41,7 @@ public enum GGUFExport {
         writer.metadata = [
             ("general.architecture", .string(runsInLlama ? "gpt2" : GGUFNames.ownArchitecture)),
             ("general.name", .string(name)),
-            ("general.file_type", .uint32(GGUFNames.fileType(type))),
+            ("general.file_type", .uint32(scheme.fileType)),
             ("general.quantization_version", .uint32(2)),
             ("gpt2.context_length", .uint32(UInt32(configuration.contextLength))),
             ("gpt2.embedding_length", .uint32(UInt32(configuration.embeddingSize))),
@@ -71,12 +72,15 @@ public enum GGUFExport {
             } else {
                 values.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: source, count: rows * columns) }
             }
-            var tensorType = entry.isMatrix ? type : .f32
-            if tensorType.rowBytes(columns: columns) == nil {
-                report.fallbacks.append("\(entry.gguf): rows of \(columns) are not whole \(type) blocks of \(type.blockSize); written as F16")
-                tensorType = .f16
+            var tensorType = entry.isMatrix ? scheme.type(of: entry.gguf, layerCount: configuration.layerCount) : .f32
+            if let fallback = tensorType.fallback(columns: columns) {
+                report.fallbacks.append(
+                    "\(entry.gguf): rows of \(columns) are not whole \(tensorType) blocks of \(tensorType.blockSize); written as \(fallback)")
+                tensorType = fallback
             }
-            let bytes = Data(tensorType.quantize(values))
+            let bytes = values.withUnsafeBufferPointer {
+                Data(tensorType.quantize($0.baseAddress!, rows: rows, columns: columns, parallelism: parallelism))
+            }
             let dimensions = shape.count == 1 ? [columns] : [columns, rows]
             writer.tensors.append(GGUFWriter.Tensor(name: entry.gguf, dimensions: dimensions, type: GGMLType(tensorType), bytes: bytes))
             report.bytes += bytes.count

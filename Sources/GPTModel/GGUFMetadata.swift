@@ -6,7 +6,8 @@ import GPTTokenizer
 /// The configuration and tokenizer a GGUF file's metadata describes: swift-gpt's own keys when the
 /// file has them (its config.json and tokenizer, exactly), else llama.cpp's GPT-2 keys.
 extension GGUFModel {
-    static func configuration(of file: GGUFFile) throws -> GPTConfiguration {
+    /// The model configuration the file's metadata (and token embedding) describe, validated.
+    public static func configuration(of file: GGUFFile) throws -> GPTConfiguration {
         let path = file.url.path
         if let json = file.metadata[GGUFNames.configurationKey]?.string {
             return try GPTConfiguration(huggingFaceJSON: Data(json.utf8), source: "\(path) (\(GGUFNames.configurationKey))")

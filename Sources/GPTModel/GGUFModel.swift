@@ -36,7 +36,12 @@ public enum GGUFModel {
     }
 
     private static func load(_ url: URL, dense: Bool) throws -> (GPT, any Tokenizer) {
-        let file = try GGUFFile(contentsOf: url)
+        try load(GGUFFile(contentsOf: url), dense: dense)
+    }
+
+    /// The model in a parsed GGUF file (its bytes stay where `file` holds them); `dense` dequantizes.
+    public static func load(_ file: GGUFFile, dense: Bool) throws -> (GPT, any Tokenizer) {
+        let url = file.url
         let configuration = try configuration(of: file)
         let tokenizer = try tokenizer(of: file)
         guard tokenizer.vocabularySize <= configuration.vocabularySize else {
@@ -56,7 +61,7 @@ public enum GGUFModel {
             }
             guard WeightType(rawValue: Int32(tensor.type.rawValue)) != nil else {
                 throw ModelError(
-                    "\(url.path): tensor \(entry.gguf) is \(tensor.type), which swift-gpt does not compute with yet (it reads \(WeightType.allCases.map(\.description).joined(separator: ", "))); quantize the original model with gpt quantize")
+                    "\(url.path): tensor \(entry.gguf) is \(tensor.type), which swift-gpt does not compute with (it reads \(WeightType.allCases.map(\.description).joined(separator: ", "))); quantize the original model with gpt quantize")
             }
             tensors[entry.gguf] = tensor
         }

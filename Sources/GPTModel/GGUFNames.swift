@@ -54,18 +54,6 @@ enum GGUFNames {
         }
     }
 
-    /// llama.cpp's `general.file_type` (enum llama_ftype) for a file whose matrices are `type`.
-    static func fileType(_ type: WeightType) -> UInt32 {
-        switch type {
-        case .f32: 0
-        case .f16: 1
-        case .q4_0: 2
-        case .q8_0: 7
-        case .q5_0: 8
-        case .q5_1: 9
-        case .bf16: 32
-        }
-    }
 
     /// swift-gpt's own metadata keys: the model's config.json, and (for tokenizers llama.cpp has
     /// no equivalent of) its gpt-tokenizer.json, both as strings.

@@ -27,6 +27,9 @@ public final class InferenceSession {
     public let context: KernelContext
     private var scratch: InferenceScratch?
     private var evaluationCache: KVCache?
+    /// When set, every forward pass adds its time per operation here (for benchmarks; costs a clock
+    /// read per operation).
+    public var profile: InferenceProfile?
 
     public init(model: GPT, context: KernelContext) {
         self.model = model
@@ -64,8 +67,9 @@ public final class InferenceSession {
         }
         s.tokens.copy(tokens)
         var pass = CachedForward(
-            model: model, scratch: s, cache: cache, context: context, count: count, positions: positions)
+            model: model, scratch: s, cache: cache, context: context, count: count, positions: positions, profile: profile)
         model.forward(&pass)
+        profile?.passes += 1
         cache.length += count
         let logits = UnsafeBufferPointer(start: s.logits, count: outputRows * configuration.vocabularySize)
         try Self.requireFinite(logits, model: model)
@@ -166,16 +170,24 @@ struct CachedForward: ModelOperations {
     /// New positions per cache row.
     let count: Int
     let positions: LogitPositions
+    let profile: InferenceProfile?
     private var layer = 0
 
-    init(model: GPT, scratch: InferenceScratch, cache: KVCache, context: KernelContext, count: Int, positions: LogitPositions) {
+    init(
+        model: GPT, scratch: InferenceScratch, cache: KVCache, context: KernelContext, count: Int, positions: LogitPositions,
+        profile: InferenceProfile?
+    ) {
         self.model = model
         self.scratch = scratch
         self.cache = cache
         self.context = context
         self.count = count
         self.positions = positions
+        self.profile = profile
     }
+
+    /// The clock when profiling (0 otherwise: no clock read).
+    private var now: Double { profile == nil ? 0 : monotonicSeconds() }
 
     private var rows: Int { cache.batch * count }
     private var channels: Int { model.configuration.embeddingSize }
@@ -188,6 +200,8 @@ struct CachedForward: ModelOperations {
     mutating func embed() -> UnsafePointer<Float> {
         // Token embedding (the embedding table's rows, in whatever type they are stored) + position
         // encoding at absolute positions past + i.
+        let start = now
+        defer { profile?.add(.embedding, since: start) }
         model.inferenceWeights.tokenEmbedding.copyWeights(ofOutputs: scratch.tokens.pointer, count: rows, into: scratch.stream)
         let positions = model.positionTable + cache.length * channels
         for b in 0..<cache.batch {
@@ -198,6 +212,8 @@ struct CachedForward: ModelOperations {
     }
 
     mutating func norm(_ site: NormSite, _ input: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        let start = now
+        defer { profile?.add(.norms, since: start) }
         let isHead = site == .final
         let output = isHead ? scratch.head : scratch.norm
         let (weight, bias) = model.layout.norm(site, layer: layer)
@@ -215,6 +231,8 @@ struct CachedForward: ModelOperations {
         case .attentionProjection, .mlpDown: output = scratch.projection
         case .mlpUp: output = scratch.up
         }
+        let start = now
+        defer { profile?.add(InferenceProfile.part(of: matrix), since: start) }
         let bias = model.layout.blocks[layer].matrix(matrix).bias
         model.inferenceWeights.blocks[layer][matrix].apply(
             output: output, input: input, bias: bias.map { weights + $0 }, rows: rows, context: context)
@@ -223,6 +241,8 @@ struct CachedForward: ModelOperations {
 
     mutating func attend(_ qkv: UnsafePointer<Float>) -> UnsafePointer<Float> {
         // Append the new positions' keys and values to the cache, then attend over everything cached.
+        let start = now
+        defer { profile?.add(.attention, since: start) }
         let (C, NH, past) = (channels, model.configuration.headCount, cache.length)
         let HS = C / NH
         let (keyCache, valueCache) = cache.pointers(layer: layer)
@@ -241,6 +261,8 @@ struct CachedForward: ModelOperations {
     }
 
     mutating func activate(_ input: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        let start = now
+        defer { profile?.add(.activation, since: start) }
         Kernels.activationForward(
             output: scratch.activated, input: input, count: rows * model.configuration.mlpSize,
             activation: model.configuration.activation, context: context)
@@ -250,6 +272,8 @@ struct CachedForward: ModelOperations {
     mutating func residual(_ stream: UnsafePointer<Float>, adding branch: UnsafePointer<Float>, from: ResidualBranch)
         -> UnsafePointer<Float>
     {
+        let start = now
+        defer { profile?.add(.residuals, since: start) }
         Kernels.add(output: scratch.stream, stream, branch, count: rows * channels, context: context)
         return UnsafePointer(scratch.stream)
     }
@@ -268,6 +292,8 @@ struct CachedForward: ModelOperations {
     }
 
     mutating func unembed(_ x: UnsafePointer<Float>) {
+        let start = now
+        defer { profile?.add(.unembedding, since: start) }
         let unembedding = model.inferenceWeights.unembedding
         if perRow == 1 {
             // One row at a time: the matrix-vector kernels stream the unembedding once per row.

@@ -197,7 +197,7 @@ struct BenchGenerate: ParsableCommand {
     @Option(help: "shakespeare-char-cpu or gpt2-small.") var preset = "shakespeare-char-cpu"
     @Option(help: "Measure this model (a directory or a .gguf file) instead of a preset's random weights.") var model: String?
     @Option(help: "Quantize the preset's random weights to this type first (through a GGUF file, as gpt quantize writes it).")
-    var type: WeightType?
+    var type: QuantizationScheme?
     @Option(parsing: .unconditional, help: "Prompt tokens for the prefill measurement.") var prompt: Int?
     @Option(parsing: .upToNextOption, help: "Positions to measure decoding at.") var positions: [Int] = []
     @Option(parsing: .unconditional, help: "Timed decode steps per position.") var steps = 16
@@ -248,6 +248,7 @@ struct BenchGenerate: ParsableCommand {
                 "prefill_gflops": result.prefillGigaflops, "sgemm_gflops": result.sgemmGigaflops,
                 "read_bandwidth_gb_per_second": result.bandwidthGigabytes, "peak_memory_mib": peakMemoryMiB(),
                 "ceilings": result.ceilings.json, "cpu": MachineDescription.cpu,
+                "decode_breakdown_ms": Dictionary(uniqueKeysWithValues: result.breakdown.map { ($0.part, $0.seconds * 1e3) }),
                 "decode": result.decodes.map {
                     ["position": $0.position, "tokens_per_second": $0.tokensPerSecond, "bound_tokens_per_second": $0.boundTokensPerSecond,
                      "share_of_bound": $0.tokensPerSecond / $0.boundTokensPerSecond, "bytes_per_token": $0.bytesPerToken]
@@ -265,6 +266,13 @@ struct BenchGenerate: ParsableCommand {
         for decode in result.decodes {
             print(String(format: "decode @%4d: %8.1f tokens/s; bound %8.1f tokens/s (%.1f MB read per token) → %.0f%% of the bound", decode.position, decode.tokensPerSecond, decode.boundTokensPerSecond, decode.bytesPerToken / 1e6, decode.tokensPerSecond / decode.boundTokensPerSecond * 100))
         }
+        if let position = positions.first, !result.breakdown.isEmpty {
+            let total = result.breakdown.reduce(0) { $0 + $1.seconds }
+            let parts = result.breakdown.filter { $0.seconds > 0 }.map {
+                String(format: "%@ %.2f", $0.part, $0.seconds * 1e3)
+            }
+            print(String(format: "per token:   %.2f ms at position %d, profiled: ", total * 1e3, position) + parts.joined(separator: ", ") + " ms (products include the join)")
+        }
         print("ceilings:    \(result.ceilings.summary)")
         print(String(format: "peak memory: %.0f MiB (includes the 512 MiB bandwidth probe)", peakMemoryMiB()))
     }
@@ -272,13 +280,14 @@ struct BenchGenerate: ParsableCommand {
 
 extension BenchGenerate {
     /// The preset's random weights written as a `type` GGUF and loaded back (mapped, as a user's file).
-    static func quantizedRandomModel(_ configuration: GPTConfiguration, type: WeightType) throws -> GPT {
+    static func quantizedRandomModel(_ configuration: GPTConfiguration, type: QuantizationScheme) throws -> GPT {
         var generator = RandomGenerator(seed: 7)
         let dense = try GPT(configuration: configuration, generator: &generator)
         let tokenizer = CharacterTokenizer(scalars: (0..<configuration.vocabularySize).map { Unicode.Scalar(0x4E00 + $0)! })
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-bench-\(getpid())-\(type).gguf")
         defer { try? FileManager.default.removeItem(at: url) }
-        _ = try GGUFExport.write(dense, tokenizer: tokenizer, type: type, name: "bench", to: url)
+        _ = try GGUFExport.write(
+            dense, tokenizer: tokenizer, scheme: type, name: "bench", to: url, parallelism: Parallelism(threads: ProcessInfo.processInfo.activeProcessorCount))
         return try GGUFModel.load(url).0  // the mapping outlives the file's name
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GPTFormats
 import GPTModel
+import GPTTokenizer
 import GPTTraining
 
 struct Evaluate: ParsableCommand {
@@ -19,12 +20,24 @@ struct Evaluate: ParsableCommand {
     @Option(parsing: .unconditional, help: "Sliding windows every S tokens (1 ≤ S ≤ T), each scoring only targets not scored before, with up to T tokens of context.")
     var stride: Int?
     @Option(help: "Use this tokenizer (FILE or DIR) instead of the model's.") var tokenizer: String?
+    @Option(help: "Also compare with this model (DIR or .gguf, e.g. the original of a quantized one): its perplexity, the mean KL divergence from its next-token distributions, and how often the top tokens agree.")
+    var klReference: String?
     @Flag(help: "Recognise special tokens such as <|endoftext|> in the text (default: ordinary text).")
     var allowSpecial = false
     @OptionGroup var threads: ThreadOptions
 
+    func validate() throws {
+        if klReference != nil && stride != nil {
+            throw ValidationError("--kl-reference scores windows of the context length; it does not take --stride")
+        }
+    }
+
     func run() throws {
         let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: self.tokenizer)
+        if let klReference {
+            try compare(gpt, tokenizer: tokenizer, reference: klReference)
+            return
+        }
         let text = try TextFile.read(data)
         let parallelism = threads.parallelism
         let ids = try tokenizer.encode(text, specialTokens: allowSpecial ? .allowed : .ordinary, threads: parallelism.threads)
@@ -50,6 +63,35 @@ struct Evaluate: ParsableCommand {
             print(String(format: "perplexity:    %.4f", result.perplexity))
             print(String(format: "bits per byte: %.4f", bitsPerByte))
             print("tokens scored: \(result.tokens) (\(Terminal.grouped(tokensPerSecond)) tokens/s)")
+        }
+    }
+
+    /// Both models on the same windows: perplexities, mean KL(reference ‖ model), top-token agreement.
+    func compare(_ gpt: GPT, tokenizer: any Tokenizer, reference path: String) throws {
+        let (reference, referenceTokenizer) = try loadModelAndTokenizer(model: path, tokenizer: self.tokenizer)
+        guard try referenceTokenizer.description.encoded() == tokenizer.description.encoded() else {
+            throw ValidationError("--kl-reference \(path) has another tokenizer than --model; their distributions are not comparable")
+        }
+        let text = try TextFile.read(data)
+        let parallelism = threads.parallelism
+        let ids = try tokenizer.encode(text, specialTokens: allowSpecial ? .allowed : .ordinary, threads: parallelism.threads)
+        let line = ProgressLine(unit: "tokens")
+        let result = try QuantizationComparison.compare(
+            original: reference, quantized: gpt, tokens: ids.map(Int32.init), parallelism: parallelism) { line.update(done: $0, total: $1) }
+        line.finish()
+        if json {
+            let object: [String: Any] = [
+                "loss": result.quantizedLoss, "perplexity": result.quantizedPerplexity, "reference_loss": result.originalLoss,
+                "reference_perplexity": result.originalPerplexity, "mean_kl_divergence": result.meanKLDivergence,
+                "same_top_token": result.sameTopToken, "tokens": result.tokens,
+            ]
+            print(try JSONLine.encode(object))
+        } else {
+            print(String(format: "perplexity:     %.4f (reference %.4f, %+.2f%%)", result.quantizedPerplexity, result.originalPerplexity,
+                (result.quantizedPerplexity / result.originalPerplexity - 1) * 100))
+            print(String(format: "mean KL:        %.6f nats per token, from the reference's distributions", result.meanKLDivergence))
+            print(String(format: "same top token: %.2f%%", result.sameTopToken * 100))
+            print("tokens scored:  \(result.tokens)")
         }
     }
 }

@@ -28,7 +28,7 @@ struct Info: ParsableCommand {
         print("tokenizer:      \(tokenizer.kind)")
         if GGUFModel.isGGUF(model) {
             let size = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? 0
-            print("weights:        \(try GGUFModel.matrixTypes(directory).joined(separator: " + ")) matrices, \(String(format: "%.1f MB", Double(size) / 1e6)) GGUF")
+            print("weights:        \(try GGUFModel.matrixTypes(directory).joined(separator: " + ")) matrices, \(Terminal.bytes(Double(size))) GGUF")
         }
     }
 }

@@ -5,7 +5,7 @@ import GPTModel
 import GPTTensor
 import GPTTraining
 
-extension WeightType: ExpressibleByArgument {
+extension QuantizationScheme: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
 }
 
@@ -13,15 +13,17 @@ struct Quantize: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a model as a GGUF file with its matrices in a smaller type (llama.cpp reads GPT-2 models).",
         discussion: """
-            Types: \(WeightType.allCases.map(\.description).joined(separator: ", ")). Matrices (the token embedding and \
-            unembedding included) take the type, quantized along each row's input dimension in ggml's blocks with ggml's \
-            reference rounding; LayerNorms, biases and the position table stay F32. With --eval-data the original and the \
+            Types: \(QuantizationScheme.names.joined(separator: ", ")). Matrices (the token embedding and unembedding \
+            included) take the type, quantized along each row's input dimension in ggml's blocks (the 32-element types \
+            with ggml's reference rounding); Q4_K_M is llama.cpp's mix for GPT-2 (attn_qkv Q5_K, output and some \
+            ffn_down Q6_K, the rest Q4_K). A K-quant for rows that are not whole blocks of 256 falls back as \
+            llama.cpp does (Q5_0, Q5_1, Q8_0), with a note. LayerNorms, biases and the position table stay F32. With --eval-data the original and the \
             quantized model are scored on that text: both perplexities, the mean KL divergence of their next-token \
             distributions and how often their top tokens agree (as llama-perplexity --kl-divergence reports).
             """)
 
     @Option(help: "Model directory.") var model: String
-    @Option(help: "Weight type for the matrices.") var type: WeightType
+    @Option(help: "Weight type for the matrices, or q4_k_m.") var type: QuantizationScheme
     @Option(help: "Output file (.gguf).") var out: String
     @Flag(help: "Replace the file in --out if it exists.") var overwrite = false
     @Option(help: "Text to compare the two models on (UTF-8).") var evalData: String?
@@ -46,12 +48,13 @@ struct Quantize: ParsableCommand {
         let evaluationText = try evalData.map { try TextFile.read($0) }
         let name = URL(fileURLWithPath: model).standardized.lastPathComponent
         let start = monotonicSeconds()
-        let report = try GGUFExport.write(gpt, tokenizer: tokenizer, type: type, name: name, to: output)
+        let report = try GGUFExport.write(
+            gpt, tokenizer: tokenizer, scheme: type, name: name, to: output, parallelism: threads.parallelism)
         for fallback in report.fallbacks { Terminal.notice("note: \(fallback)") }
         let original = Double(gpt.parameterCount * 4)
         print(String(
-            format: "wrote %@: %@ matrices, %.1f MB (Float32: %.1f MB) in %.1f s", out, type.description,
-            Double(report.bytes) / 1e6, original / 1e6, monotonicSeconds() - start))
+            format: "wrote %@: %@ matrices, %@ (Float32: %@) in %.1f s", out, type.description,
+            Terminal.bytes(Double(report.bytes)), Terminal.bytes(original), monotonicSeconds() - start))
         if report.llamaIncompatibilities.isEmpty {
             print("llama.cpp: runs it (general.architecture gpt2)")
         } else {

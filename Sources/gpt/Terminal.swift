@@ -34,6 +34,13 @@ enum Terminal {
         "\(grouped(Double(count))) \(noun)\(count == 1 ? "" : "s")"
     }
 
+    /// "13.4 kB", "96.6 MB", "1.2 GB".
+    static func bytes(_ count: Double) -> String {
+        if count >= 1e9 { return String(format: "%.1f GB", count / 1e9) }
+        if count >= 1e6 { return String(format: "%.1f MB", count / 1e6) }
+        return String(format: "%.1f kB", count / 1e3)
+    }
+
     static func grouped(_ value: Double) -> String {
         let number = Int(value.rounded())
         let digits = String(number)

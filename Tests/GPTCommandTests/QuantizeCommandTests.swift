@@ -41,6 +41,16 @@ import Testing
         #expect(info.standardOutput.contains("weights:        Q8_0 matrices"), "\(info.standardOutput)")
         let lossQ8 = try evalLoss(q8, data)
         #expect(abs(lossQ8 - (try evalLoss(huggingFace, data))) < 0.05)
+        // Against the original on the same windows: the same loss as eval, the reference's own, and KL ≥ 0.
+        let compared = try CLI.run(["eval", "--model", q8, "--data", data, "--kl-reference", huggingFace, "--json"])
+        #expect(compared.status == 0, "\(compared.standardError)")
+        let comparison = try JSONSerialization.jsonObject(with: Data(compared.standardOutput.utf8)) as! [String: Any]
+        #expect(abs((comparison["loss"] as! Double) - lossQ8) < 1e-4)
+        #expect(abs((comparison["reference_loss"] as! Double) - (try evalLoss(huggingFace, data))) < 1e-4)
+        let divergence = comparison["mean_kl_divergence"] as! Double
+        #expect(divergence > 0 && divergence < 0.05 && (comparison["same_top_token"] as! Double) > 0.8)
+        let strided = try CLI.run(["eval", "--model", q8, "--data", data, "--kl-reference", huggingFace, "--stride", "4"])
+        #expect(strided.status == 64 && strided.standardError.contains("--stride"))
 
         // Back to a directory: dequantized Float32, usable by every command (training included).
         let exported = directory.appendingPathComponent("exported").path

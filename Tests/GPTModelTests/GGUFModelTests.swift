@@ -37,7 +37,7 @@ import Testing
     @Test func f32FileGivesTheSafetensorsModelsLogitsExactly() throws {
         let model = try Self.model(Self.gpt2Shaped)
         let url = directory.appendingPathComponent("f32.gguf")
-        let report = try GGUFExport.write(model, tokenizer: try Self.gpt2Tokenizer(), type: .f32, name: "t", to: url)
+        let report = try GGUFExport.write(model, tokenizer: try Self.gpt2Tokenizer(), scheme: .uniform(.f32), name: "t", to: url)
         #expect(report.llamaIncompatibilities.isEmpty && report.fallbacks.isEmpty)
         let (loaded, tokenizer) = try GGUFModel.load(url)
         #expect(loaded.configuration == model.configuration && loaded.storesMatrices)
@@ -47,11 +47,13 @@ import Testing
         #expect(a.decode.map(\.bitPattern) == b.decode.map(\.bitPattern))
     }
 
-    @Test(arguments: [WeightType.q8_0, .q4_0, .q5_0, .q5_1, .f16, .bf16])
+    @Test(arguments: [WeightType.q8_0, .q4_0, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K, .f16, .bf16])
     func quantizedFileRunsInPlaceAndAgreesWithItsDequantizedWeights(type: WeightType) throws {
-        let model = try Self.model(Self.gpt2Shaped)
+        var configuration = Self.gpt2Shaped
+        if type.isKQuant { configuration.embeddingSize = 256 }  // rows of whole super-blocks
+        let model = try Self.model(configuration)
         let url = directory.appendingPathComponent("\(type).gguf")
-        _ = try GGUFExport.write(model, tokenizer: try Self.gpt2Tokenizer(), type: type, name: "t", to: url)
+        _ = try GGUFExport.write(model, tokenizer: try Self.gpt2Tokenizer(), scheme: .uniform(type), name: "t", to: url)
         let (mapped, _) = try GGUFModel.load(url)
         let (dense, _) = try GGUFModel.loadDense(url)
         #expect(!mapped.storesMatrices && dense.storesMatrices)
@@ -75,7 +77,7 @@ import Testing
         configuration.vocabularySize = 50304  // padded, as nanoGPT does
         let model = try Self.model(configuration)
         let ours = directory.appendingPathComponent("ours.gguf")
-        _ = try GGUFExport.write(model, tokenizer: try Self.gpt2Tokenizer(), type: .q8_0, name: "t", to: ours)
+        _ = try GGUFExport.write(model, tokenizer: try Self.gpt2Tokenizer(), scheme: .uniform(.q8_0), name: "t", to: ours)
         let file = try GGUFFile(contentsOf: ours)
         #expect(file.metadata["general.architecture"] == .string("gpt2"))
         #expect(file.metadata["tokenizer.ggml.model"] == .string("gpt2") && file.metadata["tokenizer.ggml.pre"] == .string("gpt-2"))
@@ -105,7 +107,7 @@ import Testing
         let model = try Self.model(configuration)
         let tokenizer = CharacterTokenizer(scalars: (0..<40).map { Unicode.Scalar(0x41 + $0)! })
         let url = directory.appendingPathComponent("own.gguf")
-        let report = try GGUFExport.write(model, tokenizer: tokenizer, type: .f32, name: "own", to: url)
+        let report = try GGUFExport.write(model, tokenizer: tokenizer, scheme: .uniform(.f32), name: "own", to: url)
         #expect(report.llamaIncompatibilities.count == 3)
         #expect(try GGUFFile(contentsOf: url).metadata["general.architecture"] == .string("swift-gpt"))
         let (loaded, loadedTokenizer) = try GGUFModel.load(url)
@@ -122,18 +124,43 @@ import Testing
         let configuration = GPTConfiguration(vocabularySize: 20, contextLength: 8, embeddingSize: 24, layerCount: 1, headCount: 2)
         let url = directory.appendingPathComponent("odd.gguf")
         let tokenizer = CharacterTokenizer(scalars: (0..<20).map { Unicode.Scalar(0x61 + $0)! })
-        let report = try GGUFExport.write(try Self.model(configuration), tokenizer: tokenizer, type: .q4_0, name: "odd", to: url)
+        let report = try GGUFExport.write(try Self.model(configuration), tokenizer: tokenizer, scheme: .uniform(.q4_0), name: "odd", to: url)
         #expect(report.fallbacks.count == 5)  // token_embd, attn_qkv, attn_output, ffn_up, output (rows of 24); ffn_down (96) is Q4_0
         #expect(try GGUFFile(contentsOf: url).tensor("blk.0.ffn_down.weight")?.type == .q4_0)
         #expect(try GGUFFile(contentsOf: url).tensor("blk.0.ffn_up.weight")?.type == .f16)
         _ = try GGUFModel.load(url)
     }
 
+    /// llama.cpp's Q4_K_M for GPT-2, tensor by tensor as `llama-quantize` b4747+ gives it for 12 layers;
+    /// a K-quant whose rows are not whole super-blocks falls back as llama.cpp does.
+    @Test func q4KMFollowsLlamaCppsRecipe() throws {
+        let configuration = GPTConfiguration(vocabularySize: 300, contextLength: 8, embeddingSize: 256, layerCount: 12, headCount: 2)
+        let tokenizer = CharacterTokenizer(scalars: (0..<300).map { Unicode.Scalar(0x100 + $0)! })
+        let url = directory.appendingPathComponent("q4km.gguf")
+        let report = try GGUFExport.write(try Self.model(configuration), tokenizer: tokenizer, scheme: .q4KM, name: "m", to: url)
+        #expect(report.fallbacks.isEmpty)
+        let file = try GGUFFile(contentsOf: url)
+        #expect(file.metadata["general.file_type"] == .uint32(15))
+        #expect(file.tensor("output.weight")?.type == .q6_K && file.tensor("token_embd.weight")?.type == .q4_K)
+        for layer in 0..<12 {
+            #expect(file.tensor("blk.\(layer).attn_qkv.weight")?.type == .q5_K)
+            #expect(file.tensor("blk.\(layer).attn_output.weight")?.type == .q4_K)
+            #expect(file.tensor("blk.\(layer).ffn_up.weight")?.type == .q4_K)
+            #expect(file.tensor("blk.\(layer).ffn_down.weight")?.type == ([0, 3, 6, 9, 10, 11].contains(layer) ? .q6_K : .q4_K))
+        }
+        _ = try GGUFModel.load(url)
+
+        let narrow = GPTConfiguration(vocabularySize: 300, contextLength: 8, embeddingSize: 96, layerCount: 1, headCount: 2)
+        let fallback = try GGUFExport.write(try Self.model(narrow), tokenizer: tokenizer, scheme: .uniform(.q6_K), name: "n", to: url)
+        #expect(fallback.fallbacks.count == 6 && fallback.fallbacks.allSatisfy { $0.hasSuffix("written as Q8_0") })  // rows of 96 and 384
+        #expect(try GGUFFile(contentsOf: url).tensor("blk.0.ffn_down.weight")?.type == .q8_0)
+    }
+
     /// Files swift-gpt cannot run say which part is wrong.
     @Test func filesItCannotRunAreOneClearError() throws {
         let model = try Self.model(Self.gpt2Shaped)
         let good = directory.appendingPathComponent("good.gguf")
-        _ = try GGUFExport.write(model, tokenizer: try Self.gpt2Tokenizer(), type: .q8_0, name: "t", to: good)
+        _ = try GGUFExport.write(model, tokenizer: try Self.gpt2Tokenizer(), scheme: .uniform(.q8_0), name: "t", to: good)
         let file = try GGUFFile(contentsOf: good)
         func variant(_ name: String, metadata: (inout [String: GGUFValue]) -> Void = { _ in },
                      tensors: (inout [GGUFWriter.Tensor]) -> Void = { _ in }) throws -> URL {
@@ -166,6 +193,6 @@ import Testing
             let tensor = list[index]
             list[index] = GGUFWriter.Tensor(name: tensor.name, dimensions: tensor.dimensions, type: .q4_1, bytes: Data(count: tensor.dimensions.reduce(1, *) / 32 * 20))
         })
-        #expect(message(q41).contains("is Q4_1, which swift-gpt does not compute with yet"))
+        #expect(message(q41).contains("is Q4_1, which swift-gpt does not compute with"))
     }
 }

@@ -8,10 +8,10 @@ import Testing
 /// instruction level this CPU runs, for odd row counts, one input row (decode), a few (row by row)
 /// and many (tiles through the BLAS), with and without a bias.
 @Suite struct QuantizedWeightMatrixTests {
-    static let types: [WeightType] = [.q8_0, .q4_0, .q5_0, .q5_1, .f16, .bf16]
+    static let types: [WeightType] = [.q8_0, .q4_0, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K, .f16, .bf16]
 
     @Test(arguments: types) func productsMatchTheDequantizedReference(type: WeightType) throws {
-        let (inputSize, outputSize) = (96, 37)
+        let (inputSize, outputSize) = (type.isKQuant ? 512 : 96, 37)
         let weights = randomValues(inputSize * outputSize, scale: 0.5, seed: 3)
         let bytes = type.quantize(weights)
         let dequantized = type.dequantize(bytes)
@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test(arguments: types) func copiesRowsAsDequantized(type: WeightType) throws {
-        let (inputSize, outputSize) = (64, 5)
+        let (inputSize, outputSize) = (type.isKQuant ? 256 : 64, 5)
         let bytes = type.quantize(randomValues(inputSize * outputSize, seed: 9))
         let dequantized = type.dequantize(bytes)
         var rows = [Float](repeating: 0, count: 2 * inputSize)

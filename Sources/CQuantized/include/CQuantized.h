@@ -1,7 +1,8 @@
 // Weights stored in ggml's block formats (ggml-common.h), bit for bit: conversion from Float32 with
 // ggml's reference rounding, conversion back, and the products generation multiplies by.
 //
-// Types are named by ggml's numbers (ggml.h): F16 1, Q4_0 2, Q5_0 6, Q5_1 7, Q8_0 8, BF16 30.
+// Types are named by ggml's numbers (ggml.h): F16 1, Q4_0 2, Q5_0 6, Q5_1 7, Q8_0 8, Q4_K 12, Q5_K 13,
+// Q6_K 14, BF16 30.
 // A matrix is `rows` rows of `columns` elements, each row a whole number of blocks along the input
 // dimension, rows `row_bytes` apart. The integer types multiply by activations quantized to 8 bits
 // per block of 32 (`gpt_q8_activations`, ours, not a file format): products are integer dot
@@ -19,7 +20,7 @@ extern "C" {
 
 enum {
     GPT_TYPE_F32 = 0, GPT_TYPE_F16 = 1, GPT_TYPE_Q4_0 = 2, GPT_TYPE_Q5_0 = 6, GPT_TYPE_Q5_1 = 7, GPT_TYPE_Q8_0 = 8,
-    GPT_TYPE_BF16 = 30,
+    GPT_TYPE_Q4_K = 12, GPT_TYPE_Q5_K = 13, GPT_TYPE_Q6_K = 14, GPT_TYPE_BF16 = 30,
 };
 
 /// Elements per block of `type` (1 for the float types), 0 for a type this file does not handle.
@@ -27,8 +28,9 @@ long gpt_type_block_size(int type);
 /// Bytes per block of `type`, 0 for a type this file does not handle.
 long gpt_type_block_bytes(int type);
 
-/// Converts `count` floats (a multiple of the block size) into `type`'s blocks with ggml's reference
-/// rounding (`quantize_row_*_ref`; float16 and bfloat16 round to nearest even).
+/// Converts `count` floats (a multiple of the block size) into `type`'s blocks: with ggml's reference
+/// rounding (`quantize_row_*_ref`; float16 and bfloat16 round to nearest even) for the 32-element
+/// types, with swift-gpt's own search for the K-quants.
 void gpt_quantize_row(int type, void *out, const float *x, long count);
 /// The floats `count` elements of `type`'s blocks stand for.
 void gpt_dequantize_row(int type, float *out, const void *blocks, long count);
