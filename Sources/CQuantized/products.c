@@ -279,8 +279,9 @@ SIMD_BODY void k_superblock_with_minimum(int fifth, const uint8_t *block, const 
 }
 
 /// One Q6_K super-block of one row: adds Σ d · scale_k · activation scale · dot_k into *acc (two
-/// sub-blocks of 16 per activation block: the low and high four lanes of its dot product).
-SIMD_BODY void q6_k_superblock(const uint8_t *block, const __m256i *x, __m256 xscale, __m256 *acc) {
+/// sub-blocks of 16 per activation block: the low and high four lanes of its dot product). The codes
+/// q + 32 go through the unsigned dot; `centre` holds 32 · the activations' sums per lane to take off.
+SIMD_BODY void q6_k_superblock(const uint8_t *block, const __m256i *x, const __m256i *centre, __m256 xscale, __m256 *acc) {
     const __m256i low_nibble = _mm256_set1_epi8(0x0f);
     const int8_t *sc = (const int8_t *)(block + 192);
     __m256 d = _mm256_set1_ps(half_scalar(block + 208));
@@ -296,8 +297,8 @@ SIMD_BODY void q6_k_superblock(const uint8_t *block, const __m256i *x, __m256 xs
             __m256i low = (g & 1) ? ql1 : ql0;
             low = _mm256_and_si256(g >= 2 ? _mm256_srli_epi16(low, 4) : low, low_nibble);
             __m256i high = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * g), _mm256_set1_epi8(3)), 4);
-            __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, high), _mm256_set1_epi8(32));
-            __m256i dot = dot_unsigned_signed(_mm256_sign_epi8(q, q), _mm256_sign_epi8(x[4 * n + g], q));
+            __m256i codes = _mm256_or_si256(low, high);
+            __m256i dot = _mm256_sub_epi32(dot_unsigned_signed(codes, x[4 * n + g]), centre[4 * n + g]);
             __m256 lanes = _mm256_permutevar8x32_ps(factors, _mm256_setr_epi32(2 * g, 2 * g, 2 * g, 2 * g, 2 * g + 1, 2 * g + 1, 2 * g + 1, 2 * g + 1));
             *acc = _mm256_fmadd_ps(lanes, _mm256_cvtepi32_ps(dot), *acc);
         }
@@ -323,8 +324,10 @@ SIMD_BODY void k_rows_of_type(int type, float *y, const void *w, long row_bytes,
             for (int j = 0; j < 8; j++) x[j] = _mm256_loadu_si256((const __m256i *)(a.q + (sb * 8 + j) * QK));
             __m256 xscale = _mm256_loadu_ps(a.scale + sb * 8);
             if (type == GPT_TYPE_Q6_K) {
-                q6_k_superblock(block0, x, xscale, &acc0);
-                if (pair) q6_k_superblock(block1, x, xscale, &acc1);
+                __m256i centre[8];
+                for (int j = 0; j < 8; j++) centre[j] = _mm256_slli_epi32(dot_unsigned_signed(_mm256_set1_epi8(1), x[j]), 5);
+                q6_k_superblock(block0, x, centre, xscale, &acc0);
+                if (pair) q6_k_superblock(block1, x, centre, xscale, &acc1);
             } else {
                 __m256 xsum = _mm256_loadu_ps(a.sum + sb * 8);
                 k_superblock_with_minimum(fifth, block0, x, xscale, xsum, &acc0, &offsets0);
