@@ -50,13 +50,15 @@ public struct QuantizationComparison: Sendable {
             originalLogits.pointer.update(from: a.baseAddress!, count: length * V)
             let b = try sessions.1.forward(tokens: window, count: length, cache: caches.1, positions: .all)
             let originalRows = UnsafePointer(originalLogits.pointer)
-            for (logits, isOriginal) in [(originalRows, true), (b.baseAddress!, false)] {
+            /// Σ −log p(target) over the window's rows of `logits`.
+            func loss(_ logits: UnsafePointer<Float>) -> Double {
                 Kernels.crossEntropyForward(
                     losses: losses.pointer, logSumExp: logSumExp.pointer, logits: logits, targets: targets.pointer,
                     rows: length, vocabularySize: V, context: context)
-                let sum = (0..<length).reduce(0.0) { $0 + Double(losses[$1]) }
-                if isOriginal { sums.original += sum } else { sums.quantized += sum }
+                return (0..<length).reduce(0.0) { $0 + Double(losses[$1]) }
             }
+            sums.original += loss(originalRows)
+            sums.quantized += loss(b.baseAddress!)
             // α = 1, T = 1: the loss is exactly KL(softmax(original) ‖ softmax(quantized)).
             Kernels.distillation(
                 losses: divergences.pointer, logitsGradient: gradients.pointer, student: b.baseAddress!, teacher: originalRows,
