@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers (dependencies point down only), as in docs/architecture.md:
-//   gpt (executable) → GPTTraining, GPTGeneration, GPTEmbeddings, GPTVisualization
+//   gpt (executable) → GPTServer, GPTTraining, GPTGeneration, GPTEmbeddings, GPTVisualization
+//   GPTServer (Hummingbird) → GPTGeneration
 //   GPTTraining, GPTGeneration → GPTModel → GPTFormats, GPTTokenizer → GPTTensor → CBLAS, CKernels
 //   C kernels by concept, each compiled at every instruction level: CKernels (elementwise, attention,
 //   decode; the level machinery), CQuantized (ggml's weight formats and their products, GPTTensor), COptimizers (GPTTraining), CTSNE (GPTVisualization), CProbe (the
@@ -20,9 +21,15 @@ let package = Package(
         .library(name: "GPTGeneration", targets: ["GPTGeneration"]),
         .library(name: "GPTEmbeddings", targets: ["GPTEmbeddings"]),
         .library(name: "GPTVisualization", targets: ["GPTVisualization"]),
+        .library(name: "GPTServer", targets: ["GPTServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // OpenBLAS from Debian's libopenblas-dev (Linux); macOS uses Accelerate instead.
@@ -54,6 +61,18 @@ let package = Package(
         .target(name: "GPTEmbeddings", dependencies: ["CWord2Vec", "GPTTensor", "GPTFormats"]),
         .target(name: "GPTVisualization", dependencies: ["GPTTensor", "CTSNE"]),
         .target(name: "GPTTraining", dependencies: ["GPTModel", "GPTTensor", "GPTFormats", "GPTTokenizer", "COptimizers"]),
+        // The OpenAI-compatible HTTP server over the continuous-batching scheduler.
+        .target(
+            name: "GPTServer",
+            dependencies: [
+                "GPTGeneration",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "gpt",
             dependencies: [
@@ -61,6 +80,7 @@ let package = Package(
                 "GPTGeneration",
                 "GPTEmbeddings",
                 "GPTVisualization",
+                "GPTServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -73,6 +93,13 @@ let package = Package(
         .testTarget(name: "GPTEmbeddingsTests", dependencies: ["GPTEmbeddings", "CWord2Vec", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTVisualizationTests", dependencies: ["GPTVisualization", "GPTTensor", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "GPTGenerationTests", dependencies: ["GPTGeneration", "GPTTraining", "GPTTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "GPTServerTests",
+            dependencies: [
+                "GPTServer", "GPTTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "GPTCommandTests", dependencies: ["gpt", "GPTModel", "GPTFormats", "GPTTensor", "GPTTraining", "GPTTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -60,6 +60,27 @@ public final class KVCache: @unchecked Sendable {
         }
     }
 
+    /// Makes this cache hold what `source` holds (same shape): the positions in use of every row,
+    /// layer and head — choices of one prompt share its prefill this way.
+    public func copy(from source: KVCache) {
+        precondition(
+            source.batch == batch && source.capacity == capacity && source.keys.count == keys.count
+                && source.channels == channels, "KVCache.copy: caches of different shapes")
+        let headSize = channels / heads
+        let used = source.length * headSize
+        for (targets, sources) in [(keys, source.keys), (values, source.values)] {
+            for (target, from) in zip(targets, sources) {
+                for block in 0..<(batch * heads) {
+                    (target.pointer + block * capacity * headSize).update(from: from.pointer + block * capacity * headSize, count: used)
+                }
+            }
+        }
+        length = source.length
+    }
+
+    /// Bytes of keys and values this cache holds at full length.
+    public var bytes: Int { 2 * keys.count * batch * capacity * channels * MemoryLayout<Float>.size }
+
     /// Layer `layer`'s key and value storage.
     func pointers(layer: Int) -> (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
         (keys[layer].pointer, values[layer].pointer)

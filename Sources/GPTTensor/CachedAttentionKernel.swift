@@ -42,3 +42,17 @@ extension Kernels {
         }
     }
 }
+
+extension Kernels {
+    /// One query over `length` cached keys and values of one head (rows `stride` floats apart):
+    /// out (HS) = Σ_j softmax(q·k_j / √HS) v_j, summed in one fixed order, so that a position's result
+    /// depends on its own query and cache alone. `scores` holds `length` floats of scratch.
+    public static func attentionDecode(
+        output: UnsafeMutablePointer<Float>, query: UnsafePointer<Float>, keys: UnsafePointer<Float>,
+        values: UnsafePointer<Float>, length: Int, headSize: Int, stride: Int, scores: UnsafeMutablePointer<Float>,
+        context: KernelContext
+    ) {
+        let scale = 1 / Float(headSize).squareRoot()
+        context.decode.attention_decode(output, query, keys, values, length, headSize, stride, scale, scores)
+    }
+}

@@ -37,5 +37,6 @@ public enum KernelLevel: Int, CaseIterable, Comparable, Sendable, CustomStringCo
     /// The elementwise and decode kernels of this level.
     var elementwise: gpt_elementwise { gpt_elementwise_for_level(Int32(rawValue)).pointee }
     var decode: gpt_decode { gpt_decode_for_level(Int32(rawValue)).pointee }
+    var batched: gpt_batched { gpt_batched_for_level(Int32(rawValue)).pointee }
     var quantized: gpt_quantized { gpt_quantized_for_level(Int32(rawValue)).pointee }
 }

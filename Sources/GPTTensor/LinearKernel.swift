@@ -15,6 +15,12 @@ extension Kernels {
         rows: Int, inputSize: Int, outputSize: Int,
         weightIsOutputMajor: Bool = false, context: KernelContext
     ) {
+        if context.isBatchInvariant {
+            batchInvariantLinearForward(
+                output: output, input: input, weight: weight, bias: bias, rows: rows, inputSize: inputSize,
+                outputSize: outputSize, weightIsOutputMajor: weightIsOutputMajor, context: context)
+            return
+        }
         if rows == 1 {
             // One vector (generation) is memory-bound: each thread streams one contiguous block of
             // the weights. [out, in]: a block of output rows. [in, out]: a block of input rows into

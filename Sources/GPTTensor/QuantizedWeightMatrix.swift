@@ -42,7 +42,9 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
         output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows: Int,
         context: KernelContext
     ) {
-        if rows <= Self.rowByRowLimit {
+        if context.isBatchInvariant {
+            batchInvariantProduct(output: output, input: input, bias: bias, rows: rows, context: context)
+        } else if rows <= Self.rowByRowLimit {
             for row in 0..<rows {
                 vectorProduct(output: output + row * outputSize, input: input + row * inputSize, bias: bias, context: context)
             }
@@ -81,6 +83,53 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
                 kernels.half_rows_times_vector(type, out, rows, rowBytes, range.count, inputSize, input)
             }
             if let bias { for index in range { output[index] += bias[index] } }
+        }
+    }
+
+    /// Weight rows per tile of the batch-invariant product: small enough to stay in cache while every
+    /// input row passes over them.
+    static let invariantTileRows = 64
+
+    /// Every input row through the decode kernels, over tiles of weight rows fixed by the output size
+    /// and thread count alone: a row's products are the same bits whatever other rows share the call,
+    /// and each tile is read from memory once for all of them.
+    private func batchInvariantProduct(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows: Int,
+        context: KernelContext
+    ) {
+        let kernels = context.quantized
+        let (type, bytes, rowBytes, inputSize, outputSize) = (type.rawValue, bytes, rowBytes, inputSize, outputSize)
+        let isInteger = self.type.isInteger
+        // Integer types: each input row quantized once (codes, then scales and sums per block).
+        let blocks = inputSize / 32
+        let perRow = inputSize / 4 + 2 * blocks
+        let scratch = context.scratch(count: isInteger ? rows * perRow : 1)
+        func activations(_ row: Int) -> gpt_q8_activations {
+            let base = scratch + row * perRow
+            return gpt_q8_activations(
+                q: UnsafeMutableRawPointer(base).assumingMemoryBound(to: Int8.self), scale: base + inputSize / 4,
+                sum: base + inputSize / 4 + blocks)
+        }
+        if isInteger {
+            for row in 0..<rows { kernels.quantize_activations(activations(row), input + row * inputSize, inputSize) }
+        }
+        let tile = Self.invariantTileRows
+        context.parallelism.forEachChunk(of: outputSize, minimumChunk: tile) { _, range in
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let count = min(tile, range.upperBound - start)
+                let weights = bytes + start * rowBytes
+                for row in 0..<rows {
+                    let out = output + row * outputSize + start
+                    if isInteger {
+                        kernels.integer_rows_times_vector(type, out, weights, rowBytes, count, inputSize, activations(row))
+                    } else {
+                        kernels.half_rows_times_vector(type, out, weights, rowBytes, count, inputSize, input + row * inputSize)
+                    }
+                    if let bias { for index in 0..<count { out[index] += bias[start + index] } }
+                }
+                start += count
+            }
         }
     }
 

@@ -87,6 +87,22 @@ typedef struct gpt_decode {
 /// The gpt_decode table compiled for `level` (clamped to what this CPU runs).
 const gpt_decode *gpt_decode_for_level(int level);
 
+typedef struct gpt_batched {
+    /// The instruction level these were compiled for: "baseline", "avx2" or "avx512".
+    const char *level;
+    /// y[b·ldy + j] = Σ_i x[b·ldx + i] · w[i·stride + j] (+ bias[j]) for b < rows, j < columns: input rows
+    /// times a slice of [in, out] weights (Conv1D). Each element sums i in order from 0, whatever the rows.
+    void (*rows_times_matrix)(float *y, long ldy, const float *x, long ldx, const float *w, long stride,
+        const float *_Nullable bias, long rows, long inner, long columns);
+    /// y[b·ldy + r] = Σ_i w[r·inner + i] · x[b·ldx + i] (+ bias[r]) for b < rows, r < outputs: input rows
+    /// times [out, in] weights (nn.Linear, the unembedding), each dot product in one fixed order.
+    void (*rows_times_matrix_transposed)(float *y, long ldy, const float *x, long ldx, const float *w,
+        const float *_Nullable bias, long rows, long inner, long outputs);
+} gpt_batched;
+/// The batch-invariant products compiled for `level` (clamped to what this CPU runs): a row's result
+/// never depends on how many rows share the call.
+const gpt_batched *gpt_batched_for_level(int level);
+
 /// A spin-wait hint to the CPU (x86 PAUSE); does nothing elsewhere.
 void gpt_cpu_relax(void);
 /// Whether the calling thread is running inside a parallel region (a worker, or a caller

@@ -1,0 +1,124 @@
+import AsyncHTTPClient
+import Foundation
+import GPTModel
+import GPTServer
+import GPTTensor
+import GPTTokenizer
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// A server on a free port over a tiny character-level model, and an HTTP client that talks to it.
+struct ServerHarness {
+    static let tokenizer = CharacterTokenizer(training: "abcdefghijklmnopqrstuvwxyz .,!?\n<|>_")
+
+    let server: ModelServer
+    let port: Int
+    var client: HTTPClient { .shared }
+
+    /// A tiny model, or (`slow`) one big enough that a 1,000-token request takes seconds, for tests
+    /// that must act while a request is still running.
+    static func model(contextLength: Int = 128, slow: Bool = false) throws -> GPT {
+        var random = RandomGenerator(seed: 8)
+        return try GPT(
+            configuration: GPTConfiguration(
+                vocabularySize: tokenizer.vocabularySize, contextLength: contextLength, embeddingSize: slow ? 256 : 32,
+                layerCount: slow ? 6 : 2, headCount: 4),
+            generator: &random)
+    }
+
+    /// Starts a server, runs `body`, then shuts the server down gracefully and waits for it.
+    static func with(
+        contextLength: Int = 128, slow: Bool = false, _ adjust: (inout ServerConfiguration) -> Void = { _ in },
+        _ body: (ServerHarness) async throws -> Void
+    ) async throws {
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.alias = "tiny"
+        configuration.parallel = 16
+        adjust(&configuration)
+        let server = try ModelServer(
+            model: try model(contextLength: contextLength, slow: slow), tokenizer: tokenizer, configuration: configuration,
+            chatTemplate: try ChatTemplate(), parallelism: Parallelism(threads: 2))
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        let running = Task { try await server.run(gracefulShutdownSignals: []) { portContinuation.yield($0) } }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw CancellationError() }
+        do {
+            try await body(ServerHarness(server: server, port: port))
+        } catch {
+            await server.shutdown()
+            _ = try? await running.value
+            throw error
+        }
+        await server.shutdown()
+        try await running.value
+    }
+
+    struct Reply {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: String
+
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
+        var error: [String: Any] { json["error"] as? [String: Any] ?? [:] }
+        /// The `data:` payloads of a server-sent event stream, `[DONE]` left out.
+        var events: [[String: Any]] {
+            body.components(separatedBy: "\n\n").compactMap { frame in
+                guard frame.hasPrefix("data: "), frame != "data: [DONE]" else { return nil }
+                return (try? JSONSerialization.jsonObject(with: Data(frame.dropFirst(6).utf8))) as? [String: Any]
+            }
+        }
+    }
+
+    func send(
+        _ method: HTTPMethod = .POST, _ path: String, body: String? = nil, headers: [(String, String)] = []
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await client.execute(request, timeout: .seconds(60))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
+    }
+
+    func post(_ path: String, _ json: [String: Any], headers: [(String, String)] = []) async throws -> Reply {
+        let data = try JSONSerialization.data(withJSONObject: json)
+        return try await send(.POST, path, body: String(decoding: data, as: UTF8.self), headers: headers)
+    }
+}
+
+/// Waits (up to 30 s) until `condition` holds; a test fails rather than hangs when it never does.
+func waitUntil(_ what: String, _ condition: () -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(30)
+    while !condition() {
+        guard Date() < deadline else {
+            Issue.record("timed out waiting until \(what)")
+            throw CancellationError()
+        }
+        try await Task.sleep(nanoseconds: 1_000_000)
+    }
+}
+
+/// The text of a completion's choices, by index (whole responses or concatenated stream chunks).
+func choiceTexts(_ reply: ServerHarness.Reply, chat: Bool = false) -> [Int: String] {
+    var texts: [Int: String] = [:]
+    let objects = reply.events.isEmpty ? [reply.json] : reply.events
+    for object in objects {
+        for choice in object["choices"] as? [[String: Any]] ?? [] {
+            let index = choice["index"] as? Int ?? -1
+            let text: String?
+            if chat {
+                text = ((choice["message"] ?? choice["delta"]) as? [String: Any])?["content"] as? String
+            } else {
+                text = choice["text"] as? String
+            }
+            texts[index, default: ""] += text ?? ""
+        }
+    }
+    return texts
+}
