@@ -27,8 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
@@ -81,6 +81,7 @@ let package = Package(
                 "GPTEmbeddings",
                 "GPTVisualization",
                 "GPTServer",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -95,10 +96,7 @@ let package = Package(
         .testTarget(name: "GPTGenerationTests", dependencies: ["GPTGeneration", "GPTTraining", "GPTTestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "GPTServerTests",
-            dependencies: [
-                "GPTServer", "GPTTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
+            dependencies: ["GPTServer", "GPTTestSupport"]
         ),
         .testTarget(name: "GPTCommandTests", dependencies: ["gpt", "GPTModel", "GPTFormats", "GPTTensor", "GPTTraining", "GPTTestSupport"]),
     ],

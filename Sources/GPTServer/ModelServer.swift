@@ -76,7 +76,13 @@ public final class ModelServer: Sendable {
                 services: [.init(service: SchedulerService(server: self)), .init(service: app)],
                 gracefulShutdownSignals: signals, logger: logger))
         self.group.withLock { $0 = group }
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where [EADDRINUSE, EADDRNOTAVAIL, EACCES].contains(error.errnoCode) {
+            let reason = error.errnoCode == EADDRINUSE ? "the port is in use" : error.errnoCode == EACCES ? "permission denied" : "no such address here"
+            throw ServerError(
+                "cannot listen on \(configuration.host):\(configuration.port): \(reason); pick another with --host/--port")
+        }
     }
 
     /// What SIGTERM does: stop accepting, let the requests in flight finish, then `run` returns.
@@ -154,6 +160,12 @@ public final class ModelServer: Sendable {
             return Int(value)
         }
     }
+}
+
+/// A server that cannot start, phrased for the user.
+public struct ServerError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// The scheduler as a service of the group: on shutdown (after the HTTP server has drained), it

@@ -3,6 +3,7 @@ import Foundation
 import GPTModel
 import GPTServer
 import GPTTensor
+import Logging
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -55,7 +56,9 @@ struct Serve: AsyncParsableCommand {
         Terminal.notice(
             "\(configuration.alias): \(gpt.parameterCount) parameters, context \(gpt.configuration.contextLength); \(parallel) sequences × full-context key/value caches = \(Terminal.bytes(cacheBytes))")
         let host = host
-        try await server.run { port in
+        var logger = Logger(label: "gpt-serve")
+        logger.logLevel = .warning  // our own lines say where it listens
+        try await server.run(logger: logger) { port in
             Terminal.notice("listening on http://\(host):\(port) (OpenAI API under /v1; Ctrl-C stops)")
         }
         Terminal.notice("stopped")

@@ -1,8 +1,5 @@
-import AsyncHTTPClient
 import Foundation
 import GPTServer
-import NIOCore
-import NIOHTTP1
 import Testing
 
 /// Every endpoint's happy path over real HTTP: shapes as OpenAI's, streams equal to whole responses.

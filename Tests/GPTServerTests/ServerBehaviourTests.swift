@@ -1,8 +1,6 @@
-import AsyncHTTPClient
 import Foundation
 import GPTServer
-import NIOCore
-import NIOHTTP1
+import GPTTensor
 import Testing
 
 /// Errors in OpenAI's shape with the right status, keys, CORS, a bounded queue, seed determinism
@@ -114,19 +112,20 @@ import Testing
 
     @Test func aClientThatDisconnectsStopsItsSequence() async throws {
         try await ServerHarness.with(contextLength: 1024, slow: true, { $0.parallel = 1 }) { harness in
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(harness.port)/v1/completions")
-            request.method = .POST
-            request.body = .bytes(ByteBuffer(string: #"{"prompt": "a", "max_tokens": 1000, "stream": true}"#))
-            let reader = Task {
-                let response = try await harness.client.execute(request, timeout: .seconds(60))
-                var chunks = 0
-                for try await _ in response.body {
-                    chunks += 1
-                    if chunks == 2 { break }
+            let port = harness.port
+            let frames = try await onOwnThread {
+                let connection = try HTTPTestConnection(port: port)
+                try connection.send(.POST, "/v1/completions", headers: [], body: #"{"prompt": "a", "max_tokens": 1000, "stream": true}"#)
+                let (_, headers) = try connection.readHead()
+                var frames = 0
+                _ = try connection.readBody(headers: headers) { piece in
+                    frames += piece.components(separatedBy: "data: ").count - 1
+                    return frames < 2
                 }
-                return chunks
+                connection.disconnect()  // mid-stream
+                return frames
             }
-            _ = try await reader.value  // dropping the body mid-stream closes the connection
+            #expect(frames >= 2)
             var stats = harness.server.scheduler.statistics
             for _ in 0..<500 where stats.cancelledRequests == 0 {
                 try await Task.sleep(nanoseconds: 10_000_000)
@@ -148,6 +147,18 @@ import Testing
             let reply = try await inFlight.value
             #expect(reply.status == 200)
             #expect(choiceTexts(reply)[0] != nil)
+        }
+    }
+
+    @Test func aPortInUseIsAnErrorThatSaysSo() async throws {
+        try await ServerHarness.with { harness in
+            var configuration = ServerConfiguration()
+            configuration.port = harness.port
+            let second = try ModelServer(
+                model: try ServerHarness.model(), tokenizer: ServerHarness.tokenizer, configuration: configuration,
+                chatTemplate: try ChatTemplate(), parallelism: Parallelism(threads: 1))
+            await #expect(throws: ServerError.self) { try await second.run(gracefulShutdownSignals: []) }
+            await second.scheduler.shutdown(gracePeriod: 0)
         }
     }
 }

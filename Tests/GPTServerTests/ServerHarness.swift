@@ -1,11 +1,8 @@
-import AsyncHTTPClient
 import Foundation
 import GPTModel
 import GPTServer
 import GPTTensor
 import GPTTokenizer
-import NIOCore
-import NIOHTTP1
 import Testing
 
 /// A server on a free port over a tiny character-level model, and an HTTP client that talks to it.
@@ -14,7 +11,6 @@ struct ServerHarness {
 
     let server: ModelServer
     let port: Int
-    var client: HTTPClient { .shared }
 
     /// A tiny model, or (`slow`) one big enough that a 1,000-token request takes seconds, for tests
     /// that must act while a request is still running.
@@ -57,7 +53,7 @@ struct ServerHarness {
 
     struct Reply {
         let status: Int
-        let headers: HTTPHeaders
+        let headers: ResponseHeaders
         let body: String
 
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
@@ -74,16 +70,14 @@ struct ServerHarness {
     func send(
         _ method: HTTPMethod = .POST, _ path: String, body: String? = nil, headers: [(String, String)] = []
     ) async throws -> Reply {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = method
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: body))
+        let port = port
+        return try await onOwnThread {
+            let connection = try HTTPTestConnection(port: port)
+            defer { connection.disconnect() }
+            try connection.send(method, path, headers: headers, body: body)
+            let (status, responseHeaders) = try connection.readHead()
+            return Reply(status: status, headers: responseHeaders, body: try connection.readBody(headers: responseHeaders))
         }
-        let response = try await client.execute(request, timeout: .seconds(60))
-        let bytes = try await response.body.collect(upTo: 64 << 20)
-        return Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
     }
 
     func post(_ path: String, _ json: [String: Any], headers: [(String, String)] = []) async throws -> Reply {
