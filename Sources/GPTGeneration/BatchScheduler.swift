@@ -169,7 +169,7 @@ public final class BatchScheduler: @unchecked Sendable {
                 running.append(job)
             }
             counters.queued = waiting.count
-            counters.running = running.reduce(0) { $0 + $1.choices.filter { !$0.isFinished }.count }
+            counters.running = runningChoices
             condition.unlock()
             retireCancelledAndLate()
             if !running.isEmpty { step() }
@@ -192,7 +192,7 @@ public final class BatchScheduler: @unchecked Sendable {
             }
             return false
         }
-        let running = running.reduce(0) { $0 + $1.choices.filter { !$0.isFinished }.count }
+        let running = runningChoices
         withLock { counters.running = running }
     }
 
@@ -256,11 +256,14 @@ public final class BatchScheduler: @unchecked Sendable {
             counters.promptTokens += prompt
             counters.generatedTokens += generated
             counters.completedRequests += done.count
-            counters.running = running.reduce(0) { $0 + $1.choices.filter { !$0.isFinished }.count }
+            counters.running = runningChoices
         }
         // Streams end after the counters count them.
         for job in done { job.continuation.finish() }
     }
+
+    /// Choices still decoding (what `statistics.running` reports).
+    private var runningChoices: Int { running.reduce(0) { $0 + $1.choices.filter { !$0.isFinished }.count } }
 
     private func release(_ job: BatchJob) {
         freeCaches += job.caches

@@ -89,6 +89,8 @@ struct BatchedForward: ModelOperations {
     /// Per new row: its sequence and its absolute position.
     private let rowSequence: [Int]
     private let rowPosition: [Int]
+    /// Each sequence's key and value storage, per layer (gathered once per step).
+    private let caches: [[(keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)]]
     private let headRows: Int
     private var layer = 0
 
@@ -107,6 +109,7 @@ struct BatchedForward: ModelOperations {
         }
         rowSequence = sequence
         rowPosition = position
+        caches = (0..<model.configuration.layerCount).map { layer in steps.map { $0.cache.pointers(layer: layer) } }
         headRows = steps.reduce(0) { $0 + $1.logitRows }
     }
 
@@ -140,12 +143,7 @@ struct BatchedForward: ModelOperations {
     }
 
     mutating func linear(_ matrix: BlockMatrix, _ input: UnsafePointer<Float>) -> UnsafePointer<Float> {
-        let output: UnsafeMutablePointer<Float>
-        switch matrix {
-        case .qkv: output = scratch.qkv
-        case .attentionProjection, .mlpDown: output = scratch.projection
-        case .mlpUp: output = scratch.up
-        }
+        let output = scratch.output(of: matrix)
         let bias = model.layout.blocks[layer].matrix(matrix).bias
         model.inferenceWeights.blocks[layer][matrix].apply(
             output: output, input: input, bias: bias.map { weights + $0 }, rows: rows, context: context)
@@ -158,7 +156,7 @@ struct BatchedForward: ModelOperations {
         let (C, NH) = (channels, model.configuration.headCount)
         let HS = C / NH
         let capacity = model.configuration.contextLength
-        let caches = steps.map { $0.cache.pointers(layer: layer) }
+        let caches = caches[layer]
         for row in 0..<rows {
             let (keys, values) = caches[rowSequence[row]]
             for h in 0..<NH {

@@ -158,6 +158,15 @@ final class InferenceScratch {
         losses = take(outputRows)
         logSumExp = take(outputRows)
     }
+
+    /// Where a block matrix's product goes.
+    func output(of matrix: BlockMatrix) -> UnsafeMutablePointer<Float> {
+        switch matrix {
+        case .qkv: qkv
+        case .attentionProjection, .mlpDown: projection
+        case .mlpUp: up
+        }
+    }
 }
 
 /// The block's operations over the key/value cache and the `WeightMatrix` seam. Norm outputs go to
@@ -225,12 +234,7 @@ struct CachedForward: ModelOperations {
     }
 
     mutating func linear(_ matrix: BlockMatrix, _ input: UnsafePointer<Float>) -> UnsafePointer<Float> {
-        let output: UnsafeMutablePointer<Float>
-        switch matrix {
-        case .qkv: output = scratch.qkv
-        case .attentionProjection, .mlpDown: output = scratch.projection
-        case .mlpUp: output = scratch.up
-        }
+        let output = scratch.output(of: matrix)
         let start = now
         defer { profile?.add(InferenceProfile.part(of: matrix), since: start) }
         let bias = model.layout.blocks[layer].matrix(matrix).bias
