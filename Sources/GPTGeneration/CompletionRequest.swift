@@ -74,4 +74,6 @@ public struct SchedulerStatistics: Sendable, Equatable {
     public var completedRequests = 0
     public var cancelledRequests = 0
     public var steps = 0
+
+    public init() {}
 }

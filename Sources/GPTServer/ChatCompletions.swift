@@ -52,7 +52,7 @@ extension ModelServer {
             return ServerEvents.response(request: request) { write in
                 var completionTokens = 0
                 for c in 0..<shape.choices { try await write(shape.chunk(c, delta: ["role": "assistant", "content": ""])) }
-                for try await (_, event) in ServerEvents.merge(streams) {
+                for try await (_, event) in ServerEvents.merge(streams, metrics: self.metrics) {
                     switch event {
                     case .promptScored: break
                     case .token(let c, let token, let text, let logprob):
@@ -70,7 +70,7 @@ extension ModelServer {
             }
         }
         let results = try await request.body.consumeWithCancellationOnInboundClose { _ in
-            try await Self.collect(streams, choices: settings.choices)
+            try await self.collect(streams, choices: settings.choices)
         }
         return Self.json(shape.response(results[0].choices, tokenizer: tokenizer), closing: true)
     }

@@ -44,14 +44,14 @@ extension ModelServer {
             return ServerEvents.response(request: request) { write in
                 var state = CompletionStream(shape: shape, tokenizer: tokenizer)
                 for chunk in state.start() { try await write(chunk) }
-                for try await (prompt, event) in ServerEvents.merge(streams) {
+                for try await (prompt, event) in ServerEvents.merge(streams, metrics: self.metrics) {
                     for chunk in state.chunks(prompt: prompt, event: event) { try await write(chunk) }
                 }
                 if includeUsage { try await write(shape.object(choices: [], usage: state.usage)) }
             }
         }
         let results = try await request.body.consumeWithCancellationOnInboundClose { _ in
-            try await Self.collect(streams, choices: settings.choices)
+            try await self.collect(streams, choices: settings.choices)
         }
         return Self.json(shape.response(results, tokenizer: tokenizer), closing: true)
     }
@@ -98,10 +98,10 @@ extension ModelServer {
     }
 
     /// Every choice of every request, collected (request-major).
-    static func collect(_ streams: [AsyncThrowingStream<CompletionEvent, Error>], choices: Int) async throws -> [CollectedPrompt] {
+    func collect(_ streams: [AsyncThrowingStream<CompletionEvent, Error>], choices: Int) async throws -> [CollectedPrompt] {
         var results = streams.map { _ in CollectedPrompt(choices: Array(repeating: ChoiceResult(), count: choices)) }
         do {
-            for try await (prompt, event) in ServerEvents.merge(streams) {
+            for try await (prompt, event) in ServerEvents.merge(streams, metrics: self.metrics) {
                 switch event {
                 case .promptScored(let tokens): results[prompt].promptTokens = tokens
                 case .token(let choice, _, _, _), .finished(let choice, _, _, _): results[prompt].choices[choice].add(event)

@@ -18,6 +18,7 @@ public final class ModelServer: Sendable {
     public let configuration: ServerConfiguration
     public let chatTemplate: ChatTemplate
     public let scheduler: BatchScheduler
+    let metrics = ServerMetrics()
     /// Seconds since 1970 when the server started (the model's `created`).
     let created: Int
     /// The running service group, for `shutdown()`.
@@ -39,9 +40,11 @@ public final class ModelServer: Sendable {
 
     var contextLength: Int { model.configuration.contextLength }
 
-    /// The routes behind their middleware: errors as OpenAI's JSON, then CORS, then the API key.
+    /// The routes behind their middleware: counted for /metrics, errors as OpenAI's JSON, then CORS,
+    /// then the API key.
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         router.add(middleware: APIErrorMiddleware())
         if let origin = configuration.corsOrigin {
             router.add(
@@ -51,6 +54,11 @@ public final class ModelServer: Sendable {
         }
         if let key = configuration.apiKey { router.add(middleware: APIKeyMiddleware(key: key)) }
         router.get("/health") { _, _ in Self.json(["status": "ok"]) }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: self.metrics.scrape(self.scheduler.statistics))))
+        }
         router.get("/v1/models") { _, _ in self.models() }
         router.post("/tokenize") { request, _ in try await self.tokenize(request) }
         router.post("/detokenize") { request, _ in try await self.detokenize(request) }

@@ -12,16 +12,32 @@ enum ServerEvents {
 
     static let done = ByteBuffer(string: "data: [DONE]\n\n")
 
-    /// One stream of the events of several requests (one per prompt), tagged with the request's index.
+    /// One stream of the events of several requests (one per prompt), tagged with the request's index;
+    /// the time to each request's first token and between each choice's tokens go to `metrics`.
     /// Stop listening and every request is cancelled.
-    static func merge(_ streams: [AsyncThrowingStream<CompletionEvent, Error>]) -> AsyncThrowingStream<(Int, CompletionEvent), Error> {
+    static func merge(
+        _ streams: [AsyncThrowingStream<CompletionEvent, Error>], metrics: ServerMetrics
+    ) -> AsyncThrowingStream<(Int, CompletionEvent), Error> {
         let (merged, continuation) = AsyncThrowingStream<(Int, CompletionEvent), Error>.makeStream()
+        let submitted = ContinuousClock.now
         let task = Task {
             do {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for (index, stream) in streams.enumerated() {
                         group.addTask {
-                            for try await event in stream { continuation.yield((index, event)) }
+                            var lastToken: [Int: ContinuousClock.Instant] = [:]
+                            for try await event in stream {
+                                if case .token(let choice, _, _, _) = event {
+                                    let now = ContinuousClock.now
+                                    if let last = lastToken[choice] {
+                                        metrics.recordTokenLatency(now - last)
+                                    } else if lastToken.isEmpty {
+                                        metrics.recordFirstToken(after: now - submitted)
+                                    }
+                                    lastToken[choice] = now
+                                }
+                                continuation.yield((index, event))
+                            }
                         }
                     }
                     try await group.waitForAll()

@@ -19,6 +19,31 @@ import Testing
         }
     }
 
+    @Test func metricsCountRequestsTokensAndLatencies() async throws {
+        try await ServerHarness.with { harness in
+            _ = try await harness.post("/v1/completions", ["prompt": "abc", "max_tokens": 5, "n": 2])
+            _ = try await harness.post("/v1/completions", ["prompt": "ab", "max_tokens": 4, "stream": true])
+            _ = try await harness.post("/v1/completions", ["prompt": "a", "temperature": -1])
+            let reply = try await harness.send(.GET, "/metrics")
+            #expect(reply.status == 200)
+            #expect(reply.headers["Content-Type"].first?.hasPrefix("text/plain; version=0.0.4") == true)
+            #expect(reply.body.contains("# TYPE gpt_time_to_first_token_seconds histogram"))
+            let samples = try await harness.metrics()
+            #expect(samples[#"gpt_requests_total{route="/v1/completions",status="200"}"#] == 2)
+            #expect(samples[#"gpt_requests_total{route="/v1/completions",status="400"}"#] == 1)
+            #expect(samples["gpt_prompt_tokens_total"] == 5)
+            #expect(samples["gpt_generated_tokens_total"] == 14)
+            #expect(samples["gpt_running_sequences"] == 0 && samples["gpt_queue_depth"] == 0)
+            // One first token per request; every later token of a choice has a gap before it: 14 tokens,
+            // less the 2 requests' first tokens and the first token of the second choice of the first.
+            #expect(samples["gpt_time_to_first_token_seconds_count"] == 2)
+            let gaps: Double = 14 - 2 - 1
+            #expect(samples["gpt_token_latency_seconds_count"] == gaps)
+            // The scrape before this one is counted too.
+            #expect(samples[#"gpt_requests_total{route="/metrics",status="200"}"#] == 1)
+        }
+    }
+
     @Test func completionsStreamTheSameTextTheyReturnWhole() async throws {
         try await ServerHarness.with { harness in
             let request: [String: Any] = ["prompt": "the cat", "max_tokens": 24, "seed": 5, "temperature": 0.8, "n": 2]

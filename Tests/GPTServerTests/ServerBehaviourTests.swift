@@ -133,6 +133,14 @@ import Testing
             }
             #expect(stats.cancelledRequests == 1)
             #expect(stats.running == 0)
+            // Generation stopped: the generated-token count in /metrics is far below the 1,000 asked
+            // for and no longer moves.
+            let generated = try await harness.metrics()["gpt_generated_tokens_total"] ?? -1
+            try await Task.sleep(nanoseconds: 200_000_000)
+            let later = try await harness.metrics()
+            #expect(generated >= 2 && generated < 500)
+            #expect(later["gpt_generated_tokens_total"] == generated)
+            #expect(later["gpt_cancelled_requests_total"] == 1)
             // The slot is free again.
             let next = try await harness.post("/v1/completions", ["prompt": "b", "max_tokens": 3])
             #expect(next.status == 200)

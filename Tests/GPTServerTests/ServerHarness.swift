@@ -80,6 +80,17 @@ struct ServerHarness {
         }
     }
 
+    /// The samples of `GET /metrics`, by name with labels as the text shows them (`a{b="c"}`).
+    func metrics() async throws -> [String: Double] {
+        let reply = try await send(.GET, "/metrics")
+        var samples: [String: Double] = [:]
+        for line in reply.body.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            samples[String(line[..<space])] = value
+        }
+        return samples
+    }
+
     func post(_ path: String, _ json: [String: Any], headers: [(String, String)] = []) async throws -> Reply {
         let data = try JSONSerialization.data(withJSONObject: json)
         return try await send(.POST, path, body: String(decoding: data, as: UTF8.self), headers: headers)
