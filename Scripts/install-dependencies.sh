@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what swift-gpt needs to build on Debian/Ubuntu: OpenBLAS and pkg-config, and with
-# --with-test-tools also headless Chromium (the tests open the HTML pictures in it) and a Python
-# environment in .venv-reference/ with PyTorch and transformers (the tests load models saved here in
-# transformers). Does nothing when they are already there. Swift itself must be on PATH.
+# --with-test-tools also headless Chromium (the tests open the HTML pictures and the server's playground
+# in it) and a Python environment in .venv-reference/ with PyTorch, transformers, gguf, openai and
+# playwright (the tests check our files and our server with them). Does nothing when they are already there. Swift itself must be on PATH.
 set -euo pipefail
 if ! command -v swift >/dev/null 2>&1; then
     echo "error: swift is not on PATH; install Swift 6 from swift.org first" >&2
@@ -38,5 +38,10 @@ if [ "${1:-}" = "--with-test-tools" ]; then
     # llama.cpp's own Python GGUF package: the tests read our GGUF files back with its GGUFReader.
     if ! "$venv/bin/python" -c "import gguf" >/dev/null 2>&1; then
         "$venv/bin/pip" install --quiet --disable-pip-version-check gguf==0.19.0
+    fi
+    # The clients the server's tests drive: the official openai package, and playwright (with Debian's
+    # chromium as its browser) for the playground page.
+    if ! "$venv/bin/python" -c "import openai, playwright" >/dev/null 2>&1; then
+        "$venv/bin/pip" install --quiet --disable-pip-version-check openai==3.57.0 playwright==1.65.2
     fi
 fi
