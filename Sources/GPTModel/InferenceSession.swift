@@ -44,9 +44,10 @@ public final class InferenceSession {
     /// cache.length ..< cache.length + count, appends their keys and values to `cache`, and
     /// returns logits: of each row's last new position (batch × V), or of every new position
     /// (batch × count × V). The prompt goes through in one call (prefill); generation then calls
-    /// this with one token per row (decode).
+    /// this with one token per row (decode). `observer` sees every layer's and head's attention
+    /// probabilities of the new positions (count × (past + count) per row and head).
     public func forward(
-        tokens: [Int32], count: Int, cache: KVCache, positions: LogitPositions = .last
+        tokens: [Int32], count: Int, cache: KVCache, positions: LogitPositions = .last, observer: AttentionObserver? = nil
     ) throws -> UnsafeBufferPointer<Float> {
         let configuration = model.configuration
         let rows = cache.batch * count
@@ -68,6 +69,7 @@ public final class InferenceSession {
         s.tokens.copy(tokens)
         var pass = CachedForward(
             model: model, scratch: s, cache: cache, context: context, count: count, positions: positions, profile: profile)
+        pass.observer = observer
         model.forward(&pass)
         profile?.passes += 1
         cache.length += count
@@ -180,7 +182,9 @@ struct CachedForward: ModelOperations {
     let count: Int
     let positions: LogitPositions
     let profile: InferenceProfile?
-    private var layer = 0
+    /// Sees each layer's and head's attention probabilities (for pictures; nil in generation).
+    var observer: AttentionObserver?
+    private(set) var layer = 0
 
     init(
         model: GPT, scratch: InferenceScratch, cache: KVCache, context: KernelContext, count: Int, positions: LogitPositions,
@@ -261,6 +265,7 @@ struct CachedForward: ModelOperations {
         Kernels.cachedAttentionForward(
             output: scratch.attention, qkv: qkv, keyCache: keyCache, valueCache: valueCache, batch: cache.batch,
             count: count, past: past, capacity: cache.capacity, channels: C, heads: NH, context: context)
+        if let observer { observe(qkv, observer) }
         return UnsafePointer(scratch.attention)
     }
 

@@ -103,17 +103,13 @@ struct VisualizeAttention: ParsableCommand {
 
     func run() throws {
         let directory = URL(fileURLWithPath: model)
-        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil, use: .dense)
+        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil)
         let c = gpt.configuration
         if let layer, !(0..<c.layerCount).contains(layer) { throw ValidationError("--layer must be in 0..<\(c.layerCount) (got \(layer))") }
         if let head, !(0..<c.headCount).contains(head) { throw ValidationError("--head must be in 0..<\(c.headCount) (got \(head))") }
         let tokens = try promptTokens(prompt, tokenizer: tokenizer, model: gpt)
-        var weights = [[[Float]]](repeating: [[Float]](repeating: [], count: c.headCount), count: c.layerCount)
-        try TrainingSession(model: gpt, parallelism: Parallelism(threads: 1)).forward(
-            tokens: tokens.map(Int32.init), batch: 1, length: tokens.count, lastPositionOnly: true
-        ) { layer, _, head, probabilities in
-            weights[layer][head] = Array(probabilities)
-        }
+        let weights = try InferenceSession(model: gpt, parallelism: Parallelism(threads: 1))
+            .attentionWeights(tokens: tokens.map(Int32.init))
         let heatmaps = AttentionHeatmaps(
             title: "Attention of \(directory.lastPathComponent) on \"\(prompt.prefix(60))\"", tokens: tokens.map { tokenizer.decode([$0]) },
             weights: weights)

@@ -57,4 +57,36 @@ import Testing
             }
         }
     }
+
+    /// The inference path's weights (what the server's playground and `gpt viz attention` show, for
+    /// quantized models too) equal the training pass's, also when the prompt arrives in two parts.
+    @Test func inferencePathShowsTheSameAttention() throws {
+        let configuration = GPTConfiguration(vocabularySize: 11, contextLength: 8, embeddingSize: 8, layerCount: 2, headCount: 2)
+        var generator = RandomGenerator(seed: 5)
+        let model = try GPT(configuration: configuration, generator: &generator)
+        for index in 0..<model.parameters.count { model.parameters[index] *= 10 }
+        let tokens: [Int32] = [3, 1, 4, 1, 5, 9, 2]
+        let T = tokens.count
+        var trained: [String: [Float]] = [:]
+        _ = try TrainingSession(model: model, parallelism: Parallelism(threads: 1)).forward(
+            tokens: tokens, targets: tokens, batch: 1, length: T
+        ) { layer, _, head, probabilities in trained["\(layer).\(head)"] = Array(probabilities) }
+        let session = InferenceSession(model: model, parallelism: Parallelism(threads: 1))
+        let inferred = try session.attentionWeights(tokens: tokens)
+        #expect(inferred.count == 2 && inferred.allSatisfy { $0.count == 2 })
+        // The last 3 positions after the first 4 are in the cache: rows 4…6 of the same matrices.
+        let cache = KVCache(configuration: configuration)
+        _ = try session.forward(tokens: Array(tokens[..<4]), count: 4, cache: cache)
+        var tail: [String: [Float]] = [:]
+        _ = try session.forward(tokens: Array(tokens[4...]), count: 3, cache: cache) { layer, _, head, probabilities in
+            tail["\(layer).\(head)"] = Array(probabilities)
+        }
+        for layer in 0..<2 {
+            for head in 0..<2 {
+                let reference = trained["\(layer).\(head)"]!
+                #expect(zip(inferred[layer][head], reference).allSatisfy { abs($0 - $1) < 1e-5 }, "layer \(layer) head \(head)")
+                #expect(zip(tail["\(layer).\(head)"]!, reference[(4 * T)...]).allSatisfy { abs($0 - $1) < 1e-5 })
+            }
+        }
+    }
 }
