@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers (dependencies point down only), as in docs/architecture.md:
 //   gpt (executable) → GPTServer, GPTTraining, GPTGeneration, GPTEmbeddings, GPTVisualization
-//   GPTServer (Hummingbird) → GPTGeneration
+//   GPTServer (Hummingbird) → GPTGeneration, GPTVisualization
 //   GPTTraining, GPTGeneration → GPTModel → GPTFormats, GPTTokenizer → GPTTensor → CBLAS, CKernels
 //   C kernels by concept, each compiled at every instruction level: CKernels (elementwise, attention,
 //   decode; the level machinery), CQuantized (ggml's weight formats and their products, GPTTensor), COptimizers (GPTTraining), CTSNE (GPTVisualization), CProbe (the
@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "GPTServer",
             dependencies: [
-                "GPTGeneration",
+                "GPTGeneration", "GPTVisualization",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,6 +1,7 @@
 import Hummingbird
 
-/// `Authorization: Bearer KEY` on every route but `/health`, compared in constant time.
+/// `Authorization: Bearer KEY` on every route but `/health` and the playground page itself (which
+/// holds no data and asks for the key), compared in constant time.
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let key: [UInt8]
 
@@ -9,7 +10,8 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path != "/health" && request.method != .options else { return try await next(request, context) }
+        let open = request.uri.path == "/health" || (request.uri.path == "/" && request.method == .get)
+        guard !open && request.method != .options else { return try await next(request, context) }
         let header = request.headers[.authorization] ?? ""
         let prefix = "Bearer "
         let given = header.hasPrefix(prefix) ? Array(header.utf8.dropFirst(prefix.utf8.count)) : []

@@ -19,6 +19,7 @@ public final class ModelServer: Sendable {
     public let chatTemplate: ChatTemplate
     public let scheduler: BatchScheduler
     let metrics = ServerMetrics()
+    let inspector: Inspector
     /// Seconds since 1970 when the server started (the model's `created`).
     let created: Int
     /// The running service group, for `shutdown()`.
@@ -36,6 +37,7 @@ public final class ModelServer: Sendable {
             model: model, tokenizer: tokenizer, parallel: configuration.parallel, maxQueue: configuration.maxQueue,
             prefillChunk: configuration.prefillChunk, parallelism: parallelism)
         created = Int(Date().timeIntervalSince1970)
+        inspector = Inspector(model: model, tokenizer: tokenizer)
     }
 
     var contextLength: Int { model.configuration.contextLength }
@@ -54,6 +56,10 @@ public final class ModelServer: Sendable {
         }
         if let key = configuration.apiKey { router.add(middleware: APIKeyMiddleware(key: key)) }
         router.get("/health") { _, _ in Self.json(["status": "ok"]) }
+        router.get("/") { _, _ in self.playground() }
+        router.post("/inspect/next-token") { request, _ in try await self.inspectNextToken(request) }
+        router.post("/inspect/attention") { request, _ in try await self.inspectAttention(request) }
+        router.post("/inspect/embeddings") { request, _ in try await self.inspectEmbeddings(request) }
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -22,6 +22,7 @@ final class ServerMetrics: Sendable {
     /// The routes named in `gpt_requests_total`; anything else counts as "other".
     static let routes: Set<String> = [
         "/", "/health", "/metrics", "/v1/models", "/tokenize", "/detokenize", "/v1/completions", "/v1/chat/completions",
+        "/inspect/next-token", "/inspect/attention", "/inspect/embeddings",
     ]
 
     init() {
