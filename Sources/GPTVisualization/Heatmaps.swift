@@ -64,20 +64,18 @@ public struct AttentionHeatmaps: Sendable {
         return out + "</svg>\n"
     }
 
-    /// A page with every panel: a layer and head picker shows one at a time; hover a cell for its value.
+    /// A page with a layer and head picker over one heatmap, drawn by `PictureScript` from the weights
+    /// carried as data (each row's keys up to the query, 4 decimals): hover a cell for its value.
     public func html(layer: Int? = nil, head: Int? = nil) -> String {
         let T = tokens.count
-        let cell = max(8, min(28, 560 / Double(max(T, 1))))
-        let size = Int(Double(T) * cell + 150)
-        var panels = ""
-        for l in weights.indices {
-            for h in weights[l].indices {
-                let visible = (l == (layer ?? 0) && h == (head ?? 0))
-                panels += "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"panel\" data-layer=\"\(l)\" data-head=\"\(h)\" width=\"\(size)\" height=\"\(size)\" style=\"display:\(visible ? "block" : "none")\" font-family=\"sans-serif\">"
-                panels += panel(layer: l, head: h, x: 110, y: 30, cell: cell, labels: true)
-                panels += "</svg>\n"
-            }
-        }
+        let data = weights.map { heads in
+            "[" + heads.map { values in
+                "[" + (0..<T).map { q in
+                    "[" + (0...q).map { String(format: "%.4g", values[q * T + $0]) }.joined(separator: ",") + "]"
+                }.joined(separator: ",") + "]"
+            }.joined(separator: ",\n") + "]"
+        }.joined(separator: ",\n")
+        let labels = tokens.map(EmbeddingMap.scriptString).joined(separator: ",")
         let layerOptions = weights.indices.map { "<option value=\"\($0)\"\($0 == (layer ?? 0) ? " selected" : "")>\($0)</option>" }.joined()
         let headOptions = weights[0].indices.map { "<option value=\"\($0)\"\($0 == (head ?? 0) ? " selected" : "")>\($0)</option>" }.joined()
         return """
@@ -87,17 +85,18 @@ public struct AttentionHeatmaps: Sendable {
             <body><h1 style="font-size:18px">\(Markup.escape(title))</h1>
             <p>Layer <select id="layer">\(layerOptions)</select> Head <select id="head">\(headOptions)</select>
             — rows are query tokens, columns key tokens; hover a cell for its weight.</p>
-            <div id="panels">
-            \(panels)</div>
+            <svg id="heatmap" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif"></svg>
+            <script>\(PictureScript.source)</script>
             <script>
+            var tokens = [\(labels)];
+            var weights = [\(data)];
             function show() {
-              var l = document.getElementById('layer').value, h = document.getElementById('head').value;
-              document.querySelectorAll('svg.panel').forEach(function (p) {
-                p.style.display = (p.dataset.layer === l && p.dataset.head === h) ? 'block' : 'none';
-              });
+              var l = +document.getElementById('layer').value, h = +document.getElementById('head').value;
+              Pictures.heatmap(document.getElementById('heatmap'), tokens, weights[l][h], {size: 620});
             }
             document.getElementById('layer').addEventListener('change', show);
             document.getElementById('head').addEventListener('change', show);
+            show();
             </script>
             </body></html>
 
