@@ -3,7 +3,7 @@ import GPTGeneration
 /// The fields `/v1/completions` and `/v1/chat/completions` share: sampling, stops, choices, seed and
 /// streaming, read and range-checked as OpenAI documents them, plus the engine's extra samplers as
 /// extension fields (`top_k`, `min_p`, `typical_p`, `repetition_penalty`, `dynatemp_range`,
-/// `dynatemp_exponent`).
+/// `dynatemp_exponent`, and llama-server's `ignore_eos` to generate past the end-of-text token).
 struct GenerationFields {
     var sampling = SamplingParameters()
     var stopSequences: [String] = []
@@ -11,6 +11,7 @@ struct GenerationFields {
     var seed: UInt64?
     var stream = false
     var includeUsage = false
+    var ignoreEndOfText = false
 
     init(_ fields: JSONFields, vocabularySize: Int, maxChoices: Int) throws {
         if let value = try fields.number("temperature", in: 0...2) { sampling.temperature = Float(value) }
@@ -68,6 +69,7 @@ struct GenerationFields {
             guard stream else { throw APIError.badRequest("'stream_options' is only allowed with 'stream': true", param: "stream_options") }
             includeUsage = try options.bool("include_usage") ?? false
         }
+        ignoreEndOfText = try fields.bool("ignore_eos") ?? false
         _ = try fields.string("user")
         _ = try fields.string("model")
     }
@@ -81,6 +83,7 @@ struct GenerationFields {
         request.choices = choices
         request.seed = seed ?? UInt64.random(in: 0...UInt64.max)
         request.timeout = timeout
+        request.ignoreEndOfText = ignoreEndOfText
         return request
     }
 }

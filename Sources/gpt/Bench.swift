@@ -9,7 +9,7 @@ import GPTTraining
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks.", subcommands: [BenchTrain.self, BenchTokenize.self, BenchGenerate.self])
+        abstract: "Benchmarks.", subcommands: [BenchTrain.self, BenchTokenize.self, BenchGenerate.self, BenchServe.self])
 }
 
 struct BenchTrain: ParsableCommand {

@@ -10,7 +10,8 @@ struct Serve: AsyncParsableCommand {
         abstract: "Serve a model over HTTP with OpenAI's API and continuous batching.",
         discussion: """
             Endpoints: POST /v1/completions, POST /v1/chat/completions, GET /v1/models, POST /tokenize, \
-            POST /detokenize, GET /health. Every running request decodes in one batched step per token; \
+            POST /detokenize, GET /health, GET /metrics, and the playground at GET / (with the \
+            /inspect/next-token, /inspect/attention and /inspect/embeddings its pictures read). Every running request decodes in one batched step per token; \
             the same request with the same seed returns the same text alone or among others. \
             Stops on SIGTERM or Ctrl-C after the requests in flight finish (within --timeout).
             """)

@@ -114,7 +114,7 @@ import Testing
         try await ServerHarness.with(contextLength: 1024, slow: true, { $0.parallel = 1 }) { harness in
             let port = harness.port
             let frames = try await onOwnThread {
-                let connection = try HTTPTestConnection(port: port)
+                let connection = try HTTPConnection(port: port)
                 try connection.send(.POST, "/v1/completions", headers: [], body: #"{"prompt": "a", "max_tokens": 1000, "stream": true}"#)
                 let (_, headers) = try connection.readHead()
                 var frames = 0

@@ -53,7 +53,7 @@ struct ServerHarness {
 
     struct Reply {
         let status: Int
-        let headers: ResponseHeaders
+        let headers: HTTPConnection.Headers
         let body: String
 
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
@@ -68,11 +68,11 @@ struct ServerHarness {
     }
 
     func send(
-        _ method: HTTPMethod = .POST, _ path: String, body: String? = nil, headers: [(String, String)] = []
+        _ method: HTTPConnection.Method = .POST, _ path: String, body: String? = nil, headers: [(String, String)] = []
     ) async throws -> Reply {
         let port = port
         return try await onOwnThread {
-            let connection = try HTTPTestConnection(port: port)
+            let connection = try HTTPConnection(port: port)
             defer { connection.disconnect() }
             try connection.send(method, path, headers: headers, body: body)
             let (status, responseHeaders) = try connection.readHead()
@@ -126,4 +126,12 @@ func choiceTexts(_ reply: ServerHarness.Reply, chat: Bool = false) -> [Int: Stri
         }
     }
     return texts
+}
+
+/// Runs blocking work (a socket client) on a thread of its own and awaits its result, so that the
+/// test process's cooperative threads stay free for the server.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
 }
