@@ -155,13 +155,11 @@ public final class BatchScheduler: @unchecked Sendable {
                 return
             }
             // Waiting requests join in order while slots are free (a request with several choices
-            // waits for all of its slots rather than being overtaken).
-            waiting.removeAll { job in
-                guard job.cancellation.isSet else { return false }
-                counters.cancelledRequests += 1
-                job.continuation.finish(throwing: CancellationError())
-                return true
-            }
+            // waits for all of its slots rather than being overtaken). Streams end only after the lock
+            // is released: ending one can run its termination handler, which takes the lock (wake).
+            let cancelled = waiting.filter(\.cancellation.isSet)
+            waiting.removeAll(where: \.cancellation.isSet)
+            counters.cancelledRequests += cancelled.count
             while let job = waiting.first, freeCaches.count >= job.request.choices {
                 waiting.removeFirst()
                 job.caches = (0..<job.request.choices).map { _ in freeCaches.removeLast() }
@@ -171,6 +169,7 @@ public final class BatchScheduler: @unchecked Sendable {
             counters.queued = waiting.count
             counters.running = runningChoices
             condition.unlock()
+            for job in cancelled { job.continuation.finish(throwing: CancellationError()) }
             retireCancelledAndLate()
             if !running.isEmpty { step() }
         }

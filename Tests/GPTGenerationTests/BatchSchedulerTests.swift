@@ -194,4 +194,32 @@ import Testing
         #expect(throws: SchedulerError.self) { try scheduler.submit(many) }
         await scheduler.shutdown(gracePeriod: 0)
     }
+
+    /// Consumers that give up while their requests wait in the queue or run, many at once, never wedge
+    /// the scheduler (a stream's end must never be signalled while the scheduler holds its lock: the
+    /// termination handler takes it too — the deadlock a load test found).
+    @Test func manyConsumersGivingUpAtOnceNeverWedgeIt() async throws {
+        let scheduler = try Self.scheduler(try Self.model(), parallel: 2, maxQueue: 64)
+        for round in 0..<20 {
+            await withTaskGroup(of: Void.self) { group in
+                for index in 0..<40 {
+                    let request = try! Self.request("abc", seed: UInt64(index), maxTokens: 40)
+                    guard let stream = try? scheduler.submit(request) else { continue }
+                    let consumer = Task { for try await _ in stream {} }
+                    group.addTask {
+                        try? await Task.sleep(nanoseconds: UInt64((index * 7 + round) % 10) * 200_000)
+                        consumer.cancel()
+                    }
+                }
+            }
+            let deadline = Date().addingTimeInterval(20)
+            while scheduler.statistics.queued + scheduler.statistics.running > 0 && Date() < deadline {
+                try await Task.sleep(nanoseconds: 2_000_000)
+            }
+            #expect(scheduler.statistics.queued == 0 && scheduler.statistics.running == 0, "round \(round): the scheduler is wedged")
+        }
+        let outcome = try await Self.collect(try scheduler.submit(try Self.request("abc", seed: 1, maxTokens: 5)))
+        #expect(outcome.tokens[0].count == 5)
+        await scheduler.shutdown(gracePeriod: 0)
+    }
 }
