@@ -16,7 +16,8 @@ public final class BatchScheduler: @unchecked Sendable {
     /// Sequences decoded together (slots), and requests allowed to wait for them.
     public let parallel: Int
     public let maxQueue: Int
-    /// Prompt tokens prefilled per step at most, so running streams keep flowing during a long prompt.
+    /// Prompt tokens prefilled per step at most while other sequences decode, so running streams keep
+    /// flowing during a long prompt (4 × as many when none is decoding).
     public let prefillChunk: Int
     private let session: BatchedInferenceSession
     private let condition = NSCondition()
@@ -206,7 +207,9 @@ public final class BatchScheduler: @unchecked Sendable {
                 owners.append((job, index, 0))
             }
         }
-        var budget = prefillChunk
+        // Chunks keep running streams flowing; with none decoding, there is nothing to keep flowing
+        // and waiting prompts go through in bigger steps (their first tokens come sooner).
+        var budget = steps.isEmpty ? 4 * prefillChunk : prefillChunk
         for job in running where job.isPrefilling && budget > 0 {
             let count = min(budget, job.request.prompt.count - job.prefilled)
             let tokens = job.request.prompt[job.prefilled..<(job.prefilled + count)].map(Int32.init)
