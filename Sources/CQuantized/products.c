@@ -120,6 +120,11 @@ void half_rows_times_vector_baseline(int type, float *y, const void *w, long row
     }
 }
 
+void integer_rows_times_rows_baseline(int type, float *y, long ldy, const void *w, long row_bytes, long rows,
+    long columns, const gpt_q8_activations *a, long count) {
+    for (long k = 0; k < count; k++) integer_rows_times_vector_baseline(type, y + k * ldy, w, row_bytes, rows, columns, a[k]);
+}
+
 void dequantize_rows_baseline(int type, float *out, const void *w, long row_bytes, long rows, long columns) {
     for (long r = 0; r < rows; r++) gpt_dequantize_row(type, out + r * columns, (const uint8_t *)w + r * row_bytes, columns);
 }
@@ -128,7 +133,7 @@ void dequantize_rows_baseline(int type, float *out, const void *w, long row_byte
 
 #define TABLE(level) { \
     #level, quantize_activations_##level, integer_rows_times_vector_##level, half_rows_times_vector_##level, \
-    dequantize_rows_##level }
+    dequantize_rows_##level, integer_rows_times_rows_##level }
 static const gpt_quantized tables[GPT_LEVEL_COUNT] = { TABLE(baseline), TABLE(avx2), TABLE(avx512) };
 #undef TABLE
 

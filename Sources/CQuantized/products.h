@@ -12,7 +12,9 @@ int gpt_is_k_type(int type);
         gpt_q8_activations a); \
     void half_rows_times_vector_##suffix(int type, float *y, const void *w, long row_bytes, long rows, long columns, \
         const float *x); \
-    void dequantize_rows_##suffix(int type, float *out, const void *w, long row_bytes, long rows, long columns);
+    void dequantize_rows_##suffix(int type, float *out, const void *w, long row_bytes, long rows, long columns); \
+    void integer_rows_times_rows_##suffix(int type, float *y, long ldy, const void *w, long row_bytes, long rows, \
+        long columns, const gpt_q8_activations *a, long count);
 
 PRODUCT_DECLARATIONS(baseline)
 PRODUCT_DECLARATIONS(avx2)

@@ -235,6 +235,59 @@ SIMD_BODY void integer_rows_times_vector_simd(int type, float *y, const void *w,
     }
 }
 
+/// y[k·ldy + r] = weight row r · activation row k for k < count, the 32-element integer types: each
+/// block's codes are decoded once for 4 activation rows at a time (the tile of weight rows stays in
+/// cache for the next 4). Every (r, k) is summed exactly as
+/// integer_rows_of_type sums one row (same products, same order), so a row's result never depends on
+/// how many activation rows share the call.
+SIMD_BODY void integer_rows_times_rows_of_type(int type, float *y, long ldy, const void *w, long row_bytes, long rows,
+    long columns, const gpt_q8_activations *a, long count) {
+    const long size = gpt_type_block_bytes(type), blocks = columns / QK;
+    const int has_minimum = type == GPT_TYPE_Q5_1;
+    long k0 = 0;
+    for (; k0 + 4 <= count; k0 += 4) {
+        const gpt_q8_activations *x = a + k0;
+        for (long r = 0; r < rows; r++) {
+            const uint8_t *row = (const uint8_t *)w + r * row_bytes;
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+            float minimum0 = 0, minimum1 = 0, minimum2 = 0, minimum3 = 0;
+            for (long b = 0; b < blocks; b++) {
+                const uint8_t *block = row + b * size;
+                _mm_prefetch((const char *)(block + PREFETCH_ROWS * row_bytes), _MM_HINT_T0);
+                __m256i wc = codes(type, block);
+                float d = half_scalar(block);
+                acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d * x[0].scale[b]), block_dot(type, wc, _mm256_loadu_si256((const __m256i *)(x[0].q + b * QK))), acc0);
+                acc1 = _mm256_fmadd_ps(_mm256_set1_ps(d * x[1].scale[b]), block_dot(type, wc, _mm256_loadu_si256((const __m256i *)(x[1].q + b * QK))), acc1);
+                acc2 = _mm256_fmadd_ps(_mm256_set1_ps(d * x[2].scale[b]), block_dot(type, wc, _mm256_loadu_si256((const __m256i *)(x[2].q + b * QK))), acc2);
+                acc3 = _mm256_fmadd_ps(_mm256_set1_ps(d * x[3].scale[b]), block_dot(type, wc, _mm256_loadu_si256((const __m256i *)(x[3].q + b * QK))), acc3);
+                if (has_minimum) {
+                    float m = half_scalar(block + 2);
+                    minimum0 += m * x[0].sum[b]; minimum1 += m * x[1].sum[b];
+                    minimum2 += m * x[2].sum[b]; minimum3 += m * x[3].sum[b];
+                }
+            }
+            y[k0 * ldy + r] = horizontal_sum(acc0) + minimum0;
+            y[(k0 + 1) * ldy + r] = horizontal_sum(acc1) + minimum1;
+            y[(k0 + 2) * ldy + r] = horizontal_sum(acc2) + minimum2;
+            y[(k0 + 3) * ldy + r] = horizontal_sum(acc3) + minimum3;
+        }
+    }
+    // The rest (and a single row): the one-row kernel over every weight row.
+    for (; k0 < count; k0++) integer_rows_of_type(type, y + k0 * ldy, w, row_bytes, rows, columns, a[k0]);
+}
+
+SIMD_BODY void integer_rows_times_rows_simd(int type, float *y, long ldy, const void *w, long row_bytes, long rows,
+    long columns, const gpt_q8_activations *a, long count) {
+    switch (type) {
+    case GPT_TYPE_Q8_0: integer_rows_times_rows_of_type(GPT_TYPE_Q8_0, y, ldy, w, row_bytes, rows, columns, a, count); break;
+    case GPT_TYPE_Q4_0: integer_rows_times_rows_of_type(GPT_TYPE_Q4_0, y, ldy, w, row_bytes, rows, columns, a, count); break;
+    case GPT_TYPE_Q5_0: integer_rows_times_rows_of_type(GPT_TYPE_Q5_0, y, ldy, w, row_bytes, rows, columns, a, count); break;
+    case GPT_TYPE_Q5_1: integer_rows_times_rows_of_type(GPT_TYPE_Q5_1, y, ldy, w, row_bytes, rows, columns, a, count); break;
+    default:
+        for (long k = 0; k < count; k++) integer_rows_times_vector_simd(type, y + k * ldy, w, row_bytes, rows, columns, a[k]);
+    }
+}
+
 /// Eight weights of a half-precision row as floats.
 SIMD_BODY __m256 load_half8(int type, const uint8_t *p) {
     __m128i raw = _mm_loadu_si128((const __m128i *)p);
@@ -310,7 +363,10 @@ SIMD_BODY void dequantize_rows_simd(int type, float *out, const void *w, long ro
     target void half_rows_times_vector_##suffix(int type, float *y, const void *w, long row_bytes, long rows, \
         long columns, const float *x) { half_rows_times_vector_simd(type, y, w, row_bytes, rows, columns, x); } \
     target void dequantize_rows_##suffix(int type, float *out, const void *w, long row_bytes, long rows, \
-        long columns) { dequantize_rows_simd(type, out, w, row_bytes, rows, columns); }
+        long columns) { dequantize_rows_simd(type, out, w, row_bytes, rows, columns); } \
+    target void integer_rows_times_rows_##suffix(int type, float *y, long ldy, const void *w, long row_bytes, long rows, \
+        long columns, const gpt_q8_activations *a, long count) { \
+        integer_rows_times_rows_simd(type, y, ldy, w, row_bytes, rows, columns, a, count); }
 #else
 #define SIMD_LEVEL(suffix, target) \
     void integer_rows_times_vector_##suffix(int type, float *y, const void *w, long row_bytes, long rows, \
@@ -318,7 +374,10 @@ SIMD_BODY void dequantize_rows_simd(int type, float *out, const void *w, long ro
     void half_rows_times_vector_##suffix(int type, float *y, const void *w, long row_bytes, long rows, \
         long columns, const float *x) { half_rows_times_vector_baseline(type, y, w, row_bytes, rows, columns, x); } \
     void dequantize_rows_##suffix(int type, float *out, const void *w, long row_bytes, long rows, \
-        long columns) { dequantize_rows_baseline(type, out, w, row_bytes, rows, columns); }
+        long columns) { dequantize_rows_baseline(type, out, w, row_bytes, rows, columns); } \
+    void integer_rows_times_rows_##suffix(int type, float *y, long ldy, const void *w, long row_bytes, long rows, \
+        long columns, const gpt_q8_activations *a, long count) { \
+        integer_rows_times_rows_baseline(type, y, ldy, w, row_bytes, rows, columns, a, count); }
 #endif
 
 SIMD_LEVEL(avx2, GPT_TARGET_AVX2)

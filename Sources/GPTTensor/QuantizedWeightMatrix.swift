@@ -110,25 +110,33 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
                 q: UnsafeMutableRawPointer(base).assumingMemoryBound(to: Int8.self), scale: base + inputSize / 4,
                 sum: base + inputSize / 4 + blocks)
         }
-        if isInteger {
-            for row in 0..<rows { kernels.quantize_activations(activations(row), input + row * inputSize, inputSize) }
-        }
+        let quantized = isInteger ? (0..<rows).map(activations) : []
+        for (row, a) in quantized.enumerated() { kernels.quantize_activations(a, input + row * inputSize, inputSize) }
         let tile = Self.invariantTileRows
-        context.parallelism.forEachChunk(of: outputSize, minimumChunk: tile) { _, range in
-            var start = range.lowerBound
-            while start < range.upperBound {
-                let count = min(tile, range.upperBound - start)
-                let weights = bytes + start * rowBytes
-                for row in 0..<rows {
-                    let out = output + row * outputSize + start
+        quantized.withUnsafeBufferPointer { quantized in
+            context.parallelism.forEachChunk(of: outputSize, minimumChunk: tile) { _, range in
+                var start = range.lowerBound
+                while start < range.upperBound {
+                    let count = min(tile, range.upperBound - start)
+                    let weights = bytes + start * rowBytes
                     if isInteger {
-                        kernels.integer_rows_times_vector(type, out, weights, rowBytes, count, inputSize, activations(row))
+                        // Each weight block decoded once for several input rows; every row's sums as alone.
+                        kernels.integer_rows_times_rows(
+                            type, output + start, outputSize, weights, rowBytes, count, inputSize, quantized.baseAddress!, rows)
                     } else {
-                        kernels.half_rows_times_vector(type, out, weights, rowBytes, count, inputSize, input + row * inputSize)
+                        for row in 0..<rows {
+                            kernels.half_rows_times_vector(
+                                type, output + row * outputSize + start, weights, rowBytes, count, inputSize, input + row * inputSize)
+                        }
                     }
-                    if let bias { for index in 0..<count { out[index] += bias[start + index] } }
+                    if let bias {
+                        for row in 0..<rows {
+                            let out = output + row * outputSize + start
+                            for index in 0..<count { out[index] += bias[start + index] }
+                        }
+                    }
+                    start += count
                 }
-                start += count
             }
         }
     }

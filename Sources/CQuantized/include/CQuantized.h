@@ -56,6 +56,10 @@ typedef struct gpt_quantized {
         const float *x);
     /// out (rows × columns floats, row-major) = the rows of `type` dequantized.
     void (*dequantize_rows)(int type, float *out, const void *w, long row_bytes, long rows, long columns);
+    /// y[k·ldy + r] = row r · activation row k for k < count, each (r, k) computed exactly as
+    /// `integer_rows_times_vector` computes it (so a row's result never depends on `count`).
+    void (*integer_rows_times_rows)(int type, float *y, long ldy, const void *w, long row_bytes, long rows, long columns,
+        const gpt_q8_activations *a, long count);
 } gpt_quantized;
 /// The gpt_quantized table compiled for `level` (clamped to what this CPU runs).
 const gpt_quantized *gpt_quantized_for_level(int level);
