@@ -115,7 +115,6 @@ struct BatchedForward: ModelOperations {
 
     private var rows: Int { rowSequence.count }
     private var channels: Int { model.configuration.embeddingSize }
-    private var weights: UnsafePointer<Float> { UnsafePointer(model.parameters.pointer) }
 
     mutating func enter(layer: Int) {
         self.layer = layer
@@ -132,22 +131,11 @@ struct BatchedForward: ModelOperations {
     }
 
     mutating func norm(_ site: NormSite, _ input: UnsafePointer<Float>) -> UnsafePointer<Float> {
-        let isHead = site == .final
-        let output = isHead ? scratch.head : scratch.norm
-        let (weight, bias) = model.layout.norm(site, layer: layer)
-        Kernels.layerNormForward(
-            output: output, mean: scratch.mean, reciprocalStandardDeviation: scratch.reciprocalStd, input: input,
-            weight: weights + weight, bias: bias.map { weights + $0 }, rows: isHead ? headRows : rows,
-            channels: channels, epsilon: model.configuration.layerNormEpsilon, context: context)
-        return UnsafePointer(output)
+        scratch.norm(site, layer: layer, input, rows: site == .final ? headRows : rows, model: model, context: context)
     }
 
     mutating func linear(_ matrix: BlockMatrix, _ input: UnsafePointer<Float>) -> UnsafePointer<Float> {
-        let output = scratch.output(of: matrix)
-        let bias = model.layout.blocks[layer].matrix(matrix).bias
-        model.inferenceWeights.blocks[layer][matrix].apply(
-            output: output, input: input, bias: bias.map { weights + $0 }, rows: rows, context: context)
-        return UnsafePointer(output)
+        scratch.linear(matrix, layer: layer, input, rows: rows, model: model, context: context)
     }
 
     mutating func attend(_ qkv: UnsafePointer<Float>) -> UnsafePointer<Float> {

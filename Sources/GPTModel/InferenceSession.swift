@@ -169,6 +169,33 @@ final class InferenceScratch {
         case .mlpUp: up
         }
     }
+
+    /// LayerNorm at `site` of `rows` rows into `norm` (or `head` for the final norm), as every cached
+    /// pass computes it.
+    func norm(
+        _ site: NormSite, layer: Int, _ input: UnsafePointer<Float>, rows: Int, model: GPT, context: KernelContext
+    ) -> UnsafePointer<Float> {
+        let output = site == .final ? head : norm
+        let (weight, bias) = model.layout.norm(site, layer: layer)
+        let weights = UnsafePointer(model.parameters.pointer)
+        Kernels.layerNormForward(
+            output: output, mean: mean, reciprocalStandardDeviation: reciprocalStd, input: input, weight: weights + weight,
+            bias: bias.map { weights + $0 }, rows: rows, channels: model.configuration.embeddingSize,
+            epsilon: model.configuration.layerNormEpsilon, context: context)
+        return UnsafePointer(output)
+    }
+
+    /// One of a block's matrices (with its bias) applied to `rows` rows, into its output buffer.
+    func linear(
+        _ matrix: BlockMatrix, layer: Int, _ input: UnsafePointer<Float>, rows: Int, model: GPT, context: KernelContext
+    ) -> UnsafePointer<Float> {
+        let output = output(of: matrix)
+        let bias = model.layout.blocks[layer].matrix(matrix).bias
+        model.inferenceWeights.blocks[layer][matrix].apply(
+            output: output, input: input, bias: bias.map { UnsafePointer(model.parameters.pointer) + $0 }, rows: rows,
+            context: context)
+        return UnsafePointer(output)
+    }
 }
 
 /// The block's operations over the key/value cache and the `WeightMatrix` seam. Norm outputs go to
@@ -204,7 +231,6 @@ struct CachedForward: ModelOperations {
 
     private var rows: Int { cache.batch * count }
     private var channels: Int { model.configuration.embeddingSize }
-    private var weights: UnsafePointer<Float> { UnsafePointer(model.parameters.pointer) }
 
     mutating func enter(layer: Int) {
         self.layer = layer
@@ -227,24 +253,13 @@ struct CachedForward: ModelOperations {
     mutating func norm(_ site: NormSite, _ input: UnsafePointer<Float>) -> UnsafePointer<Float> {
         let start = now
         defer { profile?.add(.norms, since: start) }
-        let isHead = site == .final
-        let output = isHead ? scratch.head : scratch.norm
-        let (weight, bias) = model.layout.norm(site, layer: layer)
-        Kernels.layerNormForward(
-            output: output, mean: scratch.mean, reciprocalStandardDeviation: scratch.reciprocalStd, input: input,
-            weight: weights + weight, bias: bias.map { weights + $0 }, rows: isHead ? headRows : rows,
-            channels: channels, epsilon: model.configuration.layerNormEpsilon, context: context)
-        return UnsafePointer(output)
+        return scratch.norm(site, layer: layer, input, rows: site == .final ? headRows : rows, model: model, context: context)
     }
 
     mutating func linear(_ matrix: BlockMatrix, _ input: UnsafePointer<Float>) -> UnsafePointer<Float> {
-        let output = scratch.output(of: matrix)
         let start = now
         defer { profile?.add(InferenceProfile.part(of: matrix), since: start) }
-        let bias = model.layout.blocks[layer].matrix(matrix).bias
-        model.inferenceWeights.blocks[layer][matrix].apply(
-            output: output, input: input, bias: bias.map { weights + $0 }, rows: rows, context: context)
-        return UnsafePointer(output)
+        return scratch.linear(matrix, layer: layer, input, rows: rows, model: model, context: context)
     }
 
     mutating func attend(_ qkv: UnsafePointer<Float>) -> UnsafePointer<Float> {

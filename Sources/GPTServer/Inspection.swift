@@ -14,7 +14,7 @@ final class Inspector: Sendable {
     let model: GPT
     let tokenizer: any Tokenizer
     private let queue = DispatchQueue(label: "gpt-inspect")
-    private let session: Mutex<InferenceSession?>
+    private let session: Mutex<InferenceSession>
     /// The last prompt's attention (picking another layer or head reuses it).
     private let lastAttention = Mutex<(tokens: [Int32], weights: [[[Float]]])?>(nil)
     /// The embedding map's axes, computed once from a sample of the vocabulary.
@@ -33,7 +33,7 @@ final class Inspector: Sendable {
     private func run<T: Sendable>(_ work: @escaping @Sendable (InferenceSession) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
-                continuation.resume(with: Result { try self.session.withLock { try work($0!) } })
+                continuation.resume(with: Result { try self.session.withLock { try work($0) } })
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import GPTTestSupport
 import GPTModel
 import GPTServer
 import GPTTensor
@@ -89,6 +90,20 @@ struct ServerHarness {
             samples[String(line[..<space])] = value
         }
         return samples
+    }
+
+    /// Runs `Scripts/<script>` (a real client: the openai package, Playwright) with the reference Python
+    /// against this server's `path`: its exit status, the checks it printed ("ok …" lines) and its errors.
+    func runClient(_ script: String, path: String = "", _ arguments: [String] = []) async throws -> (status: Int32, passed: Int, output: String) {
+        try #require(
+            FileManager.default.isExecutableFile(atPath: referencePython.path),
+            "no reference environment at \(referencePython.path); run Scripts/install-dependencies.sh --with-test-tools")
+        let url = "http://127.0.0.1:\(port)\(path)"
+        let (status, printed, complaints) = try await onOwnThread {
+            try runReferenceScript(script, [url] + arguments, environment: ["NO_PROXY": "127.0.0.1"])
+        }
+        let checks = String(decoding: printed, as: UTF8.self)
+        return (status, checks.components(separatedBy: "\n").filter { $0.hasPrefix("ok ") }.count, checks + complaints)
     }
 
     func post(_ path: String, _ json: [String: Any], headers: [(String, String)] = []) async throws -> Reply {
