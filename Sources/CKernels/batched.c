@@ -41,8 +41,9 @@ static inline v8 splat8(float x) { return (v8){x, x, x, x, x, x, x, x}; }
 /// accumulators — held in registers within a tile of 4 rows × 16 columns (one row: 32 columns), kept
 /// in y between blocks. Every element's sum is sequential over i whatever the tile, so any number of
 /// rows computes the same bits.
-// Inputs per pass for up to 16 rows (decoding), and per pass of a single row (measured on Zen 3:
-// one row streams the weights at 17–20 GB/s on one core, 2× the strip-by-strip order).
+// Inputs per pass for up to 16 rows (decoding), and per pass of a single row: few enough weight rows
+// at once that their pieces stream (the fastest of 1, 2, 4 and 8 tried; gpt bench serve shows the
+// effect on decode).
 #define SMALL_STEP 8
 #define ROW_BLOCK 4
 GPT_BODY void rows_times_matrix_body(float *y, long ldy, const float *x, long ldx, const float *w, long stride,
