@@ -8,10 +8,12 @@
 #include "kernels_common.h"
 
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
+// The helpers are always inlined: a 32-byte vector passed between functions compiled for different
+// levels would cross an ABI boundary (debug builds do not inline `static inline`).
 
-static inline v8 load8(const float *p) { v8 v; memcpy(&v, p, sizeof v); return v; }
-static inline void store8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
-static inline v8 splat8(float x) { return (v8){x, x, x, x, x, x, x, x}; }
+GPT_BODY v8 load8(const float *p) { v8 v; memcpy(&v, p, sizeof v); return v; }
+GPT_BODY void store8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
+GPT_BODY v8 splat8(float x) { return (v8){x, x, x, x, x, x, x, x}; }
 
 // ---------------------------------------------------------------- [in, out] weights (Conv1D)
 
@@ -89,13 +91,13 @@ GPT_BODY void rows_times_matrix_body(float *y, long ldy, const float *x, long ld
 // ---------------------------------------------------------------- [out, in] weights (nn.Linear, unembedding)
 
 /// Σ of one 8-lane accumulator in a fixed order.
-static inline float sum8(v8 v) {
+GPT_BODY float sum8(v8 v) {
     return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
 }
 
 /// The dot product of one weight row with one input row as every tile computes it: lanes over
 /// elements 8k + l in order, summed by `sum8`, then the tail (inner mod 8) one at a time.
-static inline float finish_dot(v8 lanes, const float *w, const float *x, long from, long inner) {
+GPT_BODY float finish_dot(v8 lanes, const float *w, const float *x, long from, long inner) {
     float s = sum8(lanes);
     for (long i = from; i < inner; i++) s += w[i] * x[i];
     return s;

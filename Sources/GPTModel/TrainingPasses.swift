@@ -13,11 +13,13 @@ struct TrainingForward: ModelOperations {
     let dropoutSeed: UInt64
     let lastPositionOnly: Bool
     let observer: AttentionObserver?
+    /// An adapter's low-rank updates, added after each adapted matrix.
+    let lora: LoRAPass?
     private var layer = 0
 
     init(
         model: GPT, activations: Activations, context: KernelContext, batch: Int, length: Int, dropout: Dropout,
-        dropoutSeed: UInt64, lastPositionOnly: Bool, observer: AttentionObserver?
+        dropoutSeed: UInt64, lastPositionOnly: Bool, observer: AttentionObserver?, lora: LoRAPass?
     ) {
         self.model = model
         self.activations = activations
@@ -28,6 +30,7 @@ struct TrainingForward: ModelOperations {
         self.dropoutSeed = dropoutSeed
         self.lastPositionOnly = lastPositionOnly
         self.observer = observer
+        self.lora = lora
     }
 
     private var rows: Int { batch * length }
@@ -90,6 +93,7 @@ struct TrainingForward: ModelOperations {
         Kernels.linearForward(
             output: output, input: input, weight: weights + weight, bias: bias.map { weights + $0 }, rows: rows,
             inputSize: shape.input, outputSize: shape.output, context: context)
+        lora?.forward(layer: layer, matrix: matrix, input: input, output: output, rows: rows)
         return UnsafePointer(output)
     }
 
@@ -160,11 +164,14 @@ struct TrainingForward: ModelOperations {
 }
 
 /// The mirror of `TrainingForward`: reads what it saved and accumulates (+=) parameter gradients.
-/// Each operation's d input goes to a backward scratch buffer that it zeroes first.
+/// Each operation's d input goes to a backward scratch buffer that it zeroes first. Without
+/// `gradients` the model is frozen (an adapter is trained): only d inputs flow, and the adapter's
+/// gradients accumulate.
 struct TrainingBackward: ModelGradientOperations {
     let model: GPT
     let activations: Activations
-    let gradients: UnsafeMutablePointer<Float>
+    let gradients: UnsafeMutablePointer<Float>?
+    let lora: LoRAPass?
     let context: KernelContext
     let batch: Int
     let length: Int
@@ -175,12 +182,13 @@ struct TrainingBackward: ModelGradientOperations {
     private var spare: UnsafeMutablePointer<Float>
 
     init(
-        model: GPT, activations: Activations, gradients: UnsafeMutablePointer<Float>, context: KernelContext,
-        batch: Int, length: Int, dropout: Dropout, dropoutSeed: UInt64
+        model: GPT, activations: Activations, gradients: UnsafeMutablePointer<Float>?, lora: LoRAPass?,
+        context: KernelContext, batch: Int, length: Int, dropout: Dropout, dropoutSeed: UInt64
     ) {
         self.model = model
         self.activations = activations
         self.gradients = gradients
+        self.lora = lora
         self.context = context
         self.batch = batch
         self.length = length
@@ -208,7 +216,7 @@ struct TrainingBackward: ModelGradientOperations {
         let (C, V) = (channels, model.configuration.vocabularySize)
         let normGradient = zeroed(act.normGradient, rows * C)
         Kernels.linearBackward(
-            inputGradient: normGradient, weightGradient: gradients + model.layout.outputWeight, biasGradient: nil,
+            inputGradient: normGradient, weightGradient: gradients.map { $0 + model.layout.outputWeight }, biasGradient: nil,
             outputGradient: act.logitsGradient, input: act.finalNorm, weight: weights + model.layout.outputWeight,
             ones: act.ones, rows: rows, inputSize: C, outputSize: V, weightIsOutputMajor: true, context: context)
         return UnsafePointer(normGradient)
@@ -240,10 +248,12 @@ struct TrainingBackward: ModelGradientOperations {
         }
         let (weight, bias) = model.layout.blocks[layer].matrix(matrix)
         Kernels.linearBackward(
-            inputGradient: zeroed(inputGradient, rows * shape.input), weightGradient: gradients + weight,
-            biasGradient: bias.map { gradients + $0 }, outputGradient: outputGradient, input: input,
+            inputGradient: zeroed(inputGradient, rows * shape.input), weightGradient: gradients.map { $0 + weight },
+            biasGradient: bias.flatMap { bias in gradients.map { $0 + bias } }, outputGradient: outputGradient, input: input,
             weight: weights + weight, ones: act.ones, rows: rows, inputSize: shape.input, outputSize: shape.output,
             context: context)
+        lora?.backward(
+            layer: layer, matrix: matrix, outputGradient: outputGradient, input: input, inputGradient: inputGradient, rows: rows)
         return UnsafePointer(inputGradient)
     }
 
@@ -276,7 +286,8 @@ struct TrainingBackward: ModelGradientOperations {
         }
         let (weight, bias) = model.layout.norm(site, layer: layer)
         Kernels.layerNormBackward(
-            inputGradient: stream, weightGradient: gradients + weight, biasGradient: bias.map { gradients + $0 },
+            inputGradient: stream, weightGradient: gradients.map { $0 + weight },
+            biasGradient: bias.flatMap { bias in gradients.map { $0 + bias } },
             outputGradient: outputGradient, input: saved.input!, weight: weights + weight, mean: saved.mean,
             reciprocalStandardDeviation: saved.rstd, rows: rows, channels: channels, context: context)
     }
@@ -293,6 +304,7 @@ struct TrainingBackward: ModelGradientOperations {
     }
 
     mutating func embedBackward(_ stream: UnsafeMutablePointer<Float>) {
+        guard let gradients else { return }  // frozen embeddings: nothing below them to reach
         // Embedding dropout, then scatter into the token (and learned position) embeddings.
         if dropout.embedding > 0 {
             Kernels.dropout(

@@ -9,13 +9,23 @@ public typealias AttentionObserver = (_ layer: Int, _ batchIndex: Int, _ head: I
 /// saves for backward, the gradient buffer and the kernel context. The model holds only weights
 /// and configuration; each user (a trainer, a teacher, a picture) owns its own session.
 ///
+/// With an `adapter` the model is frozen and runs with the adapter's low-rank updates: backward
+/// computes only the adapter's gradients (`adapterGradients`) and no gradient buffer the size of
+/// the model is ever made.
+///
 /// Not for concurrent use: one session is one thread of work.
 public final class TrainingSession {
     public let model: GPT
+    public let adapter: LoRAAdapter?
     public let context: KernelContext
-    /// d loss / d parameters, in the model's layout; backward accumulates into it.
+    /// d loss / d parameters, in the model's layout; backward accumulates into it (without an adapter).
     public private(set) lazy var gradients = FloatBuffer(count: model.layout.count)
+    /// d loss / d adapter factors, in the adapter's layout (with an adapter).
+    public private(set) lazy var adapterGradients = FloatBuffer(count: adapter?.layout.count ?? 0)
+    /// The gradients backward fills: the adapter's with an adapter, else the model's.
+    public var trainedGradients: FloatBuffer { adapter == nil ? gradients : adapterGradients }
     var activations: Activations?
+    private var loraActivations: LoRAActivations?
     /// The mean loss of the last forward pass that had targets.
     public private(set) var lastLoss: Float?
     /// The dropout the last forward pass applied (none outside training), which its backward undoes.
@@ -25,25 +35,38 @@ public final class TrainingSession {
     private var lastBatch = 0
     private var lastLength = 0
 
-    public init(model: GPT, context: KernelContext) {
+    public init(model: GPT, adapter: LoRAAdapter? = nil, context: KernelContext) {
         precondition(model.storesMatrices, "TrainingSession: a model whose matrices are stored elsewhere (quantized) cannot be trained")
+        if let adapter { precondition(adapter.modelConfiguration == model.configuration, "TrainingSession: the adapter is for another model shape") }
         self.model = model
+        self.adapter = adapter
         self.context = context
     }
 
-    public convenience init(model: GPT, parallelism: Parallelism) {
-        self.init(model: model, context: KernelContext(parallelism: parallelism))
+    public convenience init(model: GPT, adapter: LoRAAdapter? = nil, parallelism: Parallelism) {
+        self.init(model: model, adapter: adapter, context: KernelContext(parallelism: parallelism))
     }
 
     /// Sets every gradient to zero (backward accumulates).
     public func zeroGradients() {
-        gradients.zero()
+        trainedGradients.zero()
     }
 
     /// Bytes held by activations for the current shape.
     public var activationBytes: Int {
         guard let activations else { return 0 }
-        return (activations.storage.count + (activations.gradientStorage?.count ?? 0)) * 4
+        return (activations.storage.count + (activations.gradientStorage?.count ?? 0) + (loraActivations?.storage.count ?? 0)) * 4
+    }
+
+    /// The adapter's part of a pass (nil without an adapter), its buffers grown to `rows` if needed.
+    private func loraPass(rows: Int, gradients: Bool) -> LoRAPass? {
+        guard let adapter else { return nil }
+        let dropout = lastDropout.isTraining ? adapter.configuration.dropout : 0
+        let fits = loraActivations.map { $0.rows >= rows && ($0.droppedInput != nil || dropout == 0) } ?? false
+        if !fits { loraActivations = LoRAActivations(adapter: adapter, rows: rows, dropout: dropout > 0) }
+        return LoRAPass(
+            adapter: adapter, activations: loraActivations!, gradients: gradients ? adapterGradients.pointer : nil,
+            dropout: dropout, dropoutSeed: lastDropoutSeed, context: context)
     }
 
     /// Runs the model on `tokens` (B × T ids, row-major) and, given `targets`, returns the
@@ -78,7 +101,7 @@ public final class TrainingSession {
         var pass = TrainingForward(
             model: model, activations: act, context: context, batch: batch, length: length,
             dropout: lastDropout, dropoutSeed: dropoutSeed,
-            lastPositionOnly: lastPositionOnly, observer: attentionObserver)
+            lastPositionOnly: lastPositionOnly, observer: attentionObserver, lora: loraPass(rows: rows, gradients: false))
         model.forward(&pass)
 
         // Cross-entropy loss, averaged over every position.
@@ -125,7 +148,8 @@ public final class TrainingSession {
                 context: context)
         }
         var pass = TrainingBackward(
-            model: model, activations: act, gradients: gradients.pointer, context: context,
+            model: model, activations: act, gradients: adapter == nil ? gradients.pointer : nil,
+            lora: loraPass(rows: rows, gradients: true), context: context,
             batch: lastBatch, length: lastLength, dropout: lastDropout, dropoutSeed: lastDropoutSeed)
         model.backward(&pass)
     }
@@ -186,6 +210,8 @@ struct Dropout {
     var embedding: Float = 0
     var attention: Float = 0
     var residual: Float = 0
+    /// Whether the pass trains (an adapter's own dropout applies then).
+    var isTraining = false
 
     init() {}
 
@@ -193,6 +219,7 @@ struct Dropout {
         embedding = configuration.embeddingDropout
         attention = configuration.attentionDropout
         residual = configuration.residualDropout
+        isTraining = true
     }
 
     /// A distinct dropout seed for each place dropout happens in one step (layer −1: the embedding).

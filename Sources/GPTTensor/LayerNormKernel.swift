@@ -21,7 +21,7 @@ extension Kernels {
     /// added in thread order, so the result does not depend on timing.
     public static func layerNormBackward(
         inputGradient: UnsafeMutablePointer<Float>,
-        weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?,
+        weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
         outputGradient: UnsafePointer<Float>,
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, reciprocalStandardDeviation: UnsafePointer<Float>,
@@ -39,6 +39,7 @@ extension Kernels {
                 mean + range.lowerBound, reciprocalStandardDeviation + range.lowerBound,
                 range.count, channels)
         }
+        guard let weightGradient else { return }  // frozen gain and bias: d input only
         for chunk in 0..<threads {
             let partialWeight = partials + chunk * 2 * channels
             context.elementwise.accumulate(weightGradient, partialWeight, channels)

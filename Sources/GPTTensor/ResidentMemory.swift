@@ -25,3 +25,32 @@ public func residentMemoryBytes() -> Int {
     return 0
     #endif
 }
+
+/// The process's peak resident memory in bytes since it started or since the last
+/// `resetPeakResidentMemory()` (Linux: VmHWM; elsewhere the lifetime peak, `ru_maxrss`).
+public func peakResidentMemoryBytes() -> Int {
+    #if os(Linux)
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+    else { return 0 }
+    return kilobytes * 1024
+    #else
+    var usage = rusage()
+    getrusage(RUSAGE_SELF, &usage)
+    return Int(usage.ru_maxrss)  // bytes on macOS
+    #endif
+}
+
+/// Starts a new peak (Linux: writing 5 to /proc/self/clear_refs resets VmHWM to the current
+/// resident size); returns whether the system allowed it.
+@discardableResult
+public func resetPeakResidentMemory() -> Bool {
+    #if os(Linux)
+    guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
+    defer { try? handle.close() }
+    return (try? handle.write(contentsOf: Data("5".utf8))) != nil
+    #else
+    return false
+    #endif
+}

@@ -18,6 +18,9 @@ public struct RunDescription: Codable, Equatable, Sendable {
     public var log: String?
     /// Fine-tuning: what is not trained.
     public var freezing = Freezing()
+    /// LoRA fine-tuning: the base model's path (absolute); the adapter's settings are in its own
+    /// `adapter_config.json`.
+    public var loraBase: String?
     /// Distillation: the teacher's directory, the temperature and the weight of its term.
     public var teacher: String?
     public var temperature: Float?
@@ -41,6 +44,7 @@ public struct RunDescription: Codable, Equatable, Sendable {
         case keepBest = "keep-best", log, teacher, temperature, alpha, threads
         case dataHash = "data-sha256", validationDataHash = "val-data-sha256", tokenizer, tokenizerHash = "tokenizer-sha256"
         case freezeEmbeddings = "freeze-embeddings", freezeLayers = "freeze-layers", trainHeadOnly = "train-head-only"
+        case loraBase = "lora-base"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -60,6 +64,7 @@ public struct RunDescription: Codable, Equatable, Sendable {
         validationDataHash = try container.decodeIfPresent(String.self, forKey: .validationDataHash)
         tokenizer = try container.decodeIfPresent(String.self, forKey: .tokenizer)
         tokenizerHash = try container.decodeIfPresent(String.self, forKey: .tokenizerHash)
+        loraBase = try container.decodeIfPresent(String.self, forKey: .loraBase)
         freezing = Freezing(
             embeddings: try container.decodeIfPresent(Bool.self, forKey: .freezeEmbeddings) ?? false,
             layers: try container.decodeIfPresent(Int.self, forKey: .freezeLayers) ?? 0,
@@ -83,6 +88,7 @@ public struct RunDescription: Codable, Equatable, Sendable {
         try container.encodeIfPresent(validationDataHash, forKey: .validationDataHash)
         try container.encodeIfPresent(tokenizer, forKey: .tokenizer)
         try container.encodeIfPresent(tokenizerHash, forKey: .tokenizerHash)
+        try container.encodeIfPresent(loraBase, forKey: .loraBase)
         if command == "finetune" {
             try container.encode(freezing.embeddings, forKey: .freezeEmbeddings)
             try container.encode(freezing.layers, forKey: .freezeLayers)

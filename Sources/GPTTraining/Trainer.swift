@@ -73,6 +73,8 @@ public final class Trainer {
     public static let nonFiniteLimit = 5
 
     public let model: GPT
+    /// The adapter trained over the frozen model, when fine-tuning with LoRA.
+    public let adapter: LoRAAdapter?
     public let dataset: TokenDataset
     public let configuration: TrainingConfiguration
     public let optimizer: Optimizer
@@ -90,18 +92,23 @@ public final class Trainer {
     private var targets: [Int32] = []
     private var distillationLosses: [Float] = []
 
+    /// With an `adapter`, only the adapter is trained (and saved, in PEFT's format); `freezing` must then be empty.
     public init(
-        model: GPT, dataset: TokenDataset, configuration: TrainingConfiguration, parallelism: Parallelism,
-        freezing: Freezing = Freezing(), distillation: Distillation? = nil, kernelLevel: KernelLevel = .best
+        model: GPT, adapter: LoRAAdapter? = nil, dataset: TokenDataset, configuration: TrainingConfiguration,
+        parallelism: Parallelism, freezing: Freezing = Freezing(), distillation: Distillation? = nil,
+        kernelLevel: KernelLevel = .best
     ) {
         let tied = model.configuration.tiesEmbeddings
-        let isTrainable = { (tensor: ParameterTensor) in freezing.isTrainable(tensor, tiedEmbeddings: tied) }
+        let isTrainable = { (tensor: ParameterTensor) in adapter != nil || freezing.isTrainable(tensor, tiedEmbeddings: tied) }
         self.model = model
+        self.adapter = adapter
         self.dataset = dataset
         self.configuration = configuration
-        optimizer = Optimizer(layout: model.layout, settings: configuration.optimizerSettings, isTrainable: isTrainable)
-        frozen = model.layout.tensors.filter { !isTrainable($0) }.map { $0.offset..<($0.offset + $0.count) }
-        let session = TrainingSession(model: model, context: KernelContext(parallelism: parallelism, level: kernelLevel))
+        let layout = adapter?.layout ?? model.layout
+        optimizer = Optimizer(layout: layout, settings: configuration.optimizerSettings, isTrainable: isTrainable)
+        frozen = layout.tensors.filter { !isTrainable($0) }.map { $0.offset..<($0.offset + $0.count) }
+        let session = TrainingSession(
+            model: model, adapter: adapter, context: KernelContext(parallelism: parallelism, level: kernelLevel))
         self.session = session
         teacherSession = distillation.map { TrainingSession(model: $0.teacher, context: session.context) }
         self.distillation = distillation
@@ -160,7 +167,7 @@ public final class Trainer {
             lossSum += Double(loss)
         }
         let start = monotonicSeconds()
-        let gradients = session.gradients
+        let gradients = session.trainedGradients
         if micro > 1 { Kernels.scale(gradients.pointer, count: gradients.count, by: 1 / Float(micro), context: context) }
         for range in frozen { (gradients.pointer + range.lowerBound).update(repeating: 0, count: range.count) }
         let loss = Float(lossSum / Double(micro))
@@ -168,7 +175,7 @@ public final class Trainer {
         lastGradientNorm = norm
         if loss.isFinite && norm.isFinite {
             optimizer.update(
-                parameters: model.parameters, gradients: gradients,
+                parameters: trainedParameters, gradients: gradients,
                 learningRate: configuration.learningRateSchedule.learningRate(at: iteration), context: context)
         }
         timing.optimizer += monotonicSeconds() - start
@@ -177,10 +184,24 @@ public final class Trainer {
 
     private var restored = false
 
+    /// What the optimizer updates: the adapter's factors, or the model's parameters.
+    public var trainedParameters: FloatBuffer { adapter?.parameters ?? model.parameters }
+
+    /// Writes what is trained to `directory`: the whole model (with `tokenizer`), or the adapter.
+    private func save(to directory: URL, tokenizer: (any Tokenizer)?, weightsOnly: Bool) throws {
+        switch (adapter, weightsOnly) {
+        case (let adapter?, true): try AdapterDirectory.saveWeights(adapter, to: directory)
+        case (let adapter?, false): try AdapterDirectory.save(adapter, to: directory)
+        case (nil, true): try ModelDirectory.saveWeights(model, to: directory)
+        case (nil, false): try ModelDirectory.save(model, tokenizer: tokenizer, to: directory)
+        }
+    }
+
     /// Loads a checkpoint's weights, optimizer state and training stream (before `run(resume:)`,
     /// so that a damaged checkpoint is reported before anything else happens).
     public func restore(_ checkpoint: TrainingCheckpoint, from directory: URL) throws {
-        try TrainingCheckpoint.restore(model: model, optimizer: optimizer, from: directory)
+        try TrainingCheckpoint.restore(
+            layout: adapter?.layout ?? model.layout, parameters: trainedParameters, optimizer: optimizer, from: directory)
         optimizer.step = checkpoint.optimizerStep
         generator = checkpoint.generator
         restored = true
@@ -221,7 +242,7 @@ public final class Trainer {
             best = resume.bestValidationLoss
             iteration = resume.nextIteration
         } else {
-            try ModelDirectory.save(model, tokenizer: tokenizer, to: outputDirectory)
+            try save(to: outputDirectory, tokenizer: tokenizer, weightsOnly: false)
         }
         var last = (training: Float.nan, validation: Float.nan)
         var evaluatedAt: Int?
@@ -230,17 +251,17 @@ public final class Trainer {
             try TrainingCheckpoint(
                 nextIteration: iteration, optimizerStep: optimizer.step, generator: generator, bestValidationLoss: best,
                 configuration: configuration, run: runDescription
-            ).write(model: model, optimizer: optimizer, to: outputDirectory)
+            ).write(layout: adapter?.layout ?? model.layout, parameters: trainedParameters, optimizer: optimizer, to: outputDirectory)
             onEvent(.checkpoint(nextIteration: iteration))
         }
         func evaluateAndSave() throws {
             last = (try estimateLoss(.training, iteration: iteration), try estimateLoss(.validation, iteration: iteration))
             evaluatedAt = iteration
             onEvent(.evaluation(step: iteration, trainingLoss: last.training, validationLoss: last.validation))
-            try ModelDirectory.saveWeights(model, to: outputDirectory)
+            try save(to: outputDirectory, tokenizer: tokenizer, weightsOnly: true)
             onEvent(.saved(directory: outputDirectory, best: false))
             if runDescription.keepBest, last.validation < best {
-                try ModelDirectory.save(model, tokenizer: tokenizer, to: bestDirectory)
+                try save(to: bestDirectory, tokenizer: tokenizer, weightsOnly: false)
                 onEvent(.saved(directory: bestDirectory, best: true))
             }
             best = min(best, last.validation)

@@ -17,6 +17,11 @@ public struct TrainingBenchmark: Sendable {
         public var sgemmGigaflops: Double { ceilings.best.sgemmGigaflops }
         /// Resident memory right after the timed steps, in bytes (the probes' buffers are freed by then).
         public let residentBytes: Int
+        /// The peak resident memory from building the model to the end of the timed steps (the first
+        /// probe's buffers left out where the system can reset the peak: Linux).
+        public let peakResidentBytes: Int
+        /// Parameters the optimizer updates (the adapter's alone with LoRA).
+        public let trainedParameterCount: Int
         /// (rows, inner, columns) of the product sgemm was measured on.
         public let sgemmShape: (Int, Int, Int)
         public let parameterCount: Int
@@ -28,10 +33,14 @@ public struct TrainingBenchmark: Sendable {
     public let parallelism: Parallelism
     /// The instruction level the C kernels run at.
     public let kernelLevel: KernelLevel
+    /// Train a LoRA adapter over the frozen model instead of the model.
+    public let lora: LoRAConfiguration?
 
     public init(
-        configuration: TrainingConfiguration, vocabularySize: Int, parallelism: Parallelism, kernelLevel: KernelLevel = .best
+        configuration: TrainingConfiguration, vocabularySize: Int, parallelism: Parallelism, kernelLevel: KernelLevel = .best,
+        lora: LoRAConfiguration? = nil
     ) {
+        self.lora = lora
         self.configuration = configuration
         self.vocabularySize = vocabularySize
         self.parallelism = parallelism
@@ -45,33 +54,41 @@ public struct TrainingBenchmark: Sendable {
         let shape = largestProduct(
             rows: B0 * T0, channels: configuration.embeddingSize, mlpSize: modelConfiguration.mlpSize, vocabulary: vocabularySize)
         let before = MachineCeilings.probe(sgemmShape: shape, parallelism: parallelism)
+        resetPeakResidentMemory()
         var generator = RandomGenerator(seed: configuration.seed)
         let model = try GPT(
             configuration: configuration.modelConfiguration(vocabularySize: vocabularySize), generator: &generator)
+        let adapter = try lora.map { try LoRAAdapter(configuration: $0, model: model.configuration, generator: &generator) }
         let (B, T) = (configuration.batchSize, configuration.contextLength)
         let tokens = (0..<(B * T * 4 + T + 1)).map { _ in Int32(generator.nextInt(below: vocabularySize)) }
         let dataset = TokenDataset(training: tokens, validation: tokens)
         let trainer = Trainer(
-            model: model, dataset: dataset, configuration: configuration, parallelism: parallelism, kernelLevel: kernelLevel)
+            model: model, adapter: adapter, dataset: dataset, configuration: configuration, parallelism: parallelism,
+            kernelLevel: kernelLevel)
         var timing = StepTiming()
         for iteration in 0..<warmupSteps { _ = try trainer.step(iteration: iteration, timing: &timing) }
         timing = StepTiming()
         var loss: Float = 0
         for iteration in 0..<steps { loss = try trainer.step(iteration: warmupSteps + iteration, timing: &timing) }
         let resident = residentMemoryBytes()
+        let peak = peakResidentMemoryBytes()
         let ceilings = CeilingProbes(before: before, after: MachineCeilings.probe(sgemmShape: shape, parallelism: parallelism))
         let perStep = StepTiming(
             forward: timing.forward / Double(steps), backward: timing.backward / Double(steps),
             optimizer: timing.optimizer / Double(steps))
         let c = model.configuration
         // nanoGPT's estimate: 6·N per token (N without position embeddings) + 12·L·C·T for attention.
+        // A frozen model computes no weight gradients: 4·N, plus the adapter's own 6 per factor value.
         let positionCount = c.position == .learned ? c.contextLength * c.embeddingSize : 0
-        let perToken = 6 * Double(model.parameterCount - positionCount) + 12 * Double(c.layerCount * c.embeddingSize * T)
+        let perParameter: Double = adapter == nil ? 6 : 4
+        let perToken = perParameter * Double(model.parameterCount - positionCount) + 6 * Double(adapter?.layout.count ?? 0)
+            + 12 * Double(c.layerCount * c.embeddingSize * T)
         let flopsPerStep = perToken * Double(B * T)
         return Result(
             steps: steps, tokensPerSecond: Double(B * T) / perStep.total, timing: perStep, flopsPerStep: flopsPerStep,
             achievedGigaflops: flopsPerStep / perStep.total / 1e9,
-            ceilings: ceilings, residentBytes: resident,
+            ceilings: ceilings, residentBytes: resident, peakResidentBytes: peak,
+            trainedParameterCount: trainer.optimizer.trainableCount,
             sgemmShape: shape, parameterCount: model.parameterCount, finalLoss: loss)
     }
 

@@ -47,17 +47,22 @@ public struct TrainingCheckpoint {
 
     /// Writes the state file, then `training.json`, then removes older state files.
     public func write(model: GPT, optimizer: Optimizer, to directory: URL) throws {
+        try write(layout: model.layout, parameters: model.parameters, optimizer: optimizer, to: directory)
+    }
+
+    /// The same for any trained parameters (a model's, or an adapter's) and their layout.
+    public func write(layout: ParameterLayout, parameters: FloatBuffer, optimizer: Optimizer, to directory: URL) throws {
         let stateName = String(format: "training_state-%08d.safetensors", nextIteration)
         var records: [TensorRecord] = []
         func add(_ prefix: String, _ buffer: FloatBuffer) {
             let pointer = UnsafePointer(buffer.pointer)
-            for tensor in model.layout.tensors {
+            for tensor in layout.tensors {
                 records.append(TensorRecord(
                     name: "\(prefix).\(tensor.name)", shape: tensor.shape,
                     values: UnsafeBufferPointer(start: pointer + tensor.offset, count: tensor.count)))
             }
         }
-        add("parameters", model.parameters)
+        add("parameters", parameters)
         for name in optimizer.buffers.keys.sorted() { add(name, optimizer.buffers[name]!) }
         try SafetensorsFile.write(records, metadata: ["format": "swift-gpt-training-state"], to: directory.appendingPathComponent(stateName))
         let file = File(
@@ -88,6 +93,11 @@ public struct TrainingCheckpoint {
 
     /// Loads the weights and optimizer state this checkpoint names.
     public static func restore(model: GPT, optimizer: Optimizer, from directory: URL) throws {
+        try restore(layout: model.layout, parameters: model.parameters, optimizer: optimizer, from: directory)
+    }
+
+    /// The same for any trained parameters (a model's, or an adapter's) and their layout.
+    public static func restore(layout: ParameterLayout, parameters: FloatBuffer, optimizer: Optimizer, from directory: URL) throws {
         let url = directory.appendingPathComponent(fileName)
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw TrainingError("\(url.path) is missing; the checkpoint cannot be resumed")
@@ -95,7 +105,7 @@ public struct TrainingCheckpoint {
         let stateName = try File.read(data, source: url.path).stateFile
         let file = try SafetensorsFile(contentsOf: directory.appendingPathComponent(stateName))
         func load(_ prefix: String, into buffer: FloatBuffer) throws {
-            for tensor in model.layout.tensors {
+            for tensor in layout.tensors {
                 let name = "\(prefix).\(tensor.name)"
                 guard file.tensors[name]?.shape == tensor.shape else {
                     throw TrainingError("\(stateName) lacks \(name) \(tensor.shape); the checkpoint does not match the model")
@@ -103,7 +113,7 @@ public struct TrainingCheckpoint {
                 try file.read(name, into: buffer.pointer + tensor.offset)
             }
         }
-        try load("parameters", into: model.parameters)
+        try load("parameters", into: parameters)
         for (name, buffer) in optimizer.buffers { try load(name, into: buffer) }
     }
 }

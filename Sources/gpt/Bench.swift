@@ -9,7 +9,7 @@ import GPTTraining
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks.", subcommands: [BenchTrain.self, BenchTokenize.self, BenchGenerate.self, BenchServe.self])
+        abstract: "Benchmarks.", subcommands: [BenchTrain.self, BenchLoRA.self, BenchTokenize.self, BenchGenerate.self, BenchServe.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -29,6 +29,7 @@ struct BenchTrain: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
     @OptionGroup(title: "Model") var model: ModelOptions
     @Option(parsing: .unconditional, help: "Sequences per step.") var batchSize: Int?
+    @OptionGroup(title: "LoRA (train an adapter over the frozen model)") var lora: LoRAOptions
     @OptionGroup var kernels: KernelOptions
     @OptionGroup var threads: ThreadOptions
 
@@ -68,10 +69,21 @@ struct BenchTrain: ParsableCommand {
         }
 
         let parallelism = threads.parallelism
+        let adapter = lora.isEnabled ? lora.configuration(baseModel: preset) : nil
+        if let adapter {
+            do {
+                try adapter.validate(for: configuration.modelConfiguration(vocabularySize: vocabulary))
+            } catch let error as ModelError {
+                throw ValidationError(error.message)
+            }
+            reference = nil
+        }
         let benchmark = TrainingBenchmark(
-            configuration: configuration, vocabularySize: vocabulary, parallelism: parallelism, kernelLevel: kernels.level)
+            configuration: configuration, vocabularySize: vocabulary, parallelism: parallelism, kernelLevel: kernels.level,
+            lora: adapter)
         let result = try benchmark.run(steps: steps, warmupSteps: warmup)
         let residentMiB = Double(result.residentBytes) / 1_048_576
+        let peakMiB = Double(result.peakResidentBytes) / 1_048_576
         let ratio = result.achievedGigaflops / result.sgemmGigaflops
         let (m, k, n) = result.sgemmShape
         if json {
@@ -81,8 +93,12 @@ struct BenchTrain: ParsableCommand {
                 "forward_ms": result.timing.forward * 1000, "backward_ms": result.timing.backward * 1000,
                 "optimizer_ms": result.timing.optimizer * 1000, "achieved_gflops": result.achievedGigaflops,
                 "sgemm_gflops": result.sgemmGigaflops, "sgemm_fraction": ratio, "resident_memory_mib": residentMiB,
-                "parameters": result.parameterCount,
+                "peak_memory_mib": peakMiB, "parameters": result.parameterCount,
+                "trained_parameters": result.trainedParameterCount,
             ]
+            if let adapter {
+                object["lora"] = ["rank": adapter.rank, "alpha": adapter.alpha, "targets": adapter.targets.joined(separator: ",")]
+            }
             object["cpu"] = MachineDescription.cpu
             object["ceilings"] = result.ceilings.json
             if let reference { object["reference"] = ["what": reference.0, "tokens_per_second": reference.1] }
@@ -93,14 +109,17 @@ struct BenchTrain: ParsableCommand {
         print("benchmark:   train \(preset): \(c.layerCount) layers, \(c.headCount) heads, \(c.embeddingSize) dims, context \(c.contextLength), batch \(c.batchSize), vocabulary \(vocabulary), \(Terminal.grouped(Double(result.parameterCount))) parameters")
         print("machine:     \(MachineDescription.cpu); \(Terminal.counted(parallelism.threads, "thread")), \(BLAS.description), C kernels \(kernels.level)")
         print("steps:       \(result.steps) timed after \(warmup) warmup")
+        if let adapter {
+            print("trained:     a LoRA adapter (rank \(adapter.rank) on \(adapter.targets.joined(separator: ","))): \(Terminal.grouped(Double(result.trainedParameterCount))) parameters; the model frozen")
+        }
         print("tokens/s:    \(Terminal.grouped(result.tokensPerSecond))")
         // A figure from another machine is a labelled reference, never a ratio (measure peers side by side).
         if let reference { print("reference:   \(reference.0) (not this machine; no ratio is drawn)") }
         print(String(format: "step:        %.2f ms = forward %.2f + backward %.2f + optimizer %.2f", result.timing.total * 1000, result.timing.forward * 1000, result.timing.backward * 1000, result.timing.optimizer * 1000))
-        print(String(format: "achieved:    %.1f GFLOP/s (6·parameters·tokens + attention)", result.achievedGigaflops))
+        print(String(format: "achieved:    %.1f GFLOP/s (%@·parameters·tokens + attention)", result.achievedGigaflops, adapter == nil ? "6" : "4"))
         print(String(format: "sgemm:       %.1f GFLOP/s on %d×%d×%d (the model's largest product, same threads; the better probe) → %.0f%% of sgemm", result.sgemmGigaflops, m, k, n, ratio * 100))
         print("ceilings:    \(result.ceilings.summary)")
-        print(String(format: "memory:      %.0f MiB resident after the steps", residentMiB))
+        print(String(format: "memory:      %.0f MiB resident after the steps, peak %.0f MiB (model, training buffers and steps)", residentMiB, peakMiB))
     }
 }
 

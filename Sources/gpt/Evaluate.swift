@@ -24,6 +24,7 @@ struct Evaluate: ParsableCommand {
     var klReference: String?
     @Flag(help: "Recognise special tokens such as <|endoftext|> in the text (default: ordinary text).")
     var allowSpecial = false
+    @OptionGroup(title: "Adapters") var adapters: AdapterOptions
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
@@ -33,7 +34,7 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
-        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: self.tokenizer)
+        let (gpt, tokenizer) = try adapters.load(model: model, tokenizer: self.tokenizer)
         if let klReference {
             try compare(gpt, tokenizer: tokenizer, reference: klReference)
             return

@@ -11,7 +11,10 @@ struct Finetune: ParsableCommand {
         abstract: "Continue training a model (ours or a Hugging Face GPT-2 directory) on new text.",
         discussion: """
             The model keeps its architecture and tokenizer; text the tokenizer cannot encode is an error. \
-            Training options (and --preset/--config) set the recipe; the model's own shape flags are not taken.
+            Training options (and --preset/--config) set the recipe; the model's own shape flags are not taken. \
+            With --lora (or any --lora-* option) the model stays frozen and --out receives a LoRA adapter in \
+            PEFT's format (adapter_config.json, adapter_model.safetensors); use it with --adapter DIR or \
+            merge it with gpt lora merge.
             """)
 
     @Option(help: "The model to start from.") var from: String?
@@ -24,6 +27,7 @@ struct Finetune: ParsableCommand {
     var freezeEmbeddings = false
     @Option(parsing: .unconditional, help: "Do not train the first K transformer blocks.") var freezeLayers = 0
     @Flag(help: "Train only the final LayerNorm and the unembedding.") var trainHeadOnly = false
+    @OptionGroup(title: "LoRA") var loraOptions: LoRAOptions
     @OptionGroup var resumeOptions: ResumeOptions
     @OptionGroup var options: ConfigurationOptions
     @OptionGroup(title: "Training") var training: TrainingOptions
@@ -38,6 +42,12 @@ struct Finetune: ParsableCommand {
             guard data.data != nil else { throw ValidationError("give --data FILE to fine-tune on") }
         }
         try FlagNames.translating { try freezing.validate() }
+        if loraOptions.isEnabled && freezing != Freezing() {
+            throw ValidationError("--lora trains only the adapter (the model is frozen); it does not take --freeze-* or --train-head-only")
+        }
+        if loraOptions.isEnabled && resumeOptions.resume != nil {
+            throw ValidationError("--resume takes the adapter's saved settings; do not give --lora options with it")
+        }
     }
 
     func run() throws {
@@ -47,13 +57,17 @@ struct Finetune: ParsableCommand {
             parallelism = TrainingRun.parallelism(resuming: checkpoint.run, options: threads)
             let configuration = try TrainingRun.configuration(of: checkpoint, maxIterations: training.maxIterations)
             let outputDirectory = URL(fileURLWithPath: directory)
-            let (gpt, tokenizer) = try loadModelAndTokenizer(model: directory, tokenizer: nil)
+            // A LoRA run's directory holds the adapter; the model is the base it names.
+            let (gpt, tokenizer) = try loadModelAndTokenizer(model: checkpoint.run.loraBase ?? directory, tokenizer: nil, use: .training)
+            let adapter = try checkpoint.run.loraBase.map { _ in
+                try LoRAAdapter(configuration: try AdapterDirectory.loadConfiguration(outputDirectory), model: gpt.configuration)
+            }
             let prepared = try DataOptions.restore(checkpoint.run).0.prepare(
                 outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
             try prepared.requireUnchanged(since: checkpoint.run)
             let trainer = Trainer(
-                model: gpt, dataset: prepared.dataset, configuration: configuration, parallelism: parallelism,
-                freezing: checkpoint.run.freezing)
+                model: gpt, adapter: adapter, dataset: prepared.dataset, configuration: configuration,
+                parallelism: parallelism, freezing: checkpoint.run.freezing)
             try TrainingRun(
                 trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
                 description: checkpoint.run, resume: checkpoint
@@ -69,9 +83,10 @@ struct Finetune: ParsableCommand {
         (configuration.layerCount, configuration.headCount, configuration.embeddingSize) = (c.layerCount, c.headCount, c.embeddingSize)
         configuration.contextLength = min(configuration.contextLength, c.contextLength)
         let outputDirectory = URL(fileURLWithPath: out!)
-        if ModelDirectory.containsModel(outputDirectory) && !overwrite {
-            throw ValidationError("\(out!) already holds a model; pass --overwrite to replace it or choose another --out")
+        if (ModelDirectory.containsModel(outputDirectory) || AdapterDirectory.containsAdapter(outputDirectory)) && !overwrite {
+            throw ValidationError("\(out!) already holds a model or an adapter; pass --overwrite to replace it or choose another --out")
         }
+        let adapter = try makeAdapter(for: gpt, seed: configuration.seed)
         try TrainingRun.requireMemory(model: c, training: configuration)
         let prepared: PreparedData
         do {
@@ -85,12 +100,29 @@ struct Finetune: ParsableCommand {
         try AtomicFile.createDirectory(outputDirectory)
         TrainingCheckpoint.remove(from: outputDirectory)
         let trainer = Trainer(
-            model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism, freezing: freezing)
+            model: gpt, adapter: adapter, dataset: dataset, configuration: configuration, parallelism: parallelism,
+            freezing: freezing)
+        let what = adapter.map {
+            "a LoRA adapter (rank \($0.rank), alpha \($0.configuration.alpha), \($0.configuration.targets.joined(separator: ","))) over "
+        } ?? ""
         Terminal.notice(
-            "fine-tuning \(source.path) (\(Terminal.grouped(Double(gpt.parameterCount))) parameters, \(Terminal.grouped(Double(trainer.optimizer.trainableCount))) trained) on \(data.data!): \(Terminal.grouped(Double(dataset.training.count))) training tokens")
+            "fine-tuning \(what)\(source.path) (\(Terminal.grouped(Double(gpt.parameterCount))) parameters, \(Terminal.grouped(Double(trainer.optimizer.trainableCount))) trained) on \(data.data!): \(Terminal.grouped(Double(dataset.training.count))) training tokens")
         var run = data.description(command: "finetune", vocabularySize: c.vocabularySize, keepBest: keepBest, log: log)
         run.freezing = freezing
+        if adapter != nil { run.loraBase = source.standardizedFileURL.path }
         try prepared.describe(&run, tokenizerOption: nil, threads: parallelism.threads)
         try TrainingRun(trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory, description: run, resume: nil).run()
+    }
+
+    /// A new adapter for `model` (PEFT's initialisation from the run's seed), or nil without --lora.
+    func makeAdapter(for model: GPT, seed: UInt64) throws -> LoRAAdapter? {
+        guard loraOptions.isEnabled else { return nil }
+        var generator = RandomGenerator(seed: seed ^ 0x4C6F_5241)
+        do {
+            return try LoRAAdapter(
+                configuration: loraOptions.configuration(baseModel: from!), model: model.configuration, generator: &generator)
+        } catch let error as ModelError {
+            throw ValidationError(error.message)
+        }
     }
 }

@@ -8,7 +8,7 @@ struct GPTCommand: ParsableCommand {
         commandName: "gpt",
         abstract: "Train, sample from, evaluate and benchmark GPT models on the CPU.",
         version: "swift-gpt 0.1 (Swift \(swiftVersion))",
-        subcommands: [Train.self, Finetune.self, Distill.self, Sample.self, Evaluate.self, Info.self, Quantize.self, Export.self, Tokenize.self, TokenizerCommand.self, Word2VecCommand.self, Visualize.self, Serve.self, Bench.self]
+        subcommands: [Train.self, Finetune.self, Distill.self, Sample.self, Evaluate.self, Info.self, Quantize.self, Export.self, LoRACommand.self, Tokenize.self, TokenizerCommand.self, Word2VecCommand.self, Visualize.self, Serve.self, Bench.self]
     )
 }
 

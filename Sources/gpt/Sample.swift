@@ -36,6 +36,7 @@ struct Sample: AsyncParsableCommand {
     @Option(help: "Use this tokenizer (FILE or DIR) instead of the model's.") var tokenizer: String?
     @Flag(help: "Recognise special tokens such as <|endoftext|> in the prompt (default: ordinary text).")
     var allowSpecial = false
+    @OptionGroup(title: "Adapters") var adapters: AdapterOptions
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
@@ -61,7 +62,7 @@ struct Sample: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: self.tokenizer)
+        let (gpt, tokenizer) = try adapters.load(model: model, tokenizer: self.tokenizer)
         let promptText = try readPrompt()
         var promptTokens = try promptText.map {
             try tokenizer.encode($0, specialTokens: allowSpecial ? .allowed : .ordinary, threads: 1)

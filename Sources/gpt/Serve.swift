@@ -29,6 +29,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The model id the API reports (default: the model directory's or file's name).") var alias: String?
     @Option(help: "A Mustache template for chat messages (default: ChatML).") var chatTemplate: String?
     @Option(help: "Use this tokenizer (FILE or DIR) instead of the model's.") var tokenizer: String?
+    @OptionGroup(title: "Adapters") var adapters: AdapterOptions
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
@@ -41,7 +42,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let template = try chatTemplate.map { try ChatTemplate(contentsOf: URL(fileURLWithPath: $0)) } ?? ChatTemplate()
-        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: self.tokenizer)
+        let (gpt, tokenizer) = try adapters.load(model: model, tokenizer: self.tokenizer)
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port

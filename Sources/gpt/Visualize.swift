@@ -100,10 +100,11 @@ struct VisualizeAttention: ParsableCommand {
     @Option(parsing: .unconditional, help: "Only this layer.") var layer: Int?
     @Option(parsing: .unconditional, help: "Only this head.") var head: Int?
     @Option(help: "Output .svg or .html (the page lets you pick a layer and head).") var out: String
+    @OptionGroup(title: "Adapters") var adapters: AdapterOptions
 
     func run() throws {
         let directory = URL(fileURLWithPath: model)
-        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil)
+        let (gpt, tokenizer) = try adapters.load(model: model, tokenizer: nil)
         let c = gpt.configuration
         if let layer, !(0..<c.layerCount).contains(layer) { throw ValidationError("--layer must be in 0..<\(c.layerCount) (got \(layer))") }
         if let head, !(0..<c.headCount).contains(head) { throw ValidationError("--head must be in 0..<\(c.headCount) (got \(head))") }
@@ -128,6 +129,7 @@ struct VisualizeNextToken: ParsableCommand {
     @Option(help: "Comma-separated temperatures (> 0).") var temperatures = "0.5,1,2"
     @Option(parsing: .unconditional, help: "Bars per temperature.") var top = 15
     @Option(help: "Output .svg or .html.") var out: String
+    @OptionGroup(title: "Adapters") var adapters: AdapterOptions
 
     func run() throws {
         let values = try temperatures.split(separator: ",").map { text -> Float in
@@ -140,7 +142,7 @@ struct VisualizeNextToken: ParsableCommand {
             throw ValidationError("--temperatures takes 1 to 8 positive numbers separated by commas (got \"\(temperatures)\")")
         }
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
-        let (gpt, tokenizer) = try loadModelAndTokenizer(model: model, tokenizer: nil, use: .dense)
+        let (gpt, tokenizer) = try adapters.load(model: model, tokenizer: nil, use: .dense)
         let tokens = try promptTokens(prompt, tokenizer: tokenizer, model: gpt)
         let session = InferenceSession(model: gpt, parallelism: Parallelism(threads: 1))
         let logits = Array(try session.forward(
