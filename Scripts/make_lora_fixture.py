@@ -2,7 +2,7 @@
 """Make the LoRA parity fixture: adapters in PEFT's format, checked both ways.
 
 1. With our `gpt` binary: train a tiny base model (2 layers, width 32, character tokenizer, on --data) and a
-   LoRA adapter over it (rank 4 on c_attn, c_proj, c_fc) -> base/ and ours/.
+   LoRA adapter over it (rank 4 on c_attn, c_proj, c_fc and lm_head) -> base/ and ours/.
 2. With Hugging Face PEFT: load base/ in transformers, load ours/ with PeftModel.from_pretrained
    (no missing or unexpected keys allowed) and record its logits; make a PEFT adapter of its own
    (init_lora_weights=False, so B is not zero and the adapter changes the logits), save it to
@@ -51,7 +51,7 @@ def main():
     run(args.gpt, "train", "--data", args.data, "--layers", "2", "--heads", "2", "--embedding-size", "32", "--context-length", "16",
         "--batch-size", "8", "--max-iters", "40", "--eval-interval", "40", "--eval-iters", "1", "--out", base)
     run(args.gpt, "finetune", "--from", base, "--data", args.data, "--lora-rank", "4", "--lora-alpha", "16",
-        "--lora-targets", "c_attn,c_proj,c_fc", "--learning-rate", "1e-2", "--max-iters", "40", "--eval-interval", "40",
+        "--lora-targets", "c_attn,c_proj,c_fc,lm_head", "--learning-rate", "1e-2", "--max-iters", "40", "--eval-interval", "40",
         "--eval-iters", "1", "--batch-size", "8", "--out", ours)
     # Only the model and the adapter stay in the fixture (checkpoints and token caches are for resuming).
     for directory in (base, ours):
@@ -70,7 +70,9 @@ def main():
     adapted = PeftModel.from_pretrained(GPT2LMHeadModel.from_pretrained(base), ours).eval()
     from safetensors.torch import load_file
     stored = load_file(os.path.join(ours, "adapter_model.safetensors"))
-    expected_keys = set(get_peft_model_state_dict(adapted).keys())
+    # The adapter's own tensors (with lm_head adapted, PEFT would also save a copy of the base output
+    # layer unless told not to: swift-gpt refuses such a copy rather than guess whether it is the base's).
+    expected_keys = set(get_peft_model_state_dict(adapted, save_embedding_layers=False).keys())
     missing = sorted(expected_keys - set(stored))
     unexpected = sorted(set(stored) - expected_keys)
     assert not missing and not unexpected, (missing, unexpected)
@@ -81,9 +83,9 @@ def main():
     # PEFT's own adapter.
     torch.manual_seed(99)
     config = LoraConfig(task_type="CAUSAL_LM", r=4, lora_alpha=8, lora_dropout=0.0,
-                        target_modules=["c_attn", "c_proj", "c_fc"], fan_in_fan_out=True, init_lora_weights=False)
+                        target_modules=["c_attn", "c_proj", "c_fc", "lm_head"], fan_in_fan_out=True, init_lora_weights=False)
     peft_model = get_peft_model(GPT2LMHeadModel.from_pretrained(base), config).eval()
-    peft_model.save_pretrained(peft_dir)
+    peft_model.save_pretrained(peft_dir, save_embedding_layers=False)
     readme = os.path.join(peft_dir, "README.md")
     if os.path.exists(readme):
         os.remove(readme)

@@ -86,6 +86,10 @@ public enum AdapterDirectory {
             }
             used.insert(name)
         }
+        if let copy = file.tensors.keys.sorted().first(where: { $0.hasSuffix(".base_layer.weight") }) {
+            throw ModelError(
+                "\(url.path) holds \(copy), a copy of a base model layer (PEFT saves one when lm_head is adapted); save the adapter with save_embedding_layers=False so the base model's own weights are used")
+        }
         if let extra = file.tensors.keys.sorted().first(where: { !used.contains($0) }) {
             throw ModelError(
                 "\(url.path) has \(extra), which adapter_config.json does not describe for this model; the adapter belongs to a different base model")

@@ -25,6 +25,8 @@ public final class LoRAAdapter: Sendable {
     public let parameters: FloatBuffer
     /// Per layer, per `BlockMatrix` (in `allCases` order): the factors, nil where not adapted.
     private let sites: [[LoRASite?]]
+    /// The unembedding's factors (`lm_head`: input C, output V), if adapted.
+    public let unembeddingSite: LoRASite?
 
     /// An adapter with every factor zero (to be loaded or initialised).
     public init(configuration: LoRAConfiguration, model: GPTConfiguration) throws {
@@ -49,6 +51,13 @@ public final class LoRAAdapter: Sendable {
             }
             sites.append(row)
         }
+        if configuration.adaptsUnembedding {
+            let (input, output) = (model.embeddingSize, model.vocabularySize)
+            tensors += [("base_model.model.lm_head.lora_A.weight", [r, input]), ("base_model.model.lm_head.lora_B.weight", [output, r])]
+            unembeddingSite = LoRASite(a: offset, b: offset + r * input, input: input, output: output)
+        } else {
+            unembeddingSite = nil
+        }
         self.configuration = configuration
         modelConfiguration = model
         layout = ParameterLayout(tensors: tensors)
@@ -60,15 +69,15 @@ public final class LoRAAdapter: Sendable {
     /// a = √5, i.e. uniform(−1/√in, 1/√in), B zero, so that the adapted model starts equal to the base.
     public convenience init(configuration: LoRAConfiguration, model: GPTConfiguration, generator: inout RandomGenerator) throws {
         try self.init(configuration: configuration, model: model)
-        for layer in 0..<model.layerCount {
-            for matrix in BlockMatrix.allCases {
-                guard let site = site(layer: layer, matrix: matrix) else { continue }
-                let bound = 1 / Float(site.input).squareRoot()
-                let a = parameters.pointer + site.a
-                for index in 0..<(configuration.rank * site.input) { a[index] = (generator.nextFloat() * 2 - 1) * bound }
-            }
+        for site in allSites {
+            let bound = 1 / Float(site.input).squareRoot()
+            let a = parameters.pointer + site.a
+            for index in 0..<(configuration.rank * site.input) { a[index] = (generator.nextFloat() * 2 - 1) * bound }
         }
     }
+
+    /// Every adapted matrix's factors, blocks first, in layout order.
+    public var allSites: [LoRASite] { sites.joined().compactMap { $0 } + (unembeddingSite.map { [$0] } ?? []) }
 
     /// The factors of `matrix` in block `layer`, if adapted.
     public func site(layer: Int, matrix: BlockMatrix) -> LoRASite? {
@@ -86,9 +95,31 @@ public final class LoRAAdapter: Sendable {
         }
     }
 
-    /// Folds weight · scale · (B A)ᵀ into `model`'s matrices (W + ΔW: the adapted model as one dense
-    /// model). `weight` scales the adapter as a whole (`--adapter-scale`).
+    /// The adapted model as one dense model: `model` with weight · scale · (B A)ᵀ folded into each
+    /// adapted matrix (`weight` scales the adapter as a whole, `--adapter-scale`). An adapted
+    /// unembedding of a model with tied embeddings unties them first (the output layer changes, the
+    /// input embedding does not): the result is then a new model; otherwise `model` itself, changed.
+    public func merged(into model: GPT, weight: Float = 1) throws -> GPT {
+        var target = model
+        if unembeddingSite != nil && model.configuration.tiesEmbeddings {
+            var untied = model.configuration
+            untied.tiesEmbeddings = false
+            target = try GPT(configuration: untied)
+            for tensor in target.layout.tensors {
+                let source = model.layout.tensor(named: tensor.name == "lm_head.weight" ? "wte.weight" : tensor.name)!
+                (target.parameters.pointer + tensor.offset).update(from: model.parameters.pointer + source.offset, count: tensor.count)
+            }
+        }
+        try merge(into: target, weight: weight)
+        return target
+    }
+
+    /// Folds weight · scale · (B A)ᵀ into `model`'s matrices in place (an adapted unembedding needs
+    /// untied embeddings here: see `merged(into:weight:)`).
     public func merge(into model: GPT, weight: Float = 1) throws {
+        if unembeddingSite != nil && model.configuration.tiesEmbeddings {
+            throw ModelError("an adapter on lm_head changes the output layer alone: merge it into a model with untied embeddings")
+        }
         guard model.storesMatrices else {
             throw ModelError("an adapter can only be merged into a model whose matrices are Float32 (load it dense)")
         }
@@ -105,6 +136,13 @@ public final class LoRAAdapter: Sendable {
                     parameters.pointer + site.a, leadingA: site.input, parameters.pointer + site.b, leadingB: r,
                     beta: 1, w, leadingC: site.output)
             }
+        }
+        if let site = unembeddingSite {
+            // lm_head (V × C, output-major) += scale · B (V × r) · A (r × C)
+            BLAS.multiply(
+                rows: site.output, columns: site.input, inner: r, alpha: scale, parameters.pointer + site.b, leadingA: r,
+                parameters.pointer + site.a, leadingB: site.input, beta: 1,
+                model.parameters.pointer + model.layout.outputWeight, leadingC: site.input)
         }
     }
 }

@@ -3,7 +3,8 @@ import Foundation
 /// What a low-rank adapter adapts and how strongly: PEFT's `LoraConfig` fields that swift-gpt uses.
 /// Module names are GPT-2's, matched as PEFT matches them (a name, or the end of one after a dot):
 /// `c_attn`, `c_fc`, `c_proj` (both the attention's and the MLP's output projection),
-/// `attn.c_proj`, `mlp.c_proj`.
+/// `attn.c_proj`, `mlp.c_proj`, and `lm_head` (the unembedding: with tied embeddings only its use as
+/// the output layer is adapted, as PEFT does).
 public struct LoRAConfiguration: Sendable, Equatable {
     public var rank: Int
     public var alpha: Float
@@ -31,9 +32,12 @@ public struct LoRAConfiguration: Sendable, Equatable {
     public var scale: Float { rankStabilized ? alpha / Float(rank).squareRoot() : alpha / Float(rank) }
 
     /// The module names `--lora-targets` accepts.
-    public static let moduleNames = ["c_attn", "c_proj", "c_fc", "attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"]
+    public static let moduleNames = ["c_attn", "c_proj", "c_fc", "attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj", "lm_head"]
 
-    /// The block matrices the targets name, in the block's order.
+    /// Whether the unembedding (`lm_head`) is adapted.
+    public var adaptsUnembedding: Bool { targets.contains("lm_head") }
+
+    /// The block matrices the targets name, in the block's order (throws on an unknown name).
     public func matrices() throws -> [BlockMatrix] {
         var chosen = Set<BlockMatrix>()
         for target in targets {
@@ -43,18 +47,23 @@ public struct LoRAConfiguration: Sendable, Equatable {
             case "attn.c_proj": chosen.insert(.attentionProjection)
             case "c_fc", "mlp.c_fc": chosen.insert(.mlpUp)
             case "mlp.c_proj": chosen.insert(.mlpDown)
+            case "lm_head": break
             default:
                 throw ModelError(
                     "unknown LoRA target module '\(target)'; GPT-2's are \(Self.moduleNames.joined(separator: ", "))")
             }
         }
-        guard !chosen.isEmpty else { throw ModelError("a LoRA adapter needs at least one target module (e.g. c_attn)") }
+        guard !chosen.isEmpty || adaptsUnembedding else {
+            throw ModelError("a LoRA adapter needs at least one target module (e.g. c_attn)")
+        }
         return BlockMatrix.allCases.filter(chosen.contains)
     }
 
     /// Throws unless rank, alpha, dropout and targets fit a model of `model`'s shape.
     public func validate(for model: GPTConfiguration) throws {
-        let smallest = try matrices().map { model.shape(of: $0) }.map { min($0.input, $0.output) }.min()!
+        var shapes = try matrices().map { model.shape(of: $0) }
+        if adaptsUnembedding { shapes.append((model.embeddingSize, model.vocabularySize)) }
+        let smallest = shapes.map { min($0.input, $0.output) }.min()!
         guard rank >= 1, rank <= smallest else {
             throw ModelError(
                 "LoRA rank \(rank) must be between 1 and \(smallest) (the smallest side of the adapted matrices)")

@@ -7,6 +7,8 @@ final class LoRAActivations {
     let storage: FloatBuffer
     /// Per layer, per `BlockMatrix` (in `allCases` order): u, nil where not adapted.
     let products: [[UnsafeMutablePointer<Float>?]]
+    /// u of the unembedding (`lm_head`), if adapted.
+    let unembeddingProduct: UnsafeMutablePointer<Float>?
     let productGradient: UnsafeMutablePointer<Float>  // (rows, r)
     /// x after the adapter's dropout, and d x before it (rows × the widest adapted input); only with dropout.
     let droppedInput: UnsafeMutablePointer<Float>?
@@ -22,6 +24,7 @@ final class LoRAActivations {
         products = (0..<layers).map { layer in
             BlockMatrix.allCases.map { adapter.site(layer: layer, matrix: $0) == nil ? nil : slicer.take(rows * r) }
         }
+        unembeddingProduct = adapter.unembeddingSite == nil ? nil : slicer.take(rows * r)
         productGradient = slicer.take(rows * r)
         droppedInput = dropout ? slicer.take(rows * widest) : nil
         droppedInputGradient = dropout ? slicer.take(rows * widest) : nil
@@ -33,9 +36,7 @@ final class LoRAActivations {
     }
 
     private static func widestInput(_ adapter: LoRAAdapter) -> Int {
-        (0..<adapter.modelConfiguration.layerCount).flatMap { layer in
-            BlockMatrix.allCases.compactMap { adapter.site(layer: layer, matrix: $0)?.input }
-        }.max() ?? 0
+        adapter.allSites.map(\.input).max() ?? 0
     }
 }
 
@@ -51,55 +52,91 @@ struct LoRAPass {
     let dropoutSeed: UInt64
     let context: KernelContext
 
-    private func index(_ matrix: BlockMatrix) -> Int { BlockMatrix.allCases.firstIndex(of: matrix)! }
+    /// An adapted matrix: its factors, its saved product and its dropout seed.
+    private struct Place {
+        let site: LoRASite
+        let product: UnsafeMutablePointer<Float>
+        let seed: UInt64
+    }
 
-    private func seed(layer: Int, matrix: BlockMatrix) -> UInt64 {
-        Dropout.seed(dropoutSeed ^ 0x4C6F_5241_4472_6F70, layer: layer, site: index(matrix))
+    private func place(layer: Int, matrix: BlockMatrix) -> Place? {
+        let index = BlockMatrix.allCases.firstIndex(of: matrix)!
+        guard let site = adapter.site(layer: layer, matrix: matrix), let product = activations.products[layer][index] else { return nil }
+        return Place(site: site, product: product, seed: Dropout.seed(dropoutSeed ^ 0x4C6F_5241_4472_6F70, layer: layer, site: index))
+    }
+
+    /// The unembedding's place (seeded as a layer after the last block).
+    private var unembeddingPlace: Place? {
+        guard let site = adapter.unembeddingSite, let product = activations.unembeddingProduct else { return nil }
+        let layer = adapter.modelConfiguration.layerCount
+        return Place(site: site, product: product, seed: Dropout.seed(dropoutSeed ^ 0x4C6F_5241_4472_6F70, layer: layer, site: 0))
     }
 
     /// The adapter's input: x, or x through this step's dropout mask (into scratch).
-    private func input(_ x: UnsafePointer<Float>, layer: Int, matrix: BlockMatrix, site: LoRASite, rows: Int) -> UnsafePointer<Float> {
+    private func input(_ x: UnsafePointer<Float>, _ place: Place, rows: Int) -> UnsafePointer<Float> {
         guard dropout > 0, let dropped = activations.droppedInput else { return x }
         Kernels.dropout(
-            output: dropped, input: x, count: rows * site.input, probability: dropout, seed: seed(layer: layer, matrix: matrix),
-            context: context)
+            output: dropped, input: x, count: rows * place.site.input, probability: dropout, seed: place.seed, context: context)
         return UnsafePointer(dropped)
     }
 
     /// output += scale · dropout(input) Aᵀ Bᵀ, when `matrix` is adapted in `layer`.
     func forward(layer: Int, matrix: BlockMatrix, input x: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, rows: Int) {
-        guard let site = adapter.site(layer: layer, matrix: matrix), let product = activations.products[layer][index(matrix)] else {
-            return
-        }
-        let p = UnsafePointer(adapter.parameters.pointer)
-        Kernels.loraForward(
-            output: output, product: product, input: input(x, layer: layer, matrix: matrix, site: site, rows: rows),
-            a: p + site.a, b: p + site.b, scale: adapter.configuration.scale, rows: rows, inputSize: site.input,
-            outputSize: site.output, rank: adapter.rank, context: context)
+        place(layer: layer, matrix: matrix).map { forward($0, input: x, output: output, rows: rows) }
     }
 
-    /// Accumulates d A, d B and (through the dropout mask) d input.
+    /// logits += scale · dropout(x) Aᵀ Bᵀ for `rows` rows of the final norm's output starting at `row`.
+    func forwardUnembedding(input x: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, row: Int = 0, rows: Int) {
+        unembeddingPlace.map {
+            forward(Place(site: $0.site, product: $0.product + row * adapter.rank, seed: $0.seed), input: x, output: output, rows: rows)
+        }
+    }
+
+    private func forward(_ place: Place, input x: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, rows: Int) {
+        let (site, p) = (place.site, UnsafePointer(adapter.parameters.pointer))
+        Kernels.loraForward(
+            output: output, product: place.product, input: input(x, place, rows: rows), a: p + site.a, b: p + site.b,
+            scale: adapter.configuration.scale, rows: rows, inputSize: site.input, outputSize: site.output,
+            rank: adapter.rank, context: context)
+    }
+
+    /// Accumulates d A, d B and (through the dropout mask) d input of `matrix` in `layer`.
     func backward(
         layer: Int, matrix: BlockMatrix, outputGradient: UnsafePointer<Float>, input x: UnsafePointer<Float>,
         inputGradient: UnsafeMutablePointer<Float>, rows: Int
     ) {
-        guard let site = adapter.site(layer: layer, matrix: matrix), let product = activations.products[layer][index(matrix)],
-            let gradients
-        else { return }
+        place(layer: layer, matrix: matrix).map {
+            backward($0, outputGradient: outputGradient, input: x, inputGradient: inputGradient, rows: rows)
+        }
+    }
+
+    /// The same for the unembedding.
+    func backwardUnembedding(
+        outputGradient: UnsafePointer<Float>, input x: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>, rows: Int
+    ) {
+        unembeddingPlace.map { backward($0, outputGradient: outputGradient, input: x, inputGradient: inputGradient, rows: rows) }
+    }
+
+    private func backward(
+        _ place: Place, outputGradient: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+        inputGradient: UnsafeMutablePointer<Float>, rows: Int
+    ) {
+        guard let gradients else { return }
+        let (site, product) = (place.site, place.product)
         let p = UnsafePointer(adapter.parameters.pointer)
         let dropped = dropout > 0 ? activations.droppedInputGradient : nil
         if let dropped { dropped.update(repeating: 0, count: rows * site.input) }
         Kernels.loraBackward(
             inputGradient: dropped ?? inputGradient, aGradient: gradients + site.a, bGradient: gradients + site.b,
             productGradient: activations.productGradient, outputGradient: outputGradient, product: product,
-            input: input(x, layer: layer, matrix: matrix, site: site, rows: rows), a: p + site.a, b: p + site.b,
+            input: input(x, place, rows: rows), a: p + site.a, b: p + site.b,
             scale: adapter.configuration.scale, rows: rows, inputSize: site.input, outputSize: site.output,
             rank: adapter.rank, context: context)
         if let dropped {
             // x' = x · mask / (1 − p): d x += mask / (1 − p) · d x'.
             Kernels.dropout(
-                output: dropped, input: dropped, count: rows * site.input, probability: dropout,
-                seed: seed(layer: layer, matrix: matrix), context: context)
+                output: dropped, input: dropped, count: rows * site.input, probability: dropout, seed: place.seed,
+                context: context)
             Kernels.accumulate(inputGradient, dropped, count: rows * site.input, context: context)
         }
     }

@@ -154,11 +154,13 @@ struct TrainingForward: ModelOperations {
                 Kernels.linearForward(
                     output: logits + row * V, input: x + row * C, weight: weight, bias: nil, rows: 1, inputSize: C,
                     outputSize: V, weightIsOutputMajor: true, context: context)
+                lora?.forwardUnembedding(input: x + row * C, output: logits + row * V, row: row, rows: 1)
             }
         } else {
             Kernels.linearForward(
                 output: logits, input: x, weight: weight, bias: nil, rows: rows, inputSize: C, outputSize: V,
                 weightIsOutputMajor: true, context: context)
+            lora?.forwardUnembedding(input: x, output: logits, rows: rows)
         }
     }
 }
@@ -219,6 +221,7 @@ struct TrainingBackward: ModelGradientOperations {
             inputGradient: normGradient, weightGradient: gradients.map { $0 + model.layout.outputWeight }, biasGradient: nil,
             outputGradient: act.logitsGradient, input: act.finalNorm, weight: weights + model.layout.outputWeight,
             ones: act.ones, rows: rows, inputSize: C, outputSize: V, weightIsOutputMajor: true, context: context)
+        lora?.backwardUnembedding(outputGradient: act.logitsGradient, input: act.finalNorm, inputGradient: normGradient, rows: rows)
         return UnsafePointer(normGradient)
     }
 

@@ -10,7 +10,7 @@ struct LoRAOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Adapter rank r (default 8).") var loraRank: Int?
     @Option(parsing: .unconditional, help: "Adapter alpha: updates are scaled by alpha / r (default 8).") var loraAlpha: Float?
     @Option(parsing: .unconditional, help: "Dropout on the adapter's input while training (default 0).") var loraDropout: Float?
-    @Option(help: "Modules to adapt, comma-separated: c_attn, c_proj (both output projections), c_fc, attn.c_proj, mlp.c_proj (default c_attn).")
+    @Option(help: "Modules to adapt, comma-separated: c_attn, c_proj (both output projections), c_fc, attn.c_proj, mlp.c_proj, lm_head (default c_attn).")
     var loraTargets: String?
 
     var isEnabled: Bool { lora || loraRank != nil || loraAlpha != nil || loraDropout != nil || loraTargets != nil }
@@ -63,16 +63,11 @@ struct AdapterOptions: ParsableArguments {
     /// loaded dense (a quantized GGUF file is dequantized to Float32 first).
     func load(model path: String, tokenizer: String?, use: ModelUse = .inference) throws -> (GPT, any Tokenizer) {
         guard !adapter.isEmpty else { return try loadModelAndTokenizer(model: path, tokenizer: tokenizer, use: use) }
-        let (model, loaded) = try loadModelAndTokenizer(model: path, tokenizer: tokenizer, use: .dense)
-        try merge(into: model)
-        return (model, loaded)
-    }
-
-    /// Merges every adapter into `model`, in order.
-    func merge(into model: GPT) throws {
+        var (model, loaded) = try loadModelAndTokenizer(model: path, tokenizer: tokenizer, use: .dense)
         for (index, path) in adapter.enumerated() {
-            let loaded = try AdapterDirectory.load(URL(fileURLWithPath: path), model: model.configuration)
-            try loaded.merge(into: model, weight: adapterScale.isEmpty ? 1 : adapterScale[index])
+            let adapter = try AdapterDirectory.load(URL(fileURLWithPath: path), model: model.configuration)
+            model = try adapter.merged(into: model, weight: adapterScale.isEmpty ? 1 : adapterScale[index])
         }
+        return (model, loaded)
     }
 }

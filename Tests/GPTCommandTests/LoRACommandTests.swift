@@ -21,7 +21,7 @@ import Testing
         try CLI.run(
             ["finetune", "--from", base, "--data", text, "--out", out, "--batch-size", "4", "--eval-iters", "1",
              "--eval-interval", "5", "--checkpoint-interval", "2", "--seed", "3", "--lora-rank", "4", "--lora-dropout", "0.1",
-             "--lora-targets", "c_attn,c_proj"] + extra)
+             "--lora-targets", "c_attn,c_proj,lm_head"] + extra)
     }
 
     @Test func anAdapterTrainsResumesExactlyAndLeavesTheBaseAlone() throws {
@@ -31,7 +31,7 @@ import Testing
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardError.contains("LoRA adapter (rank 4"))
         let config = try AdapterDirectory.loadConfiguration(URL(fileURLWithPath: straight))
-        #expect(config.rank == 4 && config.alpha == 8 && config.dropout == Float(0.1) && config.targets == ["c_attn", "c_proj"])
+        #expect(config.rank == 4 && config.alpha == 8 && config.dropout == Float(0.1) && config.targets == ["c_attn", "c_proj", "lm_head"])
         #expect(config.baseModel == base)
         #expect(!FileManager.default.fileExists(atPath: straight + "/model.safetensors"))
         // Stopped at 7, resumed to 12: the same adapter, bit for bit.

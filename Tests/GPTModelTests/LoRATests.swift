@@ -11,7 +11,8 @@ import Testing
 
     /// A model and an adapter on every matrix with non-trivial weights (B not zero).
     func adapted(
-        _ configuration: GPTConfiguration = tiny, rank: Int = 3, dropout: Float = 0, targets: [String] = ["c_attn", "c_proj", "c_fc"]
+        _ configuration: GPTConfiguration = tiny, rank: Int = 3, dropout: Float = 0,
+        targets: [String] = ["c_attn", "c_proj", "c_fc", "lm_head"]
     ) throws -> (GPT, LoRAAdapter) {
         var generator = RandomGenerator(seed: 5)
         let model = try GPT(configuration: configuration, generator: &generator)
@@ -109,9 +110,14 @@ import Testing
         let with = TrainingSession(model: model, adapter: adapter, parallelism: Parallelism(threads: 2))
         try with.forward(tokens: tokens, batch: 2, length: 5)
         let adaptedLogits = Array(with.allLogits)
-        let merged = try GPT(configuration: model.configuration)
-        merged.parameters.pointer.update(from: model.parameters.pointer, count: model.parameters.count)
-        try adapter.merge(into: merged)
+        let copy = try GPT(configuration: model.configuration)
+        copy.parameters.pointer.update(from: model.parameters.pointer, count: model.parameters.count)
+        // lm_head is adapted: the merged model unties the output layer from the (unchanged) embedding.
+        let merged = try adapter.merged(into: copy)
+        #expect(!merged.configuration.tiesEmbeddings && model.configuration.tiesEmbeddings)
+        let wte = model.layout.tensor(named: "wte.weight")!
+        #expect(Array(merged.parameters.array[wte.offset..<(wte.offset + wte.count)]) == Array(model.parameters.array[wte.offset..<(wte.offset + wte.count)]))
+        #expect(throws: ModelError.self) { try adapter.merge(into: copy) }
         let plain = TrainingSession(model: merged, parallelism: Parallelism(threads: 2))
         try plain.forward(tokens: tokens, batch: 2, length: 5)
         expectClose(Array(plain.allLogits), adaptedLogits, absolute: 1e-3, relative: 1e-4, "merged logits")
@@ -148,6 +154,7 @@ import Testing
         #expect(file.tensors["base_model.model.transformer.h.1.attn.c_proj.lora_A.weight"]?.shape == [3, 8])
         #expect(file.tensors["base_model.model.transformer.h.1.mlp.c_proj.lora_B.weight"]?.shape == [8, 3])
         #expect(file.tensors.count == 2 * 2 * 2)
+        #expect(file.tensors["base_model.model.lm_head.lora_A.weight"] == nil)
         let loaded = try AdapterDirectory.load(directory, model: Self.tiny)
         #expect(loaded.configuration == adapter.configuration)
         #expect(loaded.parameters.array == adapter.parameters.array)
@@ -189,9 +196,9 @@ import Testing
     let directory = projectRoot.appendingPathComponent("Tests/GPTModelTests/Fixtures/lora")
 
     func logits(adapter name: String?) throws -> [Float] {
-        let model = try ModelDirectory.loadModel(directory.appendingPathComponent("base"))
+        var model = try ModelDirectory.loadModel(directory.appendingPathComponent("base"))
         if let name {
-            try AdapterDirectory.load(directory.appendingPathComponent(name), model: model.configuration).merge(into: model)
+            model = try AdapterDirectory.load(directory.appendingPathComponent(name), model: model.configuration).merged(into: model)
         }
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("expected.json"))) as! [String: Any]
         let ids = (json["input_ids"] as! [Int]).map(Int32.init)
@@ -210,7 +217,7 @@ import Testing
 
     @Test func peftsAdapterGivesPEFTsLogits() throws {
         let configuration = try AdapterDirectory.loadConfiguration(directory.appendingPathComponent("peft"))
-        #expect(configuration.rank == 4 && configuration.alpha == 8 && Set(configuration.targets) == ["c_attn", "c_proj", "c_fc"])
+        #expect(configuration.rank == 4 && configuration.alpha == 8 && Set(configuration.targets) == ["c_attn", "c_proj", "c_fc", "lm_head"])
         expectClose(try logits(adapter: "peft"), try expected("peft_logits"), absolute: 1e-4, relative: 1e-4, "peft")
     }
 
