@@ -72,6 +72,17 @@ public final class MappedBytes: @unchecked Sendable {
         }
     }
 
+    /// Tells the system that the mapped pages inside `range` are not needed for now: they leave the
+    /// process's resident memory and are read from the file again if touched (nothing for a copy).
+    public func releasePages(_ range: Range<Int>) {
+        guard isMapped else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page
+        let end = min(range.upperBound, count) / page * page
+        guard end > start else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     /// The bytes as Data, without copying (valid while this object lives).
     public var data: Data {
         Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: count, deallocator: .none)

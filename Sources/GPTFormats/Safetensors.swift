@@ -17,15 +17,23 @@ public struct SafetensorsFile {
     public let url: URL
     public let tensors: [String: Tensor]
     public let metadata: [String: String]
-    private let data: Data
+    /// The file's bytes (mapped), kept alive while the tensors are read.
+    private let bytes: MappedBytes
+    private var data: Data { bytes.data }
     private let dataStart: Int
 
     public init(contentsOf url: URL) throws {
-        try self.init(data: try MappedFile.data(url, missing: "check the model directory path"), url: url)
+        try self.init(bytes: try MappedBytes(contentsOf: url, missing: "check the model directory path"), url: url)
     }
 
-    /// Parses safetensors bytes (a mapped file's, or a fuzzer's); `url` names them in errors.
+    /// Parses safetensors bytes given in memory (a fuzzer's); `url` names them in errors.
     public init(data: Data, url: URL) throws {
+        try self.init(bytes: MappedBytes(copying: data), url: url)
+    }
+
+    private init(bytes: MappedBytes, url: URL) throws {
+        self.bytes = bytes
+        let data = bytes.data
         let name = url.path
         guard data.count >= 8 else {
             throw FileFormatError("\(name) is truncated (\(data.count) bytes): not a safetensors file; re-save the model")
@@ -86,7 +94,6 @@ public struct SafetensorsFile {
         self.url = url
         self.tensors = tensors
         self.metadata = metadata
-        self.data = data
         self.dataStart = dataStart
     }
 
@@ -143,6 +150,10 @@ public struct SafetensorsFile {
                 }
             }
         }
+        // Copied: the file's pages need not stay resident beside the copy (loading a model then
+        // peaks at the model's size, not twice it).
+        let start = dataStart + tensor.byteRange.lowerBound
+        bytes.releasePages(start..<(start + tensor.byteRange.count))
     }
 
     /// Tensor `name` as an array of Floats.
