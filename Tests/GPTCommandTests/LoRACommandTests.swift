@@ -1,4 +1,5 @@
 import Foundation
+import GPTFormats
 import GPTModel
 import GPTTestSupport
 import Testing
@@ -66,6 +67,13 @@ import Testing
         let full = try CLI.run(["eval", "--model", base, "--data", data, "--adapter", adapter])
         #expect(full.status == 0 && scores(full) != scores(plainEval))
         expectCleanFailure(try CLI.run(["lora", "merge", "--model", base, "--adapter", adapter, "--out", merged]), mentioning: "--overwrite")
+        // For llama.cpp: one .lora_a/.lora_b pair per adapted matrix.
+        let gguf = directory.appendingPathComponent("adapter.gguf").path
+        let export = try CLI.run(["lora", "export", "--model", base, "--adapter", adapter, "--out", gguf])
+        #expect(export.status == 0, "\(export.standardError)")
+        let file = try GGUFFile(contentsOf: URL(fileURLWithPath: gguf))
+        #expect(file.tensors.map(\.name).contains("output.weight.lora_b") && file.tensors.count == 2 * (2 * 3 + 1))
+        expectCleanFailure(try CLI.run(["lora", "export", "--model", base, "--adapter", adapter, "--out", gguf]), mentioning: "--overwrite", status: 64)
     }
 
     @Test func misuseIsOneLine() throws {

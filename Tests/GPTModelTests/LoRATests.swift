@@ -160,6 +160,28 @@ import Testing
         #expect(loaded.parameters.array == adapter.parameters.array)
     }
 
+    @Test func llamaCppAdapterFilesHoldPEFTsArraysUnderTheBaseTensorsNames() throws {
+        let (_, adapter) = try adapted()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lora-\(UUID().uuidString).gguf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try LoRAGGUFExport.write(adapter, name: "test", to: url)
+        let file = try GGUFFile(contentsOf: url)
+        #expect(file.metadata["general.type"]?.string == "adapter" && file.metadata["adapter.type"]?.string == "lora")
+        #expect(file.metadata["general.architecture"]?.string == "gpt2")
+        #expect(file.metadata["adapter.lora.alpha"] == .float32(6))
+        #expect(file.tensors.count == adapter.layout.tensors.count)
+        let qkv = adapter.site(layer: 1, matrix: .qkv)!
+        #expect(file.tensor("blk.1.attn_qkv.weight.lora_a")?.dimensions == [8, 3])
+        #expect(file.tensor("blk.1.attn_qkv.weight.lora_b")?.dimensions == [3, 24])
+        #expect(try file.floats("blk.1.attn_qkv.weight.lora_a") == Array(adapter.parameters.array[qkv.a..<(qkv.a + 24)]))
+        #expect(file.tensor("blk.0.ffn_down.weight.lora_a")?.dimensions == [32, 3])
+        #expect(file.tensor("output.weight.lora_b")?.dimensions == [3, 11])
+        var noBias = Self.tiny
+        noBias.usesBias = false
+        let other = try LoRAAdapter(configuration: LoRAConfiguration(), model: noBias)
+        #expect(throws: ModelError.self) { try LoRAGGUFExport.write(other, name: "x", to: url) }
+    }
+
     @Test func badAdaptersAreRefusedInOneLine() throws {
         let (_, adapter) = try adapted()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lora-\(UUID().uuidString)")
