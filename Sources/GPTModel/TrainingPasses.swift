@@ -43,9 +43,18 @@ struct TrainingForward: ModelOperations {
 
     mutating func embed() -> UnsafePointer<Float> {
         let act = activations
-        Kernels.embeddingForward(
-            output: act.embedded, tokens: act.tokens.pointer, tokenEmbedding: weights + model.layout.tokenEmbedding,
-            positionTable: model.positionTable, batch: batch, length: length, channels: channels, context: context)
+        if model.storesMatrices {
+            Kernels.embeddingForward(
+                output: act.embedded, tokens: act.tokens.pointer, tokenEmbedding: weights + model.layout.tokenEmbedding,
+                positionTable: model.positionTable, batch: batch, length: length, channels: channels, context: context)
+        } else {
+            // Matrices stored elsewhere (a quantized file): the table's rows, whatever their type, + positions.
+            model.inferenceWeights.tokenEmbedding.copyWeights(ofOutputs: act.tokens.pointer, count: rows, into: act.embedded)
+            for b in 0..<batch {
+                let row = act.embedded + b * length * channels
+                Kernels.add(output: row, UnsafePointer(row), model.positionTable, count: length * channels, context: context)
+            }
+        }
         if dropout.embedding > 0 {
             Kernels.dropout(
                 output: act.embedded, input: act.embedded, count: rows * channels, probability: dropout.embedding,
@@ -90,9 +99,14 @@ struct TrainingForward: ModelOperations {
         }
         let (weight, bias) = model.layout.blocks[layer].matrix(matrix)
         let shape = model.configuration.shape(of: matrix)
-        Kernels.linearForward(
-            output: output, input: input, weight: weights + weight, bias: bias.map { weights + $0 }, rows: rows,
-            inputSize: shape.input, outputSize: shape.output, context: context)
+        if model.storesMatrices {
+            Kernels.linearForward(
+                output: output, input: input, weight: weights + weight, bias: bias.map { weights + $0 }, rows: rows,
+                inputSize: shape.input, outputSize: shape.output, context: context)
+        } else {
+            model.inferenceWeights.blocks[layer][matrix].apply(
+                output: output, input: input, bias: bias.map { weights + $0 }, rows: rows, context: context)
+        }
         lora?.forward(layer: layer, matrix: matrix, input: input, output: output, rows: rows)
         return UnsafePointer(output)
     }
@@ -148,18 +162,27 @@ struct TrainingForward: ModelOperations {
         let (C, V) = (channels, model.configuration.vocabularySize)
         let weight = weights + model.layout.outputWeight
         let logits = activations.logits
+        let (stored, matrix) = (model.storesMatrices, model.inferenceWeights.unembedding)
         if lastPositionOnly {
             for b in 0..<batch {
                 let row = b * length + length - 1
-                Kernels.linearForward(
-                    output: logits + row * V, input: x + row * C, weight: weight, bias: nil, rows: 1, inputSize: C,
-                    outputSize: V, weightIsOutputMajor: true, context: context)
+                if stored {
+                    Kernels.linearForward(
+                        output: logits + row * V, input: x + row * C, weight: weight, bias: nil, rows: 1, inputSize: C,
+                        outputSize: V, weightIsOutputMajor: true, context: context)
+                } else {
+                    matrix.apply(output: logits + row * V, input: x + row * C, bias: nil, rows: 1, context: context)
+                }
                 lora?.forwardUnembedding(input: x + row * C, output: logits + row * V, row: row, rows: 1)
             }
         } else {
-            Kernels.linearForward(
-                output: logits, input: x, weight: weight, bias: nil, rows: rows, inputSize: C, outputSize: V,
-                weightIsOutputMajor: true, context: context)
+            if stored {
+                Kernels.linearForward(
+                    output: logits, input: x, weight: weight, bias: nil, rows: rows, inputSize: C, outputSize: V,
+                    weightIsOutputMajor: true, context: context)
+            } else {
+                matrix.apply(output: logits, input: x, bias: nil, rows: rows, context: context)
+            }
             lora?.forwardUnembedding(input: x, output: logits, rows: rows)
         }
     }
@@ -217,10 +240,15 @@ struct TrainingBackward: ModelGradientOperations {
         let act = activations
         let (C, V) = (channels, model.configuration.vocabularySize)
         let normGradient = zeroed(act.normGradient, rows * C)
-        Kernels.linearBackward(
-            inputGradient: normGradient, weightGradient: gradients.map { $0 + model.layout.outputWeight }, biasGradient: nil,
-            outputGradient: act.logitsGradient, input: act.finalNorm, weight: weights + model.layout.outputWeight,
-            ones: act.ones, rows: rows, inputSize: C, outputSize: V, weightIsOutputMajor: true, context: context)
+        if model.storesMatrices {
+            Kernels.linearBackward(
+                inputGradient: normGradient, weightGradient: gradients.map { $0 + model.layout.outputWeight }, biasGradient: nil,
+                outputGradient: act.logitsGradient, input: act.finalNorm, weight: weights + model.layout.outputWeight,
+                ones: act.ones, rows: rows, inputSize: C, outputSize: V, weightIsOutputMajor: true, context: context)
+        } else {
+            model.inferenceWeights.unembedding.accumulateInputGradient(
+                normGradient, outputGradient: act.logitsGradient, rows: rows, context: context)
+        }
         lora?.backwardUnembedding(outputGradient: act.logitsGradient, input: act.finalNorm, inputGradient: normGradient, rows: rows)
         return UnsafePointer(normGradient)
     }
@@ -250,11 +278,17 @@ struct TrainingBackward: ModelGradientOperations {
         case .mlpDown: (inputGradient, input) = (act.mlpActivatedGradient, UnsafePointer(a.mlpActivated))
         }
         let (weight, bias) = model.layout.blocks[layer].matrix(matrix)
-        Kernels.linearBackward(
-            inputGradient: zeroed(inputGradient, rows * shape.input), weightGradient: gradients.map { $0 + weight },
-            biasGradient: bias.flatMap { bias in gradients.map { $0 + bias } }, outputGradient: outputGradient, input: input,
-            weight: weights + weight, ones: act.ones, rows: rows, inputSize: shape.input, outputSize: shape.output,
-            context: context)
+        if model.storesMatrices {
+            Kernels.linearBackward(
+                inputGradient: zeroed(inputGradient, rows * shape.input), weightGradient: gradients.map { $0 + weight },
+                biasGradient: bias.flatMap { bias in gradients.map { $0 + bias } }, outputGradient: outputGradient, input: input,
+                weight: weights + weight, ones: act.ones, rows: rows, inputSize: shape.input, outputSize: shape.output,
+                context: context)
+        } else {
+            // A quantized matrix is frozen: d input through it, no weight gradient.
+            model.inferenceWeights.blocks[layer][matrix].accumulateInputGradient(
+                zeroed(inputGradient, rows * shape.input), outputGradient: outputGradient, rows: rows, context: context)
+        }
         lora?.backward(
             layer: layer, matrix: matrix, outputGradient: outputGradient, input: input, inputGradient: inputGradient, rows: rows)
         return UnsafePointer(inputGradient)

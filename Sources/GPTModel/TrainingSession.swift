@@ -36,7 +36,9 @@ public final class TrainingSession {
     private var lastLength = 0
 
     public init(model: GPT, adapter: LoRAAdapter? = nil, context: KernelContext) {
-        precondition(model.storesMatrices, "TrainingSession: a model whose matrices are stored elsewhere (quantized) cannot be trained")
+        precondition(
+            model.storesMatrices || adapter != nil,
+            "TrainingSession: a model whose matrices are stored elsewhere (quantized) is trained only through an adapter")
         if let adapter { precondition(adapter.modelConfiguration == model.configuration, "TrainingSession: the adapter is for another model shape") }
         self.model = model
         self.adapter = adapter

@@ -64,6 +64,20 @@ extension Kernels {
         }
     }
 
+    /// Accumulates d input += d out · weightᵀ only (the part of `linearBackward` a frozen weight needs).
+    public static func linearInputGradient(
+        inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        rows: Int, inputSize: Int, outputSize: Int, weightIsOutputMajor: Bool = false, context: KernelContext
+    ) {
+        context.parallelism.forEachChunk(of: rows, minimumChunk: 16) { _, range in
+            BLAS.multiply(
+                transposeB: !weightIsOutputMajor, rows: range.count, columns: inputSize, inner: outputSize,
+                outputGradient + range.lowerBound * outputSize, leadingA: outputSize,
+                weight, leadingB: weightIsOutputMajor ? inputSize : outputSize,
+                beta: 1, inputGradient + range.lowerBound * inputSize, leadingC: inputSize)
+        }
+    }
+
     /// Accumulates d input += d out · weightᵀ, d weight += inputᵀ · d out, d bias += Σ_rows d out.
     /// `ones` holds at least `rows` ones (used to sum columns through BLAS). An output-major weight
     /// (the unembedding) has no bias. Without `weightGradient` (a frozen weight) only d input is computed.
@@ -79,13 +93,9 @@ extension Kernels {
         weightIsOutputMajor: Bool = false, context: KernelContext
     ) {
         if let inputGradient {
-            context.parallelism.forEachChunk(of: rows, minimumChunk: 16) { _, range in
-                BLAS.multiply(
-                    transposeB: !weightIsOutputMajor, rows: range.count, columns: inputSize, inner: outputSize,
-                    outputGradient + range.lowerBound * outputSize, leadingA: outputSize,
-                    weight, leadingB: weightIsOutputMajor ? inputSize : outputSize,
-                    beta: 1, inputGradient + range.lowerBound * inputSize, leadingC: inputSize)
-            }
+            linearInputGradient(
+                inputGradient: inputGradient, outputGradient: outputGradient, weight: weight, rows: rows,
+                inputSize: inputSize, outputSize: outputSize, weightIsOutputMajor: weightIsOutputMajor, context: context)
         }
         guard let weightGradient else {
             precondition(biasGradient == nil, "linearBackward: a frozen weight's bias is frozen too")

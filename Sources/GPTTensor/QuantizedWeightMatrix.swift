@@ -141,6 +141,32 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
         }
     }
 
+    /// d input (rows × in) += d out (rows × out) · W (out × in), tile by tile of weight rows in order
+    /// (each element's sum has one order). The rows of d input are split between threads and each
+    /// thread dequantizes every tile into its own scratch, so no two threads write one element.
+    public func accumulateInputGradient(
+        _ inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>, rows: Int, context: KernelContext
+    ) {
+        let kernels = context.quantized
+        let (type, bytes, rowBytes, inputSize, outputSize) = (type.rawValue, bytes, rowBytes, inputSize, outputSize)
+        let tile = Self.tileRows
+        let chunks = context.parallelism.chunkCount(of: rows, minimumChunk: 16)
+        let scratch = context.scratch(count: chunks * tile * inputSize)
+        context.parallelism.forEachChunk(of: rows, minimumChunk: 16) { chunk, range in
+            let weights = scratch + chunk * tile * inputSize
+            var start = 0
+            while start < outputSize {
+                let count = min(tile, outputSize - start)
+                kernels.dequantize_rows(type, weights, bytes + start * rowBytes, rowBytes, count, inputSize)
+                BLAS.multiply(
+                    rows: range.count, columns: inputSize, inner: count,
+                    outputGradient + range.lowerBound * outputSize + start, leadingA: outputSize, weights, leadingB: inputSize,
+                    beta: 1, inputGradient + range.lowerBound * inputSize, leadingC: inputSize)
+                start += count
+            }
+        }
+    }
+
     private func tiledProduct(
         output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows: Int,
         context: KernelContext

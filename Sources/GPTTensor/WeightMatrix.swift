@@ -12,6 +12,11 @@ public protocol WeightMatrix: Sendable {
         output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows: Int,
         context: KernelContext)
 
+    /// input gradient (rows × inputSize) += output gradient (rows × outputSize) · Wᵀ: the backward of
+    /// `apply` through a frozen matrix (training an adapter over it).
+    func accumulateInputGradient(
+        _ inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>, rows: Int, context: KernelContext)
+
     /// The `inputSize` weights that produce each output in `outputs` (an embedding table's rows,
     /// when the token embedding is read as the unembedding matrix it is tied to).
     func copyWeights(ofOutputs outputs: UnsafePointer<Int32>, count: Int, into destination: UnsafeMutablePointer<Float>)
@@ -43,6 +48,14 @@ public struct DenseWeightMatrix: WeightMatrix, @unchecked Sendable {
     ) {
         Kernels.linearForward(
             output: output, input: input, weight: pointer, bias: bias, rows: rows, inputSize: inputSize,
+            outputSize: outputSize, weightIsOutputMajor: outputMajor, context: context)
+    }
+
+    public func accumulateInputGradient(
+        _ inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>, rows: Int, context: KernelContext
+    ) {
+        Kernels.linearInputGradient(
+            inputGradient: inputGradient, outputGradient: outputGradient, weight: pointer, rows: rows, inputSize: inputSize,
             outputSize: outputSize, weightIsOutputMajor: outputMajor, context: context)
     }
 

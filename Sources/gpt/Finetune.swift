@@ -58,7 +58,9 @@ struct Finetune: ParsableCommand {
             let configuration = try TrainingRun.configuration(of: checkpoint, maxIterations: training.maxIterations)
             let outputDirectory = URL(fileURLWithPath: directory)
             // A LoRA run's directory holds the adapter; the model is the base it names.
-            let (gpt, tokenizer) = try loadModelAndTokenizer(model: checkpoint.run.loraBase ?? directory, tokenizer: nil, use: .training)
+            // A LoRA base may be a quantized GGUF file: its matrices stay as stored (.inference).
+            let (gpt, tokenizer) = try loadModelAndTokenizer(
+                model: checkpoint.run.loraBase ?? directory, tokenizer: nil, use: checkpoint.run.loraBase == nil ? .training : .inference)
             let adapter = try checkpoint.run.loraBase.map { _ in
                 try LoRAAdapter(configuration: try AdapterDirectory.loadConfiguration(outputDirectory), model: gpt.configuration)
             }
@@ -75,7 +77,8 @@ struct Finetune: ParsableCommand {
             return
         }
         let source = URL(fileURLWithPath: from!)
-        let (gpt, tokenizer) = try loadModelAndTokenizer(model: from!, tokenizer: nil, use: .training)
+        // LoRA trains over a quantized GGUF base in place (no dense copy); full fine-tuning needs Float32 weights.
+        let (gpt, tokenizer) = try loadModelAndTokenizer(model: from!, tokenizer: nil, use: loraOptions.isEnabled ? .inference : .training)
         var configuration = try options.resolve(model: try ModelOptions.parse([]), training: training)
         // The architecture is the source model's.
         let c = gpt.configuration
@@ -107,6 +110,13 @@ struct Finetune: ParsableCommand {
         } ?? ""
         Terminal.notice(
             "fine-tuning \(what)\(source.path) (\(Terminal.grouped(Double(gpt.parameterCount))) parameters, \(Terminal.grouped(Double(trainer.optimizer.trainableCount))) trained) on \(data.data!): \(Terminal.grouped(Double(dataset.training.count))) training tokens")
+        if !gpt.storesMatrices {
+            let weights = gpt.inferenceWeights
+            let stored = weights.storageBytes + (gpt.configuration.tiesEmbeddings ? 0 : weights.tokenEmbedding.storageBytes)
+            let dense = (gpt.parameterCount - gpt.layout.count) * 4
+            Terminal.notice(
+                "the base's matrices stay as stored in \(source.lastPathComponent): \(CheckedSize.describe(bytes: stored)) instead of \(CheckedSize.describe(bytes: dense)) as Float32")
+        }
         var run = data.description(command: "finetune", vocabularySize: c.vocabularySize, keepBest: keepBest, log: log)
         run.freezing = freezing
         if adapter != nil { run.loraBase = source.standardizedFileURL.path }

@@ -76,6 +76,26 @@ import Testing
         expectCleanFailure(try CLI.run(["lora", "export", "--model", base, "--adapter", adapter, "--out", gguf]), mentioning: "--overwrite", status: 64)
     }
 
+    @Test func adaptersTrainOverAQuantizedGGUFBase() throws {
+        let gguf = directory.appendingPathComponent("base-q8.gguf").path
+        #expect(try CLI.run(["quantize", "--model", base, "--type", "q8_0", "--out", gguf]).status == 0)
+        let adapter = directory.appendingPathComponent("qlora").path
+        let result = try CLI.run(
+            ["finetune", "--from", gguf, "--data", text, "--out", adapter, "--batch-size", "4", "--eval-iters", "1",
+             "--eval-interval", "4", "--max-iters", "4", "--lora-targets", "c_attn,c_fc"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardError.contains("stay as stored"))
+        #expect(AdapterDirectory.containsAdapter(URL(fileURLWithPath: adapter)))
+        let resumed = try CLI.run(["finetune", "--resume", adapter, "--max-iters", "6"])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        let sample = try CLI.run(["sample", "--model", gguf, "--adapter", adapter, "--prompt", "ROMEO:", "--max-tokens", "8"])
+        #expect(sample.status == 0 && sample.standardOutput.hasPrefix("ROMEO:"), "\(sample.standardError)")
+        // Full fine-tuning still needs Float32 weights.
+        expectCleanFailure(
+            try CLI.run(["finetune", "--from", gguf, "--data", text, "--out", directory.appendingPathComponent("full").path]),
+            mentioning: "gpt export", status: 64)
+    }
+
     @Test func misuseIsOneLine() throws {
         let out = directory.appendingPathComponent("bad").path
         expectCleanFailure(try finetune(out, ["--lora-rank", "0"]), mentioning: "--lora-rank must be at least 1", status: 64)

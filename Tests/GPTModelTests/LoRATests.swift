@@ -3,6 +3,7 @@ import GPTFormats
 import GPTModel
 import GPTTensor
 import GPTTestSupport
+import GPTTokenizer
 import Testing
 
 /// LoRA adapters: gradients, the identity at step 0, merging, PEFT's files both ways, bad adapters.
@@ -158,6 +159,53 @@ import Testing
         let loaded = try AdapterDirectory.load(directory, model: Self.tiny)
         #expect(loaded.configuration == adapter.configuration)
         #expect(loaded.parameters.array == adapter.parameters.array)
+    }
+
+    /// A quantized (Q8_0) base, mapped in place, and the same weights dequantized to Float32.
+    func quantizedBase() throws -> (quantized: GPT, dense: GPT) {
+        var configuration = Self.tiny
+        configuration.embeddingSize = 32  // rows of whole Q8_0 blocks
+        var generator = RandomGenerator(seed: 21)
+        let model = try GPT(configuration: configuration, generator: &generator)
+        for index in 0..<model.parameters.count { model.parameters[index] *= 5 }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("qlora-\(UUID().uuidString).gguf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        _ = try GGUFExport.write(
+            model, tokenizer: CharacterTokenizer(training: "abcdefghij"), scheme: .uniform(.q8_0), name: "t", to: url)
+        return (try GGUFModel.load(url).0, try GGUFModel.loadDense(url).0)
+    }
+
+    @Test func adaptersTrainOverAQuantizedBaseInPlace() throws {
+        let (quantized, dense) = try quantizedBase()
+        #expect(!quantized.storesMatrices)
+        var generator = RandomGenerator(seed: 22)
+        let adapter = try LoRAAdapter(
+            configuration: LoRAConfiguration(rank: 3, alpha: 6, targets: ["c_attn", "c_proj", "c_fc", "lm_head"]),
+            model: quantized.configuration, generator: &generator)
+        for index in 0..<adapter.parameters.count { adapter.parameters[index] += (generator.nextFloat() - 0.5) * 0.5 }
+        let (tokens, targets) = batch(&generator)
+        // The quantized products give the dequantized model's loss (both multiply the same weights in float).
+        let onQuantized = TrainingSession(model: quantized, adapter: adapter, parallelism: Parallelism(threads: 2))
+        let onDense = TrainingSession(model: dense, adapter: adapter, parallelism: Parallelism(threads: 2))
+        let loss = try onQuantized.loss(tokens: tokens, targets: targets, batch: 2, length: 5, training: true)
+        #expect(abs(loss - (try onDense.loss(tokens: tokens, targets: targets, batch: 2, length: 5, training: true))) < 1e-4)
+        onDense.zeroGradients()
+        try onDense.backward()
+        onQuantized.zeroGradients()
+        try onQuantized.backward()
+        expectClose(onQuantized.adapterGradients.array, onDense.adapterGradients.array, absolute: 1e-4, relative: 1e-3, "adapter gradients")
+        // And against finite differences through the quantized forward itself.
+        func lossValue() -> Double {
+            Double(try! onQuantized.loss(tokens: tokens, targets: targets, batch: 2, length: 5, training: true))
+        }
+        let analytic = onQuantized.adapterGradients.array
+        for tensor in adapter.layout.tensors.prefix(4) + adapter.layout.tensors.suffix(2) {
+            let indices = Array(stride(from: 0, to: tensor.count, by: max(1, tensor.count / 8)))
+            let numerical = numericalGradient(
+                of: lossValue, perturbing: adapter.parameters.pointer + tensor.offset, indices: indices, step: 3e-3)
+            expectGradientMatches(
+                analytic: indices.map { analytic[tensor.offset + $0] }, numerical: numerical, tolerance: 2e-2, "quantized \(tensor.name)")
+        }
     }
 
     @Test func llamaCppAdapterFilesHoldPEFTsArraysUnderTheBaseTensorsNames() throws {
