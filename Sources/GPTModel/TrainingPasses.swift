@@ -97,16 +97,10 @@ struct TrainingForward: ModelOperations {
             output = activations.blocks[layer].mlpUp
         case .mlpDown: output = activations.blocks[layer].mlpDown
         }
-        let (weight, bias) = model.layout.blocks[layer].matrix(matrix)
-        let shape = model.configuration.shape(of: matrix)
-        if model.storesMatrices {
-            Kernels.linearForward(
-                output: output, input: input, weight: weights + weight, bias: bias.map { weights + $0 }, rows: rows,
-                inputSize: shape.input, outputSize: shape.output, context: context)
-        } else {
-            model.inferenceWeights.blocks[layer][matrix].apply(
-                output: output, input: input, bias: bias.map { weights + $0 }, rows: rows, context: context)
-        }
+        // The model's matrices as stored: dense views of the parameters, or a quantized file's.
+        let bias = model.layout.blocks[layer].matrix(matrix).bias
+        model.inferenceWeights.blocks[layer][matrix].apply(
+            output: output, input: input, bias: bias.map { weights + $0 }, rows: rows, context: context)
         lora?.forward(layer: layer, matrix: matrix, input: input, output: output, rows: rows)
         return UnsafePointer(output)
     }
@@ -160,29 +154,16 @@ struct TrainingForward: ModelOperations {
 
     mutating func unembed(_ x: UnsafePointer<Float>) {
         let (C, V) = (channels, model.configuration.vocabularySize)
-        let weight = weights + model.layout.outputWeight
         let logits = activations.logits
-        let (stored, matrix) = (model.storesMatrices, model.inferenceWeights.unembedding)
+        let matrix = model.inferenceWeights.unembedding
         if lastPositionOnly {
             for b in 0..<batch {
                 let row = b * length + length - 1
-                if stored {
-                    Kernels.linearForward(
-                        output: logits + row * V, input: x + row * C, weight: weight, bias: nil, rows: 1, inputSize: C,
-                        outputSize: V, weightIsOutputMajor: true, context: context)
-                } else {
-                    matrix.apply(output: logits + row * V, input: x + row * C, bias: nil, rows: 1, context: context)
-                }
+                matrix.apply(output: logits + row * V, input: x + row * C, bias: nil, rows: 1, context: context)
                 lora?.forwardUnembedding(input: x + row * C, output: logits + row * V, row: row, rows: 1)
             }
         } else {
-            if stored {
-                Kernels.linearForward(
-                    output: logits, input: x, weight: weight, bias: nil, rows: rows, inputSize: C, outputSize: V,
-                    weightIsOutputMajor: true, context: context)
-            } else {
-                matrix.apply(output: logits, input: x, bias: nil, rows: rows, context: context)
-            }
+            matrix.apply(output: logits, input: x, bias: nil, rows: rows, context: context)
             lora?.forwardUnembedding(input: x, output: logits, rows: rows)
         }
     }
@@ -240,12 +221,13 @@ struct TrainingBackward: ModelGradientOperations {
         let act = activations
         let (C, V) = (channels, model.configuration.vocabularySize)
         let normGradient = zeroed(act.normGradient, rows * C)
-        if model.storesMatrices {
+        if let gradients {
             Kernels.linearBackward(
-                inputGradient: normGradient, weightGradient: gradients.map { $0 + model.layout.outputWeight }, biasGradient: nil,
+                inputGradient: normGradient, weightGradient: gradients + model.layout.outputWeight, biasGradient: nil,
                 outputGradient: act.logitsGradient, input: act.finalNorm, weight: weights + model.layout.outputWeight,
                 ones: act.ones, rows: rows, inputSize: C, outputSize: V, weightIsOutputMajor: true, context: context)
         } else {
+            // Frozen (dense or quantized): d input only.
             model.inferenceWeights.unembedding.accumulateInputGradient(
                 normGradient, outputGradient: act.logitsGradient, rows: rows, context: context)
         }
@@ -278,14 +260,14 @@ struct TrainingBackward: ModelGradientOperations {
         case .mlpDown: (inputGradient, input) = (act.mlpActivatedGradient, UnsafePointer(a.mlpActivated))
         }
         let (weight, bias) = model.layout.blocks[layer].matrix(matrix)
-        if model.storesMatrices {
+        if let gradients {
             Kernels.linearBackward(
-                inputGradient: zeroed(inputGradient, rows * shape.input), weightGradient: gradients.map { $0 + weight },
-                biasGradient: bias.flatMap { bias in gradients.map { $0 + bias } }, outputGradient: outputGradient, input: input,
+                inputGradient: zeroed(inputGradient, rows * shape.input), weightGradient: gradients + weight,
+                biasGradient: bias.map { gradients + $0 }, outputGradient: outputGradient, input: input,
                 weight: weights + weight, ones: act.ones, rows: rows, inputSize: shape.input, outputSize: shape.output,
                 context: context)
         } else {
-            // A quantized matrix is frozen: d input through it, no weight gradient.
+            // A frozen matrix (dense or quantized): d input through it, no weight gradient.
             model.inferenceWeights.blocks[layer][matrix].accumulateInputGradient(
                 zeroed(inputGradient, rows * shape.input), outputGradient: outputGradient, rows: rows, context: context)
         }

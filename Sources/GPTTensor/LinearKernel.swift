@@ -80,10 +80,10 @@ extension Kernels {
 
     /// Accumulates d input += d out · weightᵀ, d weight += inputᵀ · d out, d bias += Σ_rows d out.
     /// `ones` holds at least `rows` ones (used to sum columns through BLAS). An output-major weight
-    /// (the unembedding) has no bias. Without `weightGradient` (a frozen weight) only d input is computed.
+    /// (the unembedding) has no bias. A frozen weight needs only `linearInputGradient`.
     public static func linearBackward(
         inputGradient: UnsafeMutablePointer<Float>?,
-        weightGradient: UnsafeMutablePointer<Float>?,
+        weightGradient: UnsafeMutablePointer<Float>,
         biasGradient: UnsafeMutablePointer<Float>?,
         outputGradient: UnsafePointer<Float>,
         input: UnsafePointer<Float>,
@@ -96,10 +96,6 @@ extension Kernels {
             linearInputGradient(
                 inputGradient: inputGradient, outputGradient: outputGradient, weight: weight, rows: rows,
                 inputSize: inputSize, outputSize: outputSize, weightIsOutputMajor: weightIsOutputMajor, context: context)
-        }
-        guard let weightGradient else {
-            precondition(biasGradient == nil, "linearBackward: a frozen weight's bias is frozen too")
-            return
         }
         if weightIsOutputMajor {
             precondition(biasGradient == nil, "linearBackward: an output-major weight has no bias")

@@ -142,16 +142,9 @@ extension TrainingConfiguration {
     }
 }
 
-/// The process's peak resident memory in MiB (ru_maxrss is in KiB on Linux, bytes on macOS).
+/// The process's peak resident memory in MiB.
 func peakMemoryMiB() -> Double {
-    var usage = rusage()
-    #if os(Linux)
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_maxrss) / 1024
-    #else
-    getrusage(RUSAGE_SELF, &usage)
-    return Double(usage.ru_maxrss) / 1_048_576
-    #endif
+    Double(peakResidentMemoryBytes()) / 1_048_576
 }
 
 /// `--kernels LEVEL`: run the C kernels at a lower instruction level than the CPU's best.

@@ -90,9 +90,3 @@ struct BenchLoRA: ParsableCommand {
             trained: object["trained_parameters"] as? Int ?? 0)
     }
 }
-
-/// A failure while running (exit status 1), as opposed to a bad flag (`ValidationError`, 64).
-struct RuntimeError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

@@ -96,3 +96,9 @@ final class InterruptFlag: @unchecked Sendable {
 private func ignoreDefaultHandler(_ signalNumber: Int32) {
     signal(signalNumber, SIG_IGN)
 }
+
+/// A failure while running (exit status 1), as opposed to a bad flag (`ValidationError`, 64).
+struct RuntimeError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
