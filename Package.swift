@@ -7,7 +7,7 @@ import PackageDescription
 //   GPTTraining, GPTGeneration → GPTModel → GPTFormats, GPTTokenizer → GPTTensor → CBLAS, CKernels
 //   C kernels by concept, each compiled at every instruction level: CKernels (elementwise, attention,
 //   decode; the level machinery), CQuantized (ggml's weight formats and their products, GPTTensor), COptimizers (GPTTraining), CTSNE (GPTVisualization), CProbe (the
-//   benchmarks' bandwidth probe, GPTTensor); CWord2Vec (GPTEmbeddings).
+//   benchmarks' bandwidth probe, GPTTensor); CWord2Vec (GPTEmbeddings); CMPI (Open MPI loaded at run time, GPTTraining).
 let package = Package(
     name: "swift-gpt",
     platforms: [.macOS(.v15)],
@@ -46,6 +46,8 @@ let package = Package(
         .target(name: "CTSNE", dependencies: ["CKernels"]),
         .target(name: "CProbe", dependencies: ["CKernels"]),
         .target(name: "CWord2Vec"),
+        // Open MPI, opened at run time only under mpirun (no MPI is needed to build or run otherwise).
+        .target(name: "CMPI"),
         // ggml's block formats (bit for bit) and the products over them, at every level.
         .target(name: "CQuantized", dependencies: ["CKernels"]),
         .target(
@@ -61,7 +63,7 @@ let package = Package(
         .target(name: "GPTGeneration", dependencies: ["GPTModel", "GPTTokenizer", "GPTTensor"]),
         .target(name: "GPTEmbeddings", dependencies: ["CWord2Vec", "GPTTensor", "GPTFormats"]),
         .target(name: "GPTVisualization", dependencies: ["GPTTensor", "CTSNE"]),
-        .target(name: "GPTTraining", dependencies: ["GPTModel", "GPTTensor", "GPTFormats", "GPTTokenizer", "COptimizers"]),
+        .target(name: "GPTTraining", dependencies: ["GPTModel", "GPTTensor", "GPTFormats", "GPTTokenizer", "COptimizers", "CMPI"]),
         // The OpenAI-compatible HTTP server over the continuous-batching scheduler.
         .target(
             name: "GPTServer",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what swift-gpt needs to build on Debian/Ubuntu: OpenBLAS and pkg-config, and with
 # --with-test-tools also headless Chromium (the tests open the HTML pictures and the server's playground
-# in it) and a Python environment in .venv-reference/ with PyTorch, transformers, gguf, openai and
+# in it), Open MPI (data-parallel training's tests) and a Python environment in .venv-reference/ with PyTorch, transformers, gguf, openai and
 # playwright (the tests check our files and our server with them). Does nothing when they are already there. Swift itself must be on PATH.
 set -euo pipefail
 if ! command -v swift >/dev/null 2>&1; then
@@ -12,7 +12,8 @@ if [ "$(uname)" = "Darwin" ]; then
     exit 0  # Accelerate provides BLAS on macOS
 fi
 packages=(libopenblas-dev pkg-config)
-[ "${1:-}" = "--with-test-tools" ] && packages+=(chromium)
+# Test tools: headless Chromium, and Open MPI (the data-parallel tests launch gpt with its mpirun).
+[ "${1:-}" = "--with-test-tools" ] && packages+=(chromium openmpi-bin)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -120,6 +120,13 @@ public struct ParameterLayout: Sendable, Equatable {
     }
 
     /// The tensor called `name`, if the layout has one.
+    /// The span of the layout that `group`'s tensors occupy (they are contiguous); empty at 0 when it has none.
+    public func range(of group: ParameterGroup) -> Range<Int> {
+        let members = tensors.filter { $0.group == group }
+        guard let first = members.map(\.offset).min(), let end = members.map({ $0.offset + $0.count }).max() else { return 0..<0 }
+        return first..<end
+    }
+
     public func tensor(named name: String) -> ParameterTensor? {
         tensors.first { $0.name == name }
     }

@@ -183,14 +183,18 @@ struct TrainingBackward: ModelGradientOperations {
     let length: Int
     let dropout: Dropout
     let dropoutSeed: UInt64
+    /// Told, as backward goes, that the gradients from an offset to the end of the layout are final.
+    let gradientsFinal: ((Int) -> Void)?
     private var layer = 0
     /// The spare stream buffer a post-norm backward swaps with.
     private var spare: UnsafeMutablePointer<Float>
 
     init(
         model: GPT, activations: Activations, gradients: UnsafeMutablePointer<Float>?, lora: LoRAPass?,
-        context: KernelContext, batch: Int, length: Int, dropout: Dropout, dropoutSeed: UInt64
+        context: KernelContext, batch: Int, length: Int, dropout: Dropout, dropoutSeed: UInt64,
+        gradientsFinal: ((Int) -> Void)? = nil
     ) {
+        self.gradientsFinal = gradientsFinal
         self.model = model
         self.activations = activations
         self.gradients = gradients
@@ -214,6 +218,10 @@ struct TrainingBackward: ModelGradientOperations {
 
     mutating func enter(layer: Int) {
         self.layer = layer
+        // Backward runs the layout's order in reverse (embeddings, blocks, final norm, lm_head), so
+        // everything after this block is done — except a tied unembedding, which is the token
+        // embedding at the layout's start.
+        gradientsFinal?(model.layout.range(of: .block(layer)).upperBound)
     }
 
     mutating func unembedBackward() -> UnsafePointer<Float> {
@@ -334,5 +342,6 @@ struct TrainingBackward: ModelGradientOperations {
             tokenEmbeddingGradient: gradients + model.layout.tokenEmbedding,
             positionEmbeddingGradient: model.layout.positionEmbedding.map { gradients + $0 }, outputGradient: stream,
             tokens: activations.tokens.pointer, batch: batch, length: length, channels: channels, context: context)
+        gradientsFinal?(0)
     }
 }

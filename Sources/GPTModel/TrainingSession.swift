@@ -131,10 +131,14 @@ public final class TrainingSession {
 
     /// Backpropagates the mean loss of the last training forward pass, accumulating (+=) into
     /// `gradients`. `lossGradient`, when given, writes d logits itself (rows × V) from the logits
-    /// and targets instead of the cross-entropy's — e.g. a distillation loss.
+    /// and targets instead of the cross-entropy's — e.g. a distillation loss. `gradientsFinal` is
+    /// told, on the calling thread and with falling offsets, that the model's gradients from an offset to
+    /// the end will not change again in this pass (a data-parallel exchange starts on them while
+    /// backward goes on); it is not called with an adapter.
     public func backward(
         lossGradient: ((_ logitsGradient: UnsafeMutablePointer<Float>, _ logits: UnsafePointer<Float>,
-            _ targets: UnsafePointer<Int32>, _ rows: Int) -> Void)? = nil
+            _ targets: UnsafePointer<Int32>, _ rows: Int) -> Void)? = nil,
+        gradientsFinal: ((Int) -> Void)? = nil
     ) throws {
         guard let act = activations, act.isTraining, lastLoss != nil else {
             throw ModelError("backward needs a preceding training forward pass with targets")
@@ -152,7 +156,8 @@ public final class TrainingSession {
         var pass = TrainingBackward(
             model: model, activations: act, gradients: adapter == nil ? gradients.pointer : nil,
             lora: loraPass(rows: rows, gradients: true), context: context,
-            batch: lastBatch, length: lastLength, dropout: lastDropout, dropoutSeed: lastDropoutSeed)
+            batch: lastBatch, length: lastLength, dropout: lastDropout, dropoutSeed: lastDropoutSeed,
+            gradientsFinal: adapter == nil ? gradientsFinal : nil)
         model.backward(&pass)
     }
 

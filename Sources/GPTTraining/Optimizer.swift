@@ -50,27 +50,37 @@ public struct OptimizerSettings: Equatable, Sendable {
 }
 
 /// Updates parameters from gradients. Its state (buffers and step count) lives in the
-/// model's parameter layout, so checkpoints save and restore it tensor by tensor.
+/// model's parameter layout, so checkpoints save and restore it tensor by tensor — or, sharded
+/// over data-parallel ranks (ZeRO-1), for one slice of the parameters only.
 public final class Optimizer {
     public let settings: OptimizerSettings
-    /// State buffers by name, each with the model's parameter layout.
+    /// State buffers by name, each with the model's parameter layout (restricted to `owned`).
     public let buffers: [String: FloatBuffer]
+    /// The parameters this optimizer updates and keeps state for: all, or one rank's slice.
+    public let owned: Range<Int>
     /// Steps taken so far.
     public var step = 0
-    /// Runs of parameters with one (decays, trainable) setting.
+    /// Runs of owned parameters with one (decays, trainable) setting, relative to `owned`.
     private let segments: [(range: Range<Int>, decays: Bool)]
 
-    /// `isTrainable` freezes tensors (fine-tuning): frozen tensors are never changed.
+    /// `isTrainable` freezes tensors (fine-tuning): frozen tensors are never changed. `owned`
+    /// restricts the optimizer to a slice of the layout (default: all of it).
     public init(
-        layout: ParameterLayout, settings: OptimizerSettings, isTrainable: (ParameterTensor) -> Bool = { _ in true }
+        layout: ParameterLayout, settings: OptimizerSettings, isTrainable: (ParameterTensor) -> Bool = { _ in true },
+        owned: Range<Int>? = nil
     ) {
+        let owned = owned ?? 0..<layout.count
         self.settings = settings
+        self.owned = owned
         var buffers: [String: FloatBuffer] = [:]
-        for name in settings.bufferNames { buffers[name] = FloatBuffer(count: layout.count) }
+        for name in settings.bufferNames { buffers[name] = FloatBuffer(count: owned.count) }
         self.buffers = buffers
         var segments: [(range: Range<Int>, decays: Bool)] = []
         for tensor in layout.tensors where isTrainable(tensor) {
-            let range = tensor.offset..<(tensor.offset + tensor.count)
+            let whole = tensor.offset..<(tensor.offset + tensor.count)
+            guard whole.overlaps(owned) else { continue }
+            let clamped = whole.clamped(to: owned)
+            let range = (clamped.lowerBound - owned.lowerBound)..<(clamped.upperBound - owned.lowerBound)
             if let last = segments.last, last.decays == tensor.decays, last.range.upperBound == range.lowerBound {
                 segments[segments.count - 1].range = last.range.lowerBound..<range.upperBound
             } else {
@@ -85,6 +95,14 @@ public final class Optimizer {
 
     /// One update of `parameters` from `gradients` at `learningRate`.
     public func update(parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, context: KernelContext) {
+        precondition(owned == 0..<parameters.count, "Optimizer: a sharded optimizer takes its slice's gradients")
+        update(parameters: parameters, ownedGradients: UnsafePointer(gradients.pointer), learningRate: learningRate, context: context)
+    }
+
+    /// One update of the owned parameters from their gradients (`ownedGradients[0]` is parameter `owned.lowerBound`'s).
+    public func update(
+        parameters: FloatBuffer, ownedGradients: UnsafePointer<Float>, learningRate: Float, context: KernelContext
+    ) {
         step += 1
         let s = settings
         let correction1 = 1 - pow(s.beta1, Float(step))
@@ -94,13 +112,14 @@ public final class Optimizer {
         let firstStep: Int32 = step == 1 ? 1 : 0
         // Split all parameters evenly across threads; each chunk walks the segments it overlaps.
         let kernels = gpt_optimizers_for_level(Int32(context.level.rawValue)).pointee
-        context.parallelism.forEachChunk(of: parameters.count, minimumChunk: 16_384) { _, chunk in
+        let ownedParameters = parameters.pointer + owned.lowerBound
+        context.parallelism.forEachChunk(of: owned.count, minimumChunk: 16_384) { _, chunk in
             for segment in segments where segment.range.overlaps(chunk) {
                 let range = segment.range.clamped(to: chunk)
                 let (offset, count) = (range.lowerBound, range.count)
                 let decay = segment.decays ? s.weightDecay : 0
-                let p = parameters.pointer + offset
-                let g = UnsafePointer(gradients.pointer + offset)
+                let p = ownedParameters + offset
+                let g = ownedGradients + offset
                 switch s.kind {
                 case .adamw:
                     kernels.adamw_update(

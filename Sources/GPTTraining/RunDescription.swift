@@ -27,6 +27,9 @@ public struct RunDescription: Codable, Equatable, Sendable {
     public var alpha: Float?
     /// The thread count the run used: the work split, hence bit-identity on resume, depends on it.
     public var threads: Int?
+    /// Data-parallel runs: the number of ranks, and whether the optimizer's state is sharded over them.
+    public var ranks: Int?
+    public var shardOptimizer = false
     /// SHA-256 of the training and validation texts: a resumed run refuses text that changed.
     public var dataHash: String?
     public var validationDataHash: String?
@@ -44,7 +47,7 @@ public struct RunDescription: Codable, Equatable, Sendable {
         case keepBest = "keep-best", log, teacher, temperature, alpha, threads
         case dataHash = "data-sha256", validationDataHash = "val-data-sha256", tokenizer, tokenizerHash = "tokenizer-sha256"
         case freezeEmbeddings = "freeze-embeddings", freezeLayers = "freeze-layers", trainHeadOnly = "train-head-only"
-        case loraBase = "lora-base"
+        case loraBase = "lora-base", ranks, shardOptimizer = "shard-optimizer"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -65,6 +68,8 @@ public struct RunDescription: Codable, Equatable, Sendable {
         tokenizer = try container.decodeIfPresent(String.self, forKey: .tokenizer)
         tokenizerHash = try container.decodeIfPresent(String.self, forKey: .tokenizerHash)
         loraBase = try container.decodeIfPresent(String.self, forKey: .loraBase)
+        ranks = try container.decodeIfPresent(Int.self, forKey: .ranks)
+        shardOptimizer = try container.decodeIfPresent(Bool.self, forKey: .shardOptimizer) ?? false
         freezing = Freezing(
             embeddings: try container.decodeIfPresent(Bool.self, forKey: .freezeEmbeddings) ?? false,
             layers: try container.decodeIfPresent(Int.self, forKey: .freezeLayers) ?? 0,
@@ -89,6 +94,8 @@ public struct RunDescription: Codable, Equatable, Sendable {
         try container.encodeIfPresent(tokenizer, forKey: .tokenizer)
         try container.encodeIfPresent(tokenizerHash, forKey: .tokenizerHash)
         try container.encodeIfPresent(loraBase, forKey: .loraBase)
+        try container.encodeIfPresent(ranks, forKey: .ranks)
+        if shardOptimizer { try container.encode(shardOptimizer, forKey: .shardOptimizer) }
         if command == "finetune" {
             try container.encode(freezing.embeddings, forKey: .freezeEmbeddings)
             try container.encode(freezing.layers, forKey: .freezeLayers)

@@ -24,8 +24,13 @@ public enum TrainingEvent: Sendable {
 /// Time spent in each phase of one step, in seconds.
 public struct StepTiming: Sendable {
     public var forward = 0.0
+    /// Backward, including the data-parallel exchange started and progressed while it runs (`communication`).
     public var backward = 0.0
     public var optimizer = 0.0
+    /// Data-parallel runs: seconds inside MPI while backward ran (starting and progressing sums) …
+    public var communication = 0.0
+    /// … and seconds waiting for the exchange after backward (the part not hidden behind it), in `optimizer`.
+    public var wait = 0.0
     public var total: Double { forward + backward + optimizer }
 
     public init(forward: Double = 0, backward: Double = 0, optimizer: Double = 0) {
@@ -67,7 +72,13 @@ public struct Distillation {
 }
 
 /// Trains a model: gradient accumulation, clipping, the configured optimizer and schedule,
-/// evaluation every `evalInterval` steps, atomic saves, and checkpoints for exact resume.
+/// evaluation every `evalInterval` steps, atomic saves, and checkpoints for exact resume —
+/// alone or as one rank of a data-parallel run.
+///
+/// A step's global batch is `ranks × gradAccum` micro-batches, each drawn (data and dropout) from
+/// a generator seeded by (seed, step, micro-batch index) alone; rank r takes micro-batches
+/// r·A … r·A + A − 1. So a run is the same whatever rank or order computes a micro-batch, and
+/// spreading one global batch over more ranks and less accumulation leaves its data unchanged.
 public final class Trainer {
     /// Consecutive non-finite steps after which the run stops.
     public static let nonFiniteLimit = 5
@@ -86,8 +97,10 @@ public final class Trainer {
     private let teacherSession: TrainingSession?
     /// Parameters that are not trained (fine-tuning), as ranges of the layout.
     private let frozen: [Range<Int>]
-    /// The training stream: batches and dropout seeds. Evaluation uses its own generators.
-    public private(set) var generator: RandomGenerator
+    /// The ranks this trainer works with, and the gradient exchange between them.
+    public let dataParallelism: DataParallelism
+    public var communicator: Communicator { dataParallelism.communicator }
+    private let exchange: GradientExchange
     private var inputs: [Int32] = []
     private var targets: [Int32] = []
     private var distillationLosses: [Float] = []
@@ -96,7 +109,7 @@ public final class Trainer {
     public init(
         model: GPT, adapter: LoRAAdapter? = nil, dataset: TokenDataset, configuration: TrainingConfiguration,
         parallelism: Parallelism, freezing: Freezing = Freezing(), distillation: Distillation? = nil,
-        kernelLevel: KernelLevel = .best
+        kernelLevel: KernelLevel = .best, dataParallelism: DataParallelism = .single
     ) {
         let tied = model.configuration.tiesEmbeddings
         let isTrainable = { (tensor: ParameterTensor) in adapter != nil || freezing.isTrainable(tensor, tiedEmbeddings: tied) }
@@ -105,15 +118,26 @@ public final class Trainer {
         self.dataset = dataset
         self.configuration = configuration
         let layout = adapter?.layout ?? model.layout
-        optimizer = Optimizer(layout: layout, settings: configuration.optimizerSettings, isTrainable: isTrainable)
+        self.dataParallelism = dataParallelism
+        exchange = GradientExchange(parallelism: dataParallelism, count: layout.count)
+        optimizer = Optimizer(
+            layout: layout, settings: configuration.optimizerSettings, isTrainable: isTrainable, owned: exchange.owned)
         frozen = layout.tensors.filter { !isTrainable($0) }.map { $0.offset..<($0.offset + $0.count) }
         let session = TrainingSession(
             model: model, adapter: adapter, context: KernelContext(parallelism: parallelism, level: kernelLevel))
         self.session = session
         teacherSession = distillation.map { TrainingSession(model: $0.teacher, context: session.context) }
         self.distillation = distillation
-        generator = RandomGenerator(seed: configuration.seed ^ 0x5EED_DA7A)
     }
+
+    /// The generator of micro-batch `index` of step `iteration`'s global batch: its windows, then its dropout seed.
+    public static func microBatchGenerator(seed: UInt64, iteration: Int, index: Int) -> RandomGenerator {
+        RandomGenerator(
+            seed: (seed ^ 0x5EED_DA7A) &+ UInt64(iteration) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0xD1B5_4A32_D192_ED03)
+    }
+
+    /// Micro-batches per optimisation step over all ranks.
+    public var globalMicroBatches: Int { configuration.gradientAccumulation * communicator.size }
 
     /// One optimisation step at `iteration`: `gradAccum` forward/backward passes, clipping and the
     /// update. Returns the mean loss; a non-finite loss or gradient norm skips the update.
@@ -121,25 +145,29 @@ public final class Trainer {
         try step(iteration: iteration, timing: &timing, stoppingWhen: { false })!
     }
 
-    /// The step, abandoned between micro-batches when `shouldStop` turns true: then nothing is
-    /// updated, the training stream is put back where the step found it (so a checkpoint written
-    /// next resumes exactly) and the result is nil.
+    /// The step, abandoned when `shouldStop` turns true: alone, between micro-batches; over several
+    /// ranks, after the gradients are exchanged, when it turned true on any rank. Then nothing is
+    /// updated (a checkpoint written next resumes exactly) and the result is nil.
     public func step(iteration: Int, timing: inout StepTiming, stoppingWhen shouldStop: () -> Bool) throws -> Float? {
         let (B, T) = (configuration.batchSize, configuration.contextLength)
         let micro = configuration.gradientAccumulation
-        let streamBefore = generator
         session.zeroGradients()
         var lossSum = 0.0
         for index in 0..<micro {
-            if index > 0 && shouldStop() {
-                generator = streamBefore
-                return nil
-            }
+            if index > 0 && !communicator.isDistributed && shouldStop() { return nil }
+            var generator = Self.microBatchGenerator(seed: configuration.seed, iteration: iteration, index: communicator.rank * micro + index)
             dataset.sampleBatch(.training, batch: B, length: T, inputs: &inputs, targets: &targets, generator: &generator)
             let dropoutSeed = generator.next()
             var start = monotonicSeconds()
             var loss = try session.loss(
                 tokens: inputs, targets: targets, batch: B, length: T, training: true, dropoutSeed: dropoutSeed)
+            // The last micro-batch's backward starts the exchange of each bucket it finishes.
+            let isLast = index == micro - 1
+            if isLast { exchange.begin() }
+            var exchangeError: (any Error)?
+            let gradientsFinal: ((Int) -> Void)? = isLast && exchange.overlaps ? { [exchange, session] offset in
+                do { try exchange.gradientsFinal(from: offset, gradients: session.gradients.pointer) } catch { exchangeError = error }
+            } : nil
             if let distillation, let teacherSession {
                 // The teacher runs forward only; the student's loss and d logits come from one kernel.
                 try teacherSession.forward(tokens: inputs, batch: B, length: T)
@@ -150,36 +178,67 @@ public final class Trainer {
                 start = monotonicSeconds()
                 try distillationLosses.withUnsafeMutableBufferPointer { losses in
                     let lossPointer = losses.baseAddress!
-                    try session.backward { gradient, logits, targets, rows in
-                        Kernels.distillation(
-                            losses: lossPointer, logitsGradient: gradient, student: logits, teacher: teacherLogits.baseAddress!,
-                            targets: targets, rows: rows, vocabularySize: V, temperature: distillation.temperature,
-                            alpha: distillation.alpha, lossGradient: 1 / Float(rows), context: self.context)
-                    }
+                    try session.backward(
+                        lossGradient: { gradient, logits, targets, rows in
+                            Kernels.distillation(
+                                losses: lossPointer, logitsGradient: gradient, student: logits, teacher: teacherLogits.baseAddress!,
+                                targets: targets, rows: rows, vocabularySize: V, temperature: distillation.temperature,
+                                alpha: distillation.alpha, lossGradient: 1 / Float(rows), context: self.context)
+                        }, gradientsFinal: gradientsFinal)
                     loss = Float(losses.prefix(B * T).reduce(0.0) { $0 + Double($1) } / Double(B * T))
                 }
             } else {
                 timing.forward += monotonicSeconds() - start
                 start = monotonicSeconds()
-                try session.backward()
+                try session.backward(gradientsFinal: gradientsFinal)
             }
+            if let exchangeError { throw exchangeError }
             timing.backward += monotonicSeconds() - start
             lossSum += Double(loss)
         }
         let start = monotonicSeconds()
-        let gradients = session.trainedGradients
-        if micro > 1 { Kernels.scale(gradients.pointer, count: gradients.count, by: 1 / Float(micro), context: context) }
-        for range in frozen { (gradients.pointer + range.lowerBound).update(repeating: 0, count: range.count) }
-        let loss = Float(lossSum / Double(micro))
-        let norm = clipGradientNorm(gradients, maximumNorm: configuration.gradientClip, context: context)
+        // The mean gradient over every rank's micro-batches: this rank's slice of it when sharded.
+        let gradients = try exchange.finish(gradients: session.trainedGradients, microBatches: micro, context: context)
+        timing.communication += exchange.communicationSeconds
+        timing.wait += exchange.waitSeconds
+        var totals = [lossSum, shouldStop() ? 1 : 0]
+        if communicator.isDistributed {
+            let waitStart = monotonicSeconds()
+            totals = try communicator.sum(totals)
+            timing.wait += monotonicSeconds() - waitStart
+            if totals[1] > 0 { return nil }
+        }
+        let owned = optimizer.owned
+        for range in frozen where range.overlaps(owned) {
+            let frozenOwned = range.clamped(to: owned)
+            (gradients + (frozenOwned.lowerBound - owned.lowerBound)).update(repeating: 0, count: frozenOwned.count)
+        }
+        let loss = Float(totals[0] / Double(globalMicroBatches))
+        let norm = try clipGradientNorm(gradients, count: owned.count)
         lastGradientNorm = norm
         if loss.isFinite && norm.isFinite {
             optimizer.update(
-                parameters: trainedParameters, gradients: gradients,
+                parameters: trainedParameters, ownedGradients: UnsafePointer(gradients),
                 learningRate: configuration.learningRateSchedule.learningRate(at: iteration), context: context)
+            let shareStart = monotonicSeconds()
+            try exchange.shareUpdatedParameters(trainedParameters)
+            timing.wait += monotonicSeconds() - shareStart
         }
         timing.optimizer += monotonicSeconds() - start
         return loss
+    }
+
+    /// Scales this rank's `count` gradients so that the global L2 norm (over every rank's slice) is
+    /// at most the configured clip; returns the norm before clipping.
+    private func clipGradientNorm(_ gradients: UnsafeMutablePointer<Float>, count: Int) throws -> Float {
+        var squares = Kernels.sumOfSquares(gradients, count: count, context: context)
+        if exchange.sharded { squares = try communicator.sum([squares])[0] }
+        let norm = Float(squares.squareRoot())
+        let maximumNorm = configuration.gradientClip
+        if maximumNorm > 0, norm > maximumNorm, norm.isFinite {
+            Kernels.scale(gradients, count: count, by: maximumNorm / (norm + 1e-6), context: context)
+        }
+        return norm
     }
 
     private var restored = false
@@ -197,33 +256,41 @@ public final class Trainer {
         }
     }
 
-    /// Loads a checkpoint's weights, optimizer state and training stream (before `run(resume:)`,
-    /// so that a damaged checkpoint is reported before anything else happens).
+    /// Loads a checkpoint's weights and optimizer state (before `run(resume:)`, so that a damaged
+    /// checkpoint is reported before anything else happens).
     public func restore(_ checkpoint: TrainingCheckpoint, from directory: URL) throws {
         try TrainingCheckpoint.restore(
             layout: adapter?.layout ?? model.layout, parameters: trainedParameters, optimizer: optimizer, from: directory)
         optimizer.step = checkpoint.optimizerStep
-        generator = checkpoint.generator
         restored = true
     }
 
     /// The gradient norm of the last step (before clipping).
     public private(set) var lastGradientNorm: Float = 0
 
-    /// Mean cross-entropy over `evalIterations` random batches of `split`, without dropout. Each
-    /// evaluation draws its batches from a generator of its own (seed and iteration), so
-    /// evaluating never changes the training stream.
+    /// Mean cross-entropy over `evalIterations` random batches of `split`, without dropout. Batch j
+    /// is drawn from a generator of its own (seed, iteration, split, j), so evaluating never changes
+    /// training, and over several ranks, rank r scores batches r, r + ranks, … and the sums are added.
     public func estimateLoss(_ split: TokenDataset.Split, iteration: Int) throws -> Float {
         let (B, T) = (configuration.batchSize, configuration.contextLength)
-        var evaluation = RandomGenerator(seed: configuration.seed &+ UInt64(iteration + 1) &* 0x9E37_79B9_7F4A_7C15 &+ (split == .training ? 0 : 1))
         var sum = 0.0
         var inputs: [Int32] = []
         var targets: [Int32] = []
-        for _ in 0..<configuration.evalIterations {
+        for batch in stride(from: communicator.rank, to: configuration.evalIterations, by: communicator.size) {
+            var evaluation = RandomGenerator(
+                seed: configuration.seed &+ UInt64(iteration + 1) &* 0x9E37_79B9_7F4A_7C15 &+ (split == .training ? 0 : 1)
+                    &+ UInt64(batch) &* 0xD1B5_4A32_D192_ED03)
             dataset.sampleBatch(split, batch: B, length: T, inputs: &inputs, targets: &targets, generator: &evaluation)
             sum += Double(try session.loss(tokens: inputs, targets: targets, batch: B, length: T))
         }
-        return Float(sum / Double(configuration.evalIterations))
+        return Float(try communicator.sum([sum])[0] / Double(configuration.evalIterations))
+    }
+
+    /// Whether `shouldStop` turned true here or, over several ranks, on any rank (every rank agrees).
+    private func agreedStop(_ shouldStop: () -> Bool) throws -> Bool {
+        let local = shouldStop()
+        guard communicator.isDistributed else { return local }
+        return try communicator.maximum([local ? 1 : 0])[0] > 0
     }
 
     /// Runs to `maxIterations`, from `resume` if given. Evaluates at step 0, every
@@ -241,7 +308,7 @@ public final class Trainer {
             if !restored { try restore(resume, from: outputDirectory) }
             best = resume.bestValidationLoss
             iteration = resume.nextIteration
-        } else {
+        } else if communicator.isWriter {
             try save(to: outputDirectory, tokenizer: tokenizer, weightsOnly: false)
         }
         var last = (training: Float.nan, validation: Float.nan)
@@ -249,18 +316,22 @@ public final class Trainer {
         let runStart = monotonicSeconds()
         func checkpoint() throws {
             try TrainingCheckpoint(
-                nextIteration: iteration, optimizerStep: optimizer.step, generator: generator, bestValidationLoss: best,
+                nextIteration: iteration, optimizerStep: optimizer.step, bestValidationLoss: best,
                 configuration: configuration, run: runDescription
-            ).write(layout: adapter?.layout ?? model.layout, parameters: trainedParameters, optimizer: optimizer, to: outputDirectory)
+            ).write(
+                layout: adapter?.layout ?? model.layout, parameters: trainedParameters, optimizer: optimizer, to: outputDirectory,
+                communicator: communicator)
             onEvent(.checkpoint(nextIteration: iteration))
         }
         func evaluateAndSave() throws {
             last = (try estimateLoss(.training, iteration: iteration), try estimateLoss(.validation, iteration: iteration))
             evaluatedAt = iteration
             onEvent(.evaluation(step: iteration, trainingLoss: last.training, validationLoss: last.validation))
-            try save(to: outputDirectory, tokenizer: tokenizer, weightsOnly: true)
-            onEvent(.saved(directory: outputDirectory, best: false))
-            if runDescription.keepBest, last.validation < best {
+            if communicator.isWriter {
+                try save(to: outputDirectory, tokenizer: tokenizer, weightsOnly: true)
+                onEvent(.saved(directory: outputDirectory, best: false))
+            }
+            if communicator.isWriter, runDescription.keepBest, last.validation < best {
                 try save(to: bestDirectory, tokenizer: tokenizer, weightsOnly: false)
                 onEvent(.saved(directory: bestDirectory, best: true))
             }
@@ -278,7 +349,7 @@ public final class Trainer {
             {
                 try checkpoint()
             }
-            if shouldStop() {
+            if try agreedStop(shouldStop) {
                 interrupted = true
                 break
             }
@@ -298,7 +369,7 @@ public final class Trainer {
                 continue
             }
             nonFinite = 0
-            let tokens = Double(configuration.batchSize * configuration.contextLength * configuration.gradientAccumulation)
+            let tokens = Double(configuration.batchSize * configuration.contextLength * globalMicroBatches)
             onEvent(
                 .step(
                     step: iteration, loss: loss,

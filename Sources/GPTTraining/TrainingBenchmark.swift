@@ -26,6 +26,10 @@ public struct TrainingBenchmark: Sendable {
         public let sgemmShape: (Int, Int, Int)
         public let parameterCount: Int
         public let finalLoss: Float
+        /// Data-parallel runs: the ranks, and one blocking all-reduce of the whole gradient buffer
+        /// (bytes, median seconds of 3) timed after the steps.
+        public let ranks: Int
+        public let allReduce: (bytes: Int, seconds: Double)?
     }
 
     public let configuration: TrainingConfiguration
@@ -35,12 +39,15 @@ public struct TrainingBenchmark: Sendable {
     public let kernelLevel: KernelLevel
     /// Train a LoRA adapter over the frozen model instead of the model.
     public let lora: LoRAConfiguration?
+    /// Several ranks under mpirun: each runs the steps on its share of the global batch.
+    public let dataParallelism: DataParallelism
 
     public init(
         configuration: TrainingConfiguration, vocabularySize: Int, parallelism: Parallelism, kernelLevel: KernelLevel = .best,
-        lora: LoRAConfiguration? = nil
+        lora: LoRAConfiguration? = nil, dataParallelism: DataParallelism = .single
     ) {
         self.lora = lora
+        self.dataParallelism = dataParallelism
         self.configuration = configuration
         self.vocabularySize = vocabularySize
         self.parallelism = parallelism
@@ -64,7 +71,7 @@ public struct TrainingBenchmark: Sendable {
         let dataset = TokenDataset(training: tokens, validation: tokens)
         let trainer = Trainer(
             model: model, adapter: adapter, dataset: dataset, configuration: configuration, parallelism: parallelism,
-            kernelLevel: kernelLevel)
+            kernelLevel: kernelLevel, dataParallelism: dataParallelism)
         var timing = StepTiming()
         for iteration in 0..<warmupSteps { _ = try trainer.step(iteration: iteration, timing: &timing) }
         timing = StepTiming()
@@ -72,10 +79,25 @@ public struct TrainingBenchmark: Sendable {
         for iteration in 0..<steps { loss = try trainer.step(iteration: warmupSteps + iteration, timing: &timing) }
         let resident = residentMemoryBytes()
         let peak = peakResidentMemoryBytes()
+        let communicator = dataParallelism.communicator
+        var allReduce: (bytes: Int, seconds: Double)?
+        if communicator.isDistributed {
+            let gradients = trainer.session.trainedGradients
+            var seconds: [Double] = []
+            for _ in 0..<3 {
+                try communicator.barrier()
+                let start = monotonicSeconds()
+                try communicator.sum(gradients.pointer, count: gradients.count)
+                seconds.append(monotonicSeconds() - start)
+            }
+            allReduce = (gradients.count * 4, seconds.sorted()[1])
+        }
         let ceilings = CeilingProbes(before: before, after: MachineCeilings.probe(sgemmShape: shape, parallelism: parallelism))
-        let perStep = StepTiming(
+        var perStep = StepTiming(
             forward: timing.forward / Double(steps), backward: timing.backward / Double(steps),
             optimizer: timing.optimizer / Double(steps))
+        perStep.communication = timing.communication / Double(steps)
+        perStep.wait = timing.wait / Double(steps)
         let c = model.configuration
         // nanoGPT's estimate: 6·N per token (N without position embeddings) + 12·L·C·T for attention.
         // A frozen model computes no weight gradients: 4·N, plus the adapter's own 6 per factor value.
@@ -83,13 +105,16 @@ public struct TrainingBenchmark: Sendable {
         let perParameter: Double = adapter == nil ? 6 : 4
         let perToken = perParameter * Double(model.parameterCount - positionCount) + 6 * Double(adapter?.layout.count ?? 0)
             + 12 * Double(c.layerCount * c.embeddingSize * T)
-        let flopsPerStep = perToken * Double(B * T)
+        // Per rank: each computes its own share of the global batch.
+        let flopsPerStep = perToken * Double(B * T * configuration.gradientAccumulation)
+        let globalTokens = Double(B * T * trainer.globalMicroBatches)
         return Result(
-            steps: steps, tokensPerSecond: Double(B * T) / perStep.total, timing: perStep, flopsPerStep: flopsPerStep,
+            steps: steps, tokensPerSecond: globalTokens / perStep.total, timing: perStep, flopsPerStep: flopsPerStep,
             achievedGigaflops: flopsPerStep / perStep.total / 1e9,
             ceilings: ceilings, residentBytes: resident, peakResidentBytes: peak,
             trainedParameterCount: trainer.optimizer.trainableCount,
-            sgemmShape: shape, parameterCount: model.parameterCount, finalLoss: loss)
+            sgemmShape: shape, parameterCount: model.parameterCount, finalLoss: loss, ranks: communicator.size,
+            allReduce: allReduce)
     }
 
     /// The forward product with the most work: C→H, H→C (H: the MLP width) or the unembedding C→V.

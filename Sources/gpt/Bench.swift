@@ -9,7 +9,7 @@ import GPTTraining
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks.", subcommands: [BenchTrain.self, BenchLoRA.self, BenchTokenize.self, BenchGenerate.self, BenchServe.self])
+        abstract: "Benchmarks.", subcommands: [BenchTrain.self, BenchLoRA.self, BenchDataParallel.self, BenchTokenize.self, BenchGenerate.self, BenchServe.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -29,9 +29,12 @@ struct BenchTrain: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
     @OptionGroup(title: "Model") var model: ModelOptions
     @Option(parsing: .unconditional, help: "Sequences per step.") var batchSize: Int?
+    @Option(name: .customLong("grad-accum"), parsing: .unconditional, help: "Micro-batches accumulated per step (default 1).")
+    var gradientAccumulation: Int?
     @OptionGroup(title: "LoRA (train an adapter over the frozen model)") var lora: LoRAOptions
     @OptionGroup var kernels: KernelOptions
     @OptionGroup var threads: ThreadOptions
+    @OptionGroup(title: "Data parallel (under mpirun)") var distributed: DistributedOptions
 
     func validate() throws {
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
@@ -40,6 +43,8 @@ struct BenchTrain: ParsableCommand {
     }
 
     func run() throws {
+        // Under mpirun: every rank trains its share of the global batch; rank 0 reports.
+        let communicator = try Ranks.start()
         var configuration: TrainingConfiguration
         var vocabulary = 65
         var reference: (String, Double)?
@@ -57,6 +62,7 @@ struct BenchTrain: ParsableCommand {
         }
         model.apply(to: &configuration)
         if let batchSize { configuration.batchSize = batchSize }
+        if let gradientAccumulation { configuration.gradientAccumulation = gradientAccumulation }
         configuration.maxIterations = max(configuration.maxIterations, steps + warmup)
         try configuration.validate()
         vocabulary = vocabularySize ?? vocabulary
@@ -64,7 +70,9 @@ struct BenchTrain: ParsableCommand {
             .with(maxIterations: configuration.maxIterations)
         if preset == "shakespeare-char-cpu" && configuration == unchangedPreset {
             reference = ("nanoGPT (PyTorch 2.13, 2 threads) measured 23,000 tokens/s on an AMD EPYC Zen 5, 2026-11", 23_000)
-        } else if preset == "gpt2-small" && configuration.contextLength == 64 && configuration.batchSize == 4 {
+        } else if preset == "gpt2-small" && configuration.contextLength == 64 && configuration.batchSize == 4
+            && configuration.gradientAccumulation == 1
+        {
             reference = ("llm.c's CPU trainer measured 81 tokens/s on an AMD EPYC Zen 5, 2026-11", 81)
         }
 
@@ -80,8 +88,10 @@ struct BenchTrain: ParsableCommand {
         }
         let benchmark = TrainingBenchmark(
             configuration: configuration, vocabularySize: vocabulary, parallelism: parallelism, kernelLevel: kernels.level,
-            lora: adapter)
+            lora: adapter, dataParallelism: Ranks.dataParallelism(shardsOptimizer: distributed.shardOptimizer))
         let result = try benchmark.run(steps: steps, warmupSteps: warmup)
+        if communicator.isDistributed { reference = nil }
+        guard communicator.isWriter else { return }
         let residentMiB = Double(result.residentBytes) / 1_048_576
         let peakMiB = Double(result.peakResidentBytes) / 1_048_576
         let ratio = result.achievedGigaflops / result.sgemmGigaflops
@@ -94,8 +104,12 @@ struct BenchTrain: ParsableCommand {
                 "optimizer_ms": result.timing.optimizer * 1000, "achieved_gflops": result.achievedGigaflops,
                 "sgemm_gflops": result.sgemmGigaflops, "sgemm_fraction": ratio, "resident_memory_mib": residentMiB,
                 "peak_memory_mib": peakMiB, "parameters": result.parameterCount,
-                "trained_parameters": result.trainedParameterCount,
+                "trained_parameters": result.trainedParameterCount, "ranks": result.ranks,
+                "communication_ms": result.timing.communication * 1000, "wait_ms": result.timing.wait * 1000,
             ]
+            if let allReduce = result.allReduce {
+                object["allreduce"] = ["bytes": allReduce.bytes, "seconds": allReduce.seconds]
+            }
             if let adapter {
                 object["lora"] = ["rank": adapter.rank, "alpha": adapter.alpha, "targets": adapter.targets.joined(separator: ",")]
             }
@@ -112,7 +126,13 @@ struct BenchTrain: ParsableCommand {
         if let adapter {
             print("trained:     a LoRA adapter (rank \(adapter.rank) on \(adapter.targets.joined(separator: ","))): \(Terminal.grouped(Double(result.trainedParameterCount))) parameters; the model frozen")
         }
-        print("tokens/s:    \(Terminal.grouped(result.tokensPerSecond))")
+        print("tokens/s:    \(Terminal.grouped(result.tokensPerSecond))" + (result.ranks > 1 ? " (all \(result.ranks) ranks' global batch)" : ""))
+        if let allReduce = result.allReduce {
+            print(String(
+                format: "ranks:       %d (%@); per step: communication inside backward %.2f ms, waiting after it %.2f ms; an all-reduce of %@ took %.3f s = %.2f GB/s",
+                result.ranks, communicator.library ?? "MPI", result.timing.communication * 1000, result.timing.wait * 1000,
+                Terminal.bytes(Double(allReduce.bytes)), allReduce.seconds, Double(allReduce.bytes) / allReduce.seconds / 1e9))
+        }
         // A figure from another machine is a labelled reference, never a ratio (measure peers side by side).
         if let reference { print("reference:   \(reference.0) (not this machine; no ratio is drawn)") }
         print(String(format: "step:        %.2f ms = forward %.2f + backward %.2f + optimizer %.2f", result.timing.total * 1000, result.timing.forward * 1000, result.timing.backward * 1000, result.timing.optimizer * 1000))

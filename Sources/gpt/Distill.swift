@@ -27,6 +27,7 @@ struct Distill: ParsableCommand {
     @OptionGroup(title: "Student model") var model: ModelOptions
     @OptionGroup(title: "Training") var training: TrainingOptions
     @OptionGroup var threads: ThreadOptions
+    @OptionGroup(title: "Data parallel (under mpirun)") var distributed: DistributedOptions
 
     func validate() throws {
         if out?.isEmpty == true { throw ValidationError("--out must name a directory (got an empty path)") }
@@ -37,11 +38,13 @@ struct Distill: ParsableCommand {
     }
 
     func run() throws {
+        try Ranks.start()
         var parallelism = threads.parallelism
         if let directory = resumeOptions.resume {
             let checkpoint = try TrainingRun.checkpoint(in: directory, command: "distill")
             parallelism = TrainingRun.parallelism(resuming: checkpoint.run, options: threads)
-            let configuration = try TrainingRun.configuration(of: checkpoint, maxIterations: training.maxIterations)
+            let configuration = try TrainingRun.configuration(
+                of: checkpoint, maxIterations: training.maxIterations, gradientAccumulation: training.gradientAccumulation)
             let outputDirectory = URL(fileURLWithPath: directory)
             let (student, tokenizer) = try loadModelAndTokenizer(model: directory, tokenizer: nil)
             guard let teacherPath = checkpoint.run.teacher else {
@@ -50,14 +53,17 @@ struct Distill: ParsableCommand {
             let distillation = try Distillation(
                 teacher: try Self.loadTeacher(teacherPath, tokenizer: tokenizer, student: student.configuration),
                 temperature: checkpoint.run.temperature ?? temperature, alpha: checkpoint.run.alpha ?? alpha)
-            let prepared = try DataOptions.restore(checkpoint.run).0.prepare(
-                outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+            let prepared = try Ranks.rankZeroFirst {
+                try DataOptions.restore(checkpoint.run).0.prepare(
+                    outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+            }
             try prepared.requireUnchanged(since: checkpoint.run)
             let trainer = Trainer(
-                model: student, dataset: prepared.dataset, configuration: configuration, parallelism: parallelism, distillation: distillation)
+                model: student, dataset: prepared.dataset, configuration: configuration, parallelism: parallelism,
+                distillation: distillation, dataParallelism: Ranks.dataParallelism(shardsOptimizer: checkpoint.run.shardOptimizer))
             try TrainingRun(
                 trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
-                description: checkpoint.run, resume: checkpoint
+                description: Ranks.describing(checkpoint.run), resume: checkpoint
             ).run()
             return
         }
@@ -72,16 +78,19 @@ struct Distill: ParsableCommand {
         }
         try FlagNames.translating { try studentConfiguration.validate() }
         try TrainingRun.requireMemory(model: studentConfiguration, training: configuration)
-        let prepared = try data.prepare(outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+        let prepared = try Ranks.rankZeroFirst {
+            try data.prepare(outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+        }
         let dataset = prepared.dataset
         try dataset.validate(contextLength: configuration.contextLength)
         try AtomicFile.createDirectory(outputDirectory)
-        TrainingCheckpoint.remove(from: outputDirectory)
+        if Ranks.communicator.isWriter { TrainingCheckpoint.remove(from: outputDirectory) }
         var generator = RandomGenerator(seed: configuration.seed)
         let student = try GPT(configuration: studentConfiguration, generator: &generator)
         let distillation = try Distillation(teacher: teacherModel, temperature: temperature, alpha: alpha)
         let trainer = Trainer(
-            model: student, dataset: dataset, configuration: configuration, parallelism: parallelism, distillation: distillation)
+            model: student, dataset: dataset, configuration: configuration, parallelism: parallelism, distillation: distillation,
+            dataParallelism: Ranks.dataParallelism(shardsOptimizer: distributed.shardOptimizer))
         Terminal.notice(
             "distilling \(teacherDirectory.path) (\(Terminal.grouped(Double(teacherModel.parameterCount))) parameters) into a \(Terminal.grouped(Double(student.parameterCount)))-parameter student, T = \(temperature), α = \(alpha)")
         var run = data.description(command: "distill", vocabularySize: tokenizer.vocabularySize, keepBest: keepBest, log: log)
@@ -89,6 +98,7 @@ struct Distill: ParsableCommand {
         run.temperature = temperature
         run.alpha = alpha
         try prepared.describe(&run, tokenizerOption: nil, threads: parallelism.threads)
+        Ranks.describe(&run, shardsOptimizer: distributed.shardOptimizer)
         try TrainingRun(trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory, description: run, resume: nil).run()
     }
 

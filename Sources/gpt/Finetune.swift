@@ -32,6 +32,7 @@ struct Finetune: ParsableCommand {
     @OptionGroup var options: ConfigurationOptions
     @OptionGroup(title: "Training") var training: TrainingOptions
     @OptionGroup var threads: ThreadOptions
+    @OptionGroup(title: "Data parallel (under mpirun)") var distributed: DistributedOptions
 
     var freezing: Freezing { Freezing(embeddings: freezeEmbeddings, layers: freezeLayers, headOnly: trainHeadOnly) }
 
@@ -51,11 +52,13 @@ struct Finetune: ParsableCommand {
     }
 
     func run() throws {
+        try Ranks.start()
         var parallelism = threads.parallelism
         if let directory = resumeOptions.resume {
             let checkpoint = try TrainingRun.checkpoint(in: directory, command: "finetune")
             parallelism = TrainingRun.parallelism(resuming: checkpoint.run, options: threads)
-            let configuration = try TrainingRun.configuration(of: checkpoint, maxIterations: training.maxIterations)
+            let configuration = try TrainingRun.configuration(
+                of: checkpoint, maxIterations: training.maxIterations, gradientAccumulation: training.gradientAccumulation)
             let outputDirectory = URL(fileURLWithPath: directory)
             // A LoRA run's directory holds the adapter; the model is the base it names.
             // A LoRA base may be a quantized GGUF file: its matrices stay as stored (.inference).
@@ -64,15 +67,18 @@ struct Finetune: ParsableCommand {
             let adapter = try checkpoint.run.loraBase.map { _ in
                 try LoRAAdapter(configuration: try AdapterDirectory.loadConfiguration(outputDirectory), model: gpt.configuration)
             }
-            let prepared = try DataOptions.restore(checkpoint.run).0.prepare(
-                outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+            let prepared = try Ranks.rankZeroFirst {
+                try DataOptions.restore(checkpoint.run).0.prepare(
+                    outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+            }
             try prepared.requireUnchanged(since: checkpoint.run)
             let trainer = Trainer(
                 model: gpt, adapter: adapter, dataset: prepared.dataset, configuration: configuration,
-                parallelism: parallelism, freezing: checkpoint.run.freezing)
+                parallelism: parallelism, freezing: checkpoint.run.freezing,
+                dataParallelism: Ranks.dataParallelism(shardsOptimizer: checkpoint.run.shardOptimizer))
             try TrainingRun(
                 trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory,
-                description: checkpoint.run, resume: checkpoint
+                description: Ranks.describing(checkpoint.run), resume: checkpoint
             ).run()
             return
         }
@@ -93,7 +99,9 @@ struct Finetune: ParsableCommand {
         try TrainingRun.requireMemory(model: c, training: configuration)
         let prepared: PreparedData
         do {
-            prepared = try data.prepare(outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+            prepared = try Ranks.rankZeroFirst {
+                try data.prepare(outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
+            }
         } catch let error as TokenizerError {
             throw ValidationError(
                 "the model's tokenizer cannot encode \(data.data!): \(error.message) — fine-tune on text it covers, or train a new model with its own tokenizer")
@@ -101,10 +109,10 @@ struct Finetune: ParsableCommand {
         let dataset = prepared.dataset
         try dataset.validate(contextLength: configuration.contextLength)
         try AtomicFile.createDirectory(outputDirectory)
-        TrainingCheckpoint.remove(from: outputDirectory)
+        if Ranks.communicator.isWriter { TrainingCheckpoint.remove(from: outputDirectory) }
         let trainer = Trainer(
             model: gpt, adapter: adapter, dataset: dataset, configuration: configuration, parallelism: parallelism,
-            freezing: freezing)
+            freezing: freezing, dataParallelism: Ranks.dataParallelism(shardsOptimizer: distributed.shardOptimizer))
         let what = adapter.map {
             "a LoRA adapter (rank \($0.rank), alpha \($0.configuration.alpha), \($0.configuration.targets.joined(separator: ","))) over "
         } ?? ""
@@ -121,6 +129,7 @@ struct Finetune: ParsableCommand {
         run.freezing = freezing
         if adapter != nil { run.loraBase = source.standardizedFileURL.path }
         try prepared.describe(&run, tokenizerOption: nil, threads: parallelism.threads)
+        Ranks.describe(&run, shardsOptimizer: distributed.shardOptimizer)
         try TrainingRun(trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory, description: run, resume: nil).run()
     }
 

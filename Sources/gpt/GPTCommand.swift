@@ -22,7 +22,16 @@ enum Main {
             } else {
                 try command.run()
             }
+            Ranks.communicator.finish()
         } catch {
+            // One rank of a data-parallel run: say which, and end them all.
+            if Ranks.communicator.isDistributed, let code = error as? ExitCode {
+                Ranks.communicator.finish()  // every rank stopped together (Ctrl-C): the run is saved
+                exit(code.rawValue)
+            }
+            if Ranks.communicator.isDistributed {
+                Ranks.fail(GPTCommand.message(for: error).split(whereSeparator: \.isNewline).joined(separator: " "), error: error)
+            }
             // Help and version requests print as usual; every other error is one line.
             if GPTCommand.exitCode(for: error) == .success || error is CleanExit {
                 GPTCommand.exit(withError: error)

@@ -153,8 +153,8 @@ struct ThreadOptions: ParsableArguments {
         }
     }
 
-    /// The thread count asked for, or every core.
-    var count: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
+    /// The thread count asked for, or every core (shared out between the ranks mpirun started on this machine).
+    var count: Int { threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / Communicator.localSize) }
 
     var parallelism: Parallelism { Parallelism(threads: count) }
 }

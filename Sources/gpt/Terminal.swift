@@ -6,17 +6,21 @@ import Glibc
 /// The executable's output: results on stdout, notices and errors on stderr.
 enum Terminal {
     static let standardErrorIsTerminal = isatty(STDERR_FILENO) != 0
+    /// Set on the ranks of a data-parallel run other than rank 0: they print nothing but errors.
+    nonisolated(unsafe) static var isQuiet = false
 
     static func error(_ message: String) {
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     }
 
     static func notice(_ message: String) {
+        if isQuiet { return }
         FileHandle.standardError.write(Data("\(message)\n".utf8))
     }
 
     /// Writes `text` to stdout immediately (for streamed generation).
     static func write(_ text: String) {
+        if isQuiet { return }
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 

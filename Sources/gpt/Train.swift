@@ -26,18 +26,21 @@ struct Train: ParsableCommand {
     @OptionGroup(title: "Model") var model: ModelOptions
     @OptionGroup(title: "Training") var training: TrainingOptions
     @OptionGroup var threads: ThreadOptions
+    @OptionGroup(title: "Data parallel (under mpirun)") var distributed: DistributedOptions
 
     func validate() throws {
         if out?.isEmpty == true { throw ValidationError("--out must name a directory (got an empty path)") }
         if resumeOptions.resume != nil {
-            let others = model.given + training.given.filter { $0 != "max-iters" }
+            let others = model.given + training.given.filter { $0 != "max-iters" && $0 != "grad-accum" }
+                + (distributed.shardOptimizer ? ["shard-optimizer"] : [])
                 + (out == nil ? [] : ["out"]) + (log == nil ? [] : ["log"]) + (options.preset == nil ? [] : ["preset"])
                 + (options.config == nil ? [] : ["config"]) + (data.data == nil ? [] : ["data"])
                 + (data.valData == nil ? [] : ["val-data"]) + (vocabulary.tokenizer == "char" ? [] : ["tokenizer"])
                 + (vocabulary.vocabSize == nil ? [] : ["vocab-size"])
                 + (overwrite ? ["overwrite"] : []) + (keepBest ? ["keep-best"] : [])
             if let first = others.first {
-                throw ValidationError("--resume continues the saved run and takes no --\(first); only --max-iters may be raised")
+                throw ValidationError(
+                    "--resume continues the saved run and takes no --\(first); only --max-iters may be raised (and --grad-accum set on another number of ranks)")
             }
         } else if out == nil {
             throw ValidationError("give --out DIR (or --resume DIR)")
@@ -45,6 +48,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        try Ranks.start()
         if let directory = resumeOptions.resume {
             try resume(directory)
             return
@@ -57,7 +61,9 @@ struct Train: ParsableCommand {
         }
         // Data and tokenizer (text is tokenized once into a cached token file), then every size
         // checked against this machine's memory, all before the output directory is touched.
-        let prepared = try data.prepare(outputDirectory: outputDirectory, threads: parallelism.threads, vocabulary: vocabulary)
+        let prepared = try Ranks.rankZeroFirst {
+            try data.prepare(outputDirectory: outputDirectory, threads: parallelism.threads, vocabulary: vocabulary)
+        }
         let (dataset, tokenizer, vocabularySize) = (prepared.dataset, prepared.tokenizer, prepared.vocabularySize)
         try dataset.validate(contextLength: configuration.contextLength)
         let modelConfiguration = configuration.modelConfiguration(vocabularySize: vocabularySize)
@@ -67,7 +73,9 @@ struct Train: ParsableCommand {
 
         var generator = RandomGenerator(seed: configuration.seed)
         let gpt = try GPT(configuration: modelConfiguration, generator: &generator)
-        let trainer = Trainer(model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism)
+        let trainer = Trainer(
+            model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism,
+            dataParallelism: Ranks.dataParallelism(shardsOptimizer: distributed.shardOptimizer))
         Terminal.notice("training on \(prepared.summary)")
         Terminal.notice(
             "\(Terminal.grouped(Double(dataset.training.count))) training and \(Terminal.grouped(Double(dataset.validation.count))) validation tokens, vocabulary \(vocabularySize)")
@@ -76,12 +84,15 @@ struct Train: ParsableCommand {
         if tokenizer == nil {
             Terminal.notice("note: no tokenizer is saved with the model; pass --tokenizer to sample and eval")
         }
-        if ModelDirectory.containsModel(outputDirectory) {
-            TrainingCheckpoint.remove(from: outputDirectory)  // --overwrite: the old run's checkpoint goes too
+        if Ranks.communicator.isWriter {
+            if ModelDirectory.containsModel(outputDirectory) {
+                TrainingCheckpoint.remove(from: outputDirectory)  // --overwrite: the old run's checkpoint goes too
+            }
+            try TokenCounts.write(dataset.training, vocabularySize: vocabularySize, to: outputDirectory)
         }
-        try TokenCounts.write(dataset.training, vocabularySize: vocabularySize, to: outputDirectory)
         var run = data.description(command: "train", vocabularySize: vocabularySize, keepBest: keepBest, log: log)
         try prepared.describe(&run, tokenizerOption: vocabulary.tokenizer, threads: parallelism.threads)
+        Ranks.describe(&run, shardsOptimizer: distributed.shardOptimizer)
         try TrainingRun(trainer: trainer, tokenizer: tokenizer, outputDirectory: outputDirectory, description: run, resume: nil).run()
     }
 
@@ -89,14 +100,16 @@ struct Train: ParsableCommand {
     /// from the record when it was deleted.
     private func resume(_ directory: String) throws {
         let checkpoint = try TrainingRun.checkpoint(in: directory, command: "train")
-        let configuration = try TrainingRun.configuration(of: checkpoint, maxIterations: training.maxIterations)
+        let configuration = try TrainingRun.configuration(
+            of: checkpoint, maxIterations: training.maxIterations, gradientAccumulation: training.gradientAccumulation)
         let parallelism = TrainingRun.parallelism(resuming: checkpoint.run, options: threads)
         let outputDirectory = URL(fileURLWithPath: directory)
         let gpt = try ModelDirectory.loadModel(outputDirectory)
         let saved = try TokenizerFiles.load(in: outputDirectory)
         let (data, vocabulary) = try DataOptions.restore(checkpoint.run)
-        let prepared = try data.prepare(
-            outputDirectory: outputDirectory, threads: parallelism.threads, vocabulary: vocabulary, tokenizer: saved)
+        let prepared = try Ranks.rankZeroFirst {
+            try data.prepare(outputDirectory: outputDirectory, threads: parallelism.threads, vocabulary: vocabulary, tokenizer: saved)
+        }
         try prepared.requireUnchanged(since: checkpoint.run)
         if let tokenizer = prepared.tokenizer, let recorded = checkpoint.run.tokenizerHash, try PreparedData.hash(tokenizer) != recorded {
             throw ValidationError(
@@ -104,7 +117,7 @@ struct Train: ParsableCommand {
                     ? "\(directory) lost its tokenizer file (\(TokenizerDescription.fileName)) and the one made again from the record differs; restore the file to resume"
                     : "\(directory)/\(TokenizerDescription.fileName) changed since the run started; restore it to resume")
         }
-        if saved == nil, let tokenizer = prepared.tokenizer {
+        if saved == nil, let tokenizer = prepared.tokenizer, Ranks.communicator.isWriter {
             guard checkpoint.run.tokenizerHash != nil else {
                 throw ValidationError(
                     "\(directory) has no tokenizer file (\(TokenizerDescription.fileName)) and its checkpoint does not record how it was made; restore the file to resume")
@@ -112,10 +125,12 @@ struct Train: ParsableCommand {
             try AtomicFile.write(tokenizer.description.encoded(), to: outputDirectory.appendingPathComponent(TokenizerDescription.fileName))
             Terminal.notice("note: made the missing tokenizer file again from the checkpoint's record (\(tokenizer.kind))")
         }
-        let trainer = Trainer(model: gpt, dataset: prepared.dataset, configuration: configuration, parallelism: parallelism)
+        let trainer = Trainer(
+            model: gpt, dataset: prepared.dataset, configuration: configuration, parallelism: parallelism,
+            dataParallelism: Ranks.dataParallelism(shardsOptimizer: checkpoint.run.shardOptimizer))
         try TrainingRun(
-            trainer: trainer, tokenizer: prepared.tokenizer, outputDirectory: outputDirectory, description: checkpoint.run,
-            resume: checkpoint
+            trainer: trainer, tokenizer: prepared.tokenizer, outputDirectory: outputDirectory,
+            description: Ranks.describing(checkpoint.run), resume: checkpoint
         ).run()
     }
 }

@@ -22,7 +22,11 @@ struct TrainingRun {
 
     func run() throws {
         let configuration = trainer.configuration
+        let communicator = trainer.communicator
+        if communicator.isDistributed { try agreeAcrossRanks() }
         if let resume { try trainer.restore(resume, from: outputDirectory) }
+        // Rank 0 alone writes the log.
+        let logPath = communicator.isWriter ? logPath : nil
         if let logPath, let resume { try TrainingLog.truncate(path: logPath, after: resume.nextIteration) }
         let logWriter = try logPath.map { try TrainingLog(path: $0, appending: resume != nil) }
         let progress = TrainingProgress(
@@ -41,17 +45,55 @@ struct TrainingRun {
         progress.finish()
         let losses = String(format: "train loss %.4f, val loss %.4f", summary.trainingLoss, summary.validationLoss)
         let steps = Terminal.counted(summary.iterations, "step")
-        if summary.interrupted {
+        if Terminal.isQuiet {
+        } else if summary.interrupted {
             print(summary.iterations == 0 ? "stopped before the first step: \(losses)" : "stopped after \(steps) of \(configuration.maxIterations): \(losses)")
         } else {
             print("final: \(losses) after \(steps)")
         }
-        print("saved to \(outputDirectory.path)" + (keepBest ? " (best weights in \(outputDirectory.path)/best)" : ""))
+        if !Terminal.isQuiet {
+            print("saved to \(outputDirectory.path)" + (keepBest ? " (best weights in \(outputDirectory.path)/best)" : ""))
+        }
         if summary.interrupted, let signal = interrupt.signal {
             Terminal.notice(
                 "interrupted at step \(summary.iterations) of \(configuration.maxIterations); everything is saved — continue with: gpt \(command) --resume \(outputDirectory.path)")
             throw ExitCode(128 + signal)  // the shell convention: 130 for Ctrl-C, 143 for SIGTERM
         }
+    }
+
+    /// Before a data-parallel run starts: every rank must hold the same configuration, run, data and
+    /// starting weights (each compared by SHA-256), and rank 0 says how the work is shared.
+    private func agreeAcrossRanks() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var run = description
+        run.threads = nil  // each rank may use its own thread count
+        func json(_ value: some Encodable) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
+        let dataset = trainer.dataset
+        func fingerprint(_ tokens: TokenSequence) -> String {
+            let stride = max(1, tokens.count / 65_536)
+            return "\(tokens.count):" + Swift.stride(from: 0, to: tokens.count, by: stride).map { String(tokens[$0]) }.joined(separator: ",")
+        }
+        let parameters = trainer.trainedParameters
+        let sums = UnsafeBufferPointer(start: parameters.pointer, count: parameters.count).reduce(into: (0.0, 0.0)) {
+            $0.0 += Double($1)
+            $0.1 += Double($1) * Double($1)
+        }
+        try Ranks.agree(on: [
+            ("configuration", try json(trainer.configuration)), ("run settings", try json(run)),
+            ("training data", fingerprint(dataset.training) + "|" + fingerprint(dataset.validation)),
+            ("starting weights", "\(sums.0.bitPattern) \(sums.1.bitPattern)"),
+            ("checkpoint", resume.map { "\($0.nextIteration) \($0.optimizerStep)" } ?? "none"),
+        ])
+        let communicator = trainer.communicator
+        let configuration = trainer.configuration
+        var sharing = ""
+        if description.shardOptimizer {
+            let bytes = Double(trainer.optimizer.owned.count * trainer.optimizer.settings.bufferNames.count * 4)
+            sharing = "; optimizer state sharded: \(Terminal.bytes(bytes)) per rank"
+        }
+        Terminal.notice(
+            "data-parallel: \(communicator.size) ranks (\(communicator.library ?? "MPI")) × \(Terminal.counted(trainer.context.parallelism.threads, "thread")); global batch \(configuration.batchSize) × \(configuration.gradientAccumulation) accumulation × \(communicator.size) ranks = \(trainer.globalMicroBatches * configuration.batchSize) sequences\(sharing)")
     }
 
     /// Refuses a batch that does not fit in memory as a usage error (the flags chose it), before
@@ -86,9 +128,24 @@ struct TrainingRun {
         return checkpoint
     }
 
-    /// The saved configuration, with `--max-iters` raised if asked.
-    static func configuration(of checkpoint: TrainingCheckpoint, maxIterations: Int?) throws -> TrainingConfiguration {
+    /// The saved configuration, with `--max-iters` raised if asked. Resumed on another number of
+    /// ranks, the micro-batches per step (ranks × `--grad-accum`) must stay the same, so that the
+    /// same batches are drawn: `gradientAccumulation` then sets the new accumulation.
+    static func configuration(
+        of checkpoint: TrainingCheckpoint, maxIterations: Int?, gradientAccumulation: Int? = nil
+    ) throws -> TrainingConfiguration {
         var configuration = checkpoint.configuration
+        let recordedRanks = checkpoint.run.ranks ?? 1
+        let ranks = Ranks.communicator.size
+        let microBatches = recordedRanks * configuration.gradientAccumulation
+        if let gradientAccumulation { configuration.gradientAccumulation = gradientAccumulation }
+        guard ranks * configuration.gradientAccumulation == microBatches else {
+            let advice = microBatches % ranks == 0
+                ? "resume with --grad-accum \(microBatches / ranks)"
+                : "resume on a number of ranks that divides \(microBatches)"
+            throw ValidationError(
+                "this run drew \(microBatches) micro-batches per step (\(Terminal.counted(recordedRanks, "rank")) × --grad-accum \(checkpoint.configuration.gradientAccumulation)); on \(Terminal.counted(ranks, "rank")) with --grad-accum \(configuration.gradientAccumulation) it would draw \(ranks * configuration.gradientAccumulation): \(advice)")
+        }
         if let maxIterations {
             guard maxIterations >= configuration.maxIterations else {
                 throw ValidationError("--max-iters can only be raised when resuming (saved: \(configuration.maxIterations), asked: \(maxIterations))")
@@ -122,6 +179,7 @@ final class TrainingProgress {
 
     func handle(_ event: TrainingEvent) {
         log?.record(event)
+        if Terminal.isQuiet { return }
         switch event {
         case .step(let done, let loss, let learningRate, let tokensPerSecond, let elapsed):
             let remaining = elapsed / Double(max(1, done - startIteration)) * Double(maxIterations - done)

@@ -66,9 +66,12 @@ enum CLI {
     /// Token caches of test runs go to a temporary directory, never the user's.
     static let cacheDirectory = temporaryDirectory("gpt-test-cache").path
 
-    static func start(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws -> Running {
+    /// Starts `gpt arguments…` (or `launcher arguments…`, e.g. mpirun running gpt).
+    static func start(
+        _ arguments: [String], input: String? = nil, environment: [String: String] = [:], launcher: URL? = nil
+    ) throws -> Running {
         let running = Running()
-        running.process.executableURL = executable
+        running.process.executableURL = launcher ?? executable
         running.process.arguments = arguments
         var variables = ProcessInfo.processInfo.environment
         variables["XDG_CACHE_HOME"] = cacheDirectory
