@@ -19,9 +19,13 @@ public final class TrainingSession {
     public let adapter: LoRAAdapter?
     public let context: KernelContext
     /// d loss / d parameters, in the model's layout; backward accumulates into it (without an adapter).
-    public private(set) lazy var gradients = FloatBuffer(count: model.layout.count)
+    public private(set) lazy var gradients = adapter == nil ? gradientStorage ?? FloatBuffer(count: model.layout.count)
+        : FloatBuffer(count: model.layout.count)
     /// d loss / d adapter factors, in the adapter's layout (with an adapter).
-    public private(set) lazy var adapterGradients = FloatBuffer(count: adapter?.layout.count ?? 0)
+    public private(set) lazy var adapterGradients = adapter != nil ? gradientStorage ?? FloatBuffer(count: adapter!.layout.count)
+        : FloatBuffer(count: 0)
+    /// Where the trained gradients live when the caller provides it (memory shared with other processes).
+    private let gradientStorage: FloatBuffer?
     /// The gradients backward fills: the adapter's with an adapter, else the model's.
     public var trainedGradients: FloatBuffer { adapter == nil ? gradients : adapterGradients }
     var activations: Activations?
@@ -35,7 +39,12 @@ public final class TrainingSession {
     private var lastBatch = 0
     private var lastLength = 0
 
-    public init(model: GPT, adapter: LoRAAdapter? = nil, context: KernelContext) {
+    /// `gradientStorage`, when given, holds the trained gradients (the model's or the adapter's layout).
+    public init(model: GPT, adapter: LoRAAdapter? = nil, context: KernelContext, gradientStorage: FloatBuffer? = nil) {
+        precondition(
+            gradientStorage.map { $0.count == (adapter?.layout.count ?? model.layout.count) } ?? true,
+            "TrainingSession: the gradient storage does not match the trained layout")
+        self.gradientStorage = gradientStorage
         precondition(
             model.storesMatrices || adapter != nil,
             "TrainingSession: a model whose matrices are stored elsewhere (quantized) is trained only through an adapter")

@@ -1,15 +1,26 @@
-/// A fixed-size, zero-initialised, contiguous buffer of numbers that owns its memory.
+/// A fixed-size, zero-initialised, contiguous buffer of numbers that owns its memory (or, made
+/// over memory that lives elsewhere — shared between processes — uses it without owning it).
 ///
 /// Kernels work on raw pointers into these buffers; a buffer is allocated once per
 /// shape and reused, so a training step allocates nothing.
 public final class Buffer<Element: Numeric & Sendable>: @unchecked Sendable {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Element>
+    private let ownsMemory: Bool
 
     public init(count: Int) {
         self.count = count
         pointer = .allocate(capacity: Swift.max(count, 1))
         pointer.initialize(repeating: 0, count: Swift.max(count, 1))
+        ownsMemory = true
+    }
+
+    /// A buffer over `count` elements at `memory`, which must outlive it; zeroed.
+    public init(over memory: UnsafeMutablePointer<Element>, count: Int) {
+        self.count = count
+        pointer = memory
+        pointer.initialize(repeating: 0, count: count)
+        ownsMemory = false
     }
 
     /// A buffer holding `values`.
@@ -19,7 +30,7 @@ public final class Buffer<Element: Numeric & Sendable>: @unchecked Sendable {
     }
 
     deinit {
-        pointer.deallocate()
+        if ownsMemory { pointer.deallocate() }
     }
 
     public func zero() {

@@ -180,6 +180,37 @@ public final class Communicator: @unchecked Sendable {
         return PendingSum(requests: requests)
     }
 
+    /// This rank's place among the ranks of its machine, and the number of machines.
+    public struct Machines: Sendable {
+        public let localRank: Int
+        public let localSize: Int
+        public let count: Int
+    }
+
+    /// Groups the ranks by machine (MPI's shared-memory split).
+    public func machines() throws -> Machines {
+        guard usesMPI else { return Machines(localRank: 0, localSize: 1, count: 1) }
+        var (localRank, localSize, machines): (Int32, Int32, Int32) = (0, 0, 0)
+        try Self.check(gpt_mpi_split_machines(&localRank, &localSize, &machines), "MPI_Comm_split_type")
+        return Machines(localRank: Int(localRank), localSize: Int(localSize), count: Int(machines))
+    }
+
+    /// `count` floats for this rank in memory every rank of this machine can read and write (once per
+    /// process); returns each local rank's block, in local rank order.
+    public func sharedFloats(count: Int, localSize: Int) throws -> [UnsafeMutablePointer<Float>] {
+        var pointers = [UnsafeMutableRawPointer?](repeating: nil, count: localSize)
+        try Self.check(gpt_mpi_shared_allocate(count * 4, &pointers), "MPI_Win_allocate_shared")
+        return try pointers.map {
+            guard let pointer = $0 else { throw TrainingError("MPI_Win_shared_query returned no memory") }
+            return pointer.bindMemory(to: Float.self, capacity: count)
+        }
+    }
+
+    /// Makes every local rank's writes to the shared memory visible to all (a barrier of this machine's ranks).
+    public func synchronizeShared() throws {
+        try Self.check(gpt_mpi_shared_synchronize(), "MPI_Win_sync")
+    }
+
     /// `count` items cut into `size` contiguous slices (multiples of 16 where possible), rank order.
     public static func slices(of count: Int, ranks: Int) -> [Range<Int>] {
         let step = (count + ranks - 1) / ranks

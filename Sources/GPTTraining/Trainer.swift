@@ -110,7 +110,7 @@ public final class Trainer {
         model: GPT, adapter: LoRAAdapter? = nil, dataset: TokenDataset, configuration: TrainingConfiguration,
         parallelism: Parallelism, freezing: Freezing = Freezing(), distillation: Distillation? = nil,
         kernelLevel: KernelLevel = .best, dataParallelism: DataParallelism = .single
-    ) {
+    ) throws {
         let tied = model.configuration.tiesEmbeddings
         let isTrainable = { (tensor: ParameterTensor) in adapter != nil || freezing.isTrainable(tensor, tiedEmbeddings: tied) }
         self.model = model
@@ -119,12 +119,13 @@ public final class Trainer {
         self.configuration = configuration
         let layout = adapter?.layout ?? model.layout
         self.dataParallelism = dataParallelism
-        exchange = GradientExchange(parallelism: dataParallelism, count: layout.count)
+        exchange = try GradientExchange(parallelism: dataParallelism, count: layout.count)
         optimizer = Optimizer(
             layout: layout, settings: configuration.optimizerSettings, isTrainable: isTrainable, owned: exchange.owned)
         frozen = layout.tensors.filter { !isTrainable($0) }.map { $0.offset..<($0.offset + $0.count) }
         let session = TrainingSession(
-            model: model, adapter: adapter, context: KernelContext(parallelism: parallelism, level: kernelLevel))
+            model: model, adapter: adapter, context: KernelContext(parallelism: parallelism, level: kernelLevel),
+            gradientStorage: exchange.storage)
         self.session = session
         teacherSession = distillation.map { TrainingSession(model: $0.teacher, context: session.context) }
         self.distillation = distillation
@@ -134,6 +135,19 @@ public final class Trainer {
     public static func microBatchGenerator(seed: UInt64, iteration: Int, index: Int) -> RandomGenerator {
         RandomGenerator(
             seed: (seed ^ 0x5EED_DA7A) &+ UInt64(iteration) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0xD1B5_4A32_D192_ED03)
+    }
+
+    /// How gradients travel between ranks (for the user).
+    public var exchangeMethod: String { exchange.method }
+
+    /// Seconds of one exchange of the whole gradient buffer as a step does it, every rank starting
+    /// together (a barrier first): for benchmarks, after their steps (it changes the gradients).
+    public func timeGradientExchange() throws -> Double {
+        try communicator.barrier()
+        let start = monotonicSeconds()
+        exchange.begin()
+        _ = try exchange.finish(gradients: session.trainedGradients, microBatches: 1, context: context)
+        return monotonicSeconds() - start
     }
 
     /// Micro-batches per optimisation step over all ranks.

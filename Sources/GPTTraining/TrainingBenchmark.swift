@@ -26,9 +26,12 @@ public struct TrainingBenchmark: Sendable {
         public let sgemmShape: (Int, Int, Int)
         public let parameterCount: Int
         public let finalLoss: Float
-        /// Data-parallel runs: the ranks, and one blocking all-reduce of the whole gradient buffer
-        /// (bytes, median seconds of 3) timed after the steps.
+        /// Data-parallel runs: the ranks; the gradient exchange as the steps do it and, for comparison,
+        /// MPI's own blocking all-reduce, each of the whole gradient buffer (bytes, median seconds of 3)
+        /// timed after the steps.
         public let ranks: Int
+        public let exchangeMethod: String
+        public let exchange: (bytes: Int, seconds: Double)?
         public let allReduce: (bytes: Int, seconds: Double)?
     }
 
@@ -69,7 +72,7 @@ public struct TrainingBenchmark: Sendable {
         let (B, T) = (configuration.batchSize, configuration.contextLength)
         let tokens = (0..<(B * T * 4 + T + 1)).map { _ in Int32(generator.nextInt(below: vocabularySize)) }
         let dataset = TokenDataset(training: tokens, validation: tokens)
-        let trainer = Trainer(
+        let trainer = try Trainer(
             model: model, adapter: adapter, dataset: dataset, configuration: configuration, parallelism: parallelism,
             kernelLevel: kernelLevel, dataParallelism: dataParallelism)
         var timing = StepTiming()
@@ -81,16 +84,20 @@ public struct TrainingBenchmark: Sendable {
         let peak = peakResidentMemoryBytes()
         let communicator = dataParallelism.communicator
         var allReduce: (bytes: Int, seconds: Double)?
+        var exchange: (bytes: Int, seconds: Double)?
         if communicator.isDistributed {
             let gradients = trainer.session.trainedGradients
             var seconds: [Double] = []
+            var exchangeSeconds: [Double] = []
             for _ in 0..<3 {
+                exchangeSeconds.append(try trainer.timeGradientExchange())
                 try communicator.barrier()
                 let start = monotonicSeconds()
                 try communicator.sum(gradients.pointer, count: gradients.count)
                 seconds.append(monotonicSeconds() - start)
             }
             allReduce = (gradients.count * 4, seconds.sorted()[1])
+            exchange = (gradients.count * 4, exchangeSeconds.sorted()[1])
         }
         let ceilings = CeilingProbes(before: before, after: MachineCeilings.probe(sgemmShape: shape, parallelism: parallelism))
         var perStep = StepTiming(
@@ -114,7 +121,7 @@ public struct TrainingBenchmark: Sendable {
             ceilings: ceilings, residentBytes: resident, peakResidentBytes: peak,
             trainedParameterCount: trainer.optimizer.trainableCount,
             sgemmShape: shape, parameterCount: model.parameterCount, finalLoss: loss, ranks: communicator.size,
-            allReduce: allReduce)
+            exchangeMethod: trainer.exchangeMethod, exchange: exchange, allReduce: allReduce)
     }
 
     /// The forward product with the most work: C→H, H→C (H: the MLP width) or the unembedding C→V.

@@ -107,8 +107,9 @@ struct BenchTrain: ParsableCommand {
                 "trained_parameters": result.trainedParameterCount, "ranks": result.ranks,
                 "communication_ms": result.timing.communication * 1000, "wait_ms": result.timing.wait * 1000,
             ]
-            if let allReduce = result.allReduce {
+            if let allReduce = result.allReduce, let exchange = result.exchange {
                 object["allreduce"] = ["bytes": allReduce.bytes, "seconds": allReduce.seconds]
+                object["exchange"] = ["bytes": exchange.bytes, "seconds": exchange.seconds, "method": result.exchangeMethod]
             }
             if let adapter {
                 object["lora"] = ["rank": adapter.rank, "alpha": adapter.alpha, "targets": adapter.targets.joined(separator: ",")]
@@ -127,11 +128,14 @@ struct BenchTrain: ParsableCommand {
             print("trained:     a LoRA adapter (rank \(adapter.rank) on \(adapter.targets.joined(separator: ","))): \(Terminal.grouped(Double(result.trainedParameterCount))) parameters; the model frozen")
         }
         print("tokens/s:    \(Terminal.grouped(result.tokensPerSecond))" + (result.ranks > 1 ? " (all \(result.ranks) ranks' global batch)" : ""))
-        if let allReduce = result.allReduce {
+        if let allReduce = result.allReduce, let exchange = result.exchange {
             print(String(
-                format: "ranks:       %d (%@); per step: communication inside backward %.2f ms, waiting after it %.2f ms; an all-reduce of %@ took %.3f s = %.2f GB/s",
-                result.ranks, communicator.library ?? "MPI", result.timing.communication * 1000, result.timing.wait * 1000,
-                Terminal.bytes(Double(allReduce.bytes)), allReduce.seconds, Double(allReduce.bytes) / allReduce.seconds / 1e9))
+                format: "ranks:       %d (%@); per step: communication inside backward %.2f ms, waiting after it %.2f ms",
+                result.ranks, communicator.library ?? "MPI", result.timing.communication * 1000, result.timing.wait * 1000))
+            print(String(
+                format: "exchange:    %@ of gradients through %@ in %.3f s = %.2f GB/s; MPI_Allreduce of the same %.3f s = %.2f GB/s",
+                Terminal.bytes(Double(exchange.bytes)), result.exchangeMethod, exchange.seconds,
+                Double(exchange.bytes) / exchange.seconds / 1e9, allReduce.seconds, Double(allReduce.bytes) / allReduce.seconds / 1e9))
         }
         // A figure from another machine is a labelled reference, never a ratio (measure peers side by side).
         if let reference { print("reference:   \(reference.0) (not this machine; no ratio is drawn)") }

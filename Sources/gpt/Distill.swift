@@ -58,7 +58,7 @@ struct Distill: ParsableCommand {
                     outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
             }
             try prepared.requireUnchanged(since: checkpoint.run)
-            let trainer = Trainer(
+            let trainer = try Trainer(
                 model: student, dataset: prepared.dataset, configuration: configuration, parallelism: parallelism,
                 distillation: distillation, dataParallelism: Ranks.dataParallelism(shardsOptimizer: checkpoint.run.shardOptimizer))
             try TrainingRun(
@@ -88,7 +88,7 @@ struct Distill: ParsableCommand {
         var generator = RandomGenerator(seed: configuration.seed)
         let student = try GPT(configuration: studentConfiguration, generator: &generator)
         let distillation = try Distillation(teacher: teacherModel, temperature: temperature, alpha: alpha)
-        let trainer = Trainer(
+        let trainer = try Trainer(
             model: student, dataset: dataset, configuration: configuration, parallelism: parallelism, distillation: distillation,
             dataParallelism: Ranks.dataParallelism(shardsOptimizer: distributed.shardOptimizer))
         Terminal.notice(

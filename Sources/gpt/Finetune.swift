@@ -72,7 +72,7 @@ struct Finetune: ParsableCommand {
                     outputDirectory: outputDirectory, threads: parallelism.threads, tokenizer: tokenizer)
             }
             try prepared.requireUnchanged(since: checkpoint.run)
-            let trainer = Trainer(
+            let trainer = try Trainer(
                 model: gpt, adapter: adapter, dataset: prepared.dataset, configuration: configuration,
                 parallelism: parallelism, freezing: checkpoint.run.freezing,
                 dataParallelism: Ranks.dataParallelism(shardsOptimizer: checkpoint.run.shardOptimizer))
@@ -110,7 +110,7 @@ struct Finetune: ParsableCommand {
         try dataset.validate(contextLength: configuration.contextLength)
         try AtomicFile.createDirectory(outputDirectory)
         if Ranks.communicator.isWriter { TrainingCheckpoint.remove(from: outputDirectory) }
-        let trainer = Trainer(
+        let trainer = try Trainer(
             model: gpt, adapter: adapter, dataset: dataset, configuration: configuration, parallelism: parallelism,
             freezing: freezing, dataParallelism: Ranks.dataParallelism(shardsOptimizer: distributed.shardOptimizer))
         let what = adapter.map {

@@ -73,7 +73,7 @@ struct Train: ParsableCommand {
 
         var generator = RandomGenerator(seed: configuration.seed)
         let gpt = try GPT(configuration: modelConfiguration, generator: &generator)
-        let trainer = Trainer(
+        let trainer = try Trainer(
             model: gpt, dataset: dataset, configuration: configuration, parallelism: parallelism,
             dataParallelism: Ranks.dataParallelism(shardsOptimizer: distributed.shardOptimizer))
         Terminal.notice("training on \(prepared.summary)")
@@ -125,7 +125,7 @@ struct Train: ParsableCommand {
             try AtomicFile.write(tokenizer.description.encoded(), to: outputDirectory.appendingPathComponent(TokenizerDescription.fileName))
             Terminal.notice("note: made the missing tokenizer file again from the checkpoint's record (\(tokenizer.kind))")
         }
-        let trainer = Trainer(
+        let trainer = try Trainer(
             model: gpt, dataset: prepared.dataset, configuration: configuration, parallelism: parallelism,
             dataParallelism: Ranks.dataParallelism(shardsOptimizer: checkpoint.run.shardOptimizer))
         try TrainingRun(

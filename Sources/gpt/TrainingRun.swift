@@ -93,7 +93,7 @@ struct TrainingRun {
             sharing = "; optimizer state sharded: \(Terminal.bytes(bytes)) per rank"
         }
         Terminal.notice(
-            "data-parallel: \(communicator.size) ranks (\(communicator.library ?? "MPI")) × \(Terminal.counted(trainer.context.parallelism.threads, "thread")); global batch \(configuration.batchSize) × \(configuration.gradientAccumulation) accumulation × \(communicator.size) ranks = \(trainer.globalMicroBatches * configuration.batchSize) sequences\(sharing)")
+            "data-parallel: \(communicator.size) ranks (\(communicator.library ?? "MPI")) × \(Terminal.counted(trainer.context.parallelism.threads, "thread")), gradients through \(trainer.exchangeMethod); global batch \(configuration.batchSize) × \(configuration.gradientAccumulation) accumulation × \(communicator.size) ranks = \(trainer.globalMicroBatches * configuration.batchSize) sequences\(sharing)")
     }
 
     /// Refuses a batch that does not fit in memory as a usage error (the flags chose it), before

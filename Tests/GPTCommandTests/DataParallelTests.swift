@@ -13,10 +13,12 @@ import Testing
                  "--max-iters", "50", "--lr-decay-iters", "50", "--eval-interval", "25", "--eval-iters", "4",
                  "--dropout", "0.1", "--seed", "11", "--threads", "1"]
 
-    func train(_ name: String, ranks: Int, _ extra: [String] = []) throws -> (directory: String, result: CommandResult) {
+    func train(
+        _ name: String, ranks: Int, _ extra: [String] = [], environment: [String: String] = [:]
+    ) throws -> (directory: String, result: CommandResult) {
         let out = directory.appendingPathComponent(name).path
         let arguments = ["train", "--out", out, "--log", out + ".jsonl"] + small + extra
-        let result = ranks == 1 ? try CLI.run(arguments) : try MPI.run(ranks: ranks, arguments)
+        let result = ranks == 1 ? try CLI.run(arguments) : try MPI.run(ranks: ranks, arguments, environment: environment)
         #expect(result.status == 0, "\(name): \(result.standardError)")
         return (out, result)
     }
@@ -26,13 +28,18 @@ import Testing
         let pair = try train("pair", ranks: 2)
         let again = try train("again", ranks: 2)
         let sharded = try train("sharded", ranks: 2, ["--shard-optimizer"])
+        // The path between machines (MPI all-reduce in buckets during backward), forced on one machine.
+        let buckets = try train("buckets", ranks: 2, environment: ["SWIFT_GPT_EXCHANGE": "mpi"])
+        let shardedBuckets = try train("sharded-mpi", ranks: 2, ["--shard-optimizer"], environment: ["SWIFT_GPT_EXCHANGE": "mpi"])
         #expect(pair.result.standardError.contains("data-parallel: 2 ranks"))
+        #expect(pair.result.standardError.contains("through shared memory"))
+        #expect(buckets.result.standardError.contains("MPI all-reduce in buckets"), "\(buckets.result.standardError)")
         #expect(sharded.result.standardError.contains("optimizer state sharded"))
         // Only rank 0 prints.
         #expect(pair.result.standardOutput.components(separatedBy: "final:").count == 2, "\(pair.result.standardOutput)")
         let reference = try losses(single.directory)
         #expect(reference.count == 50 + 3)
-        for run in [pair, sharded] {
+        for run in [pair, sharded, buckets, shardedBuckets] {
             let measured = try losses(run.directory)
             #expect(measured.count == reference.count)
             for (a, b) in zip(reference, measured) {
@@ -134,18 +141,19 @@ enum MPI {
         try start(Array(repeating: arguments, count: ranks))
     }
 
-    /// One rank per argument list (mpirun's "A : B" form).
-    static func start(_ perRank: [[String]]) throws -> CLI.Running {
+    /// One rank per argument list (mpirun's "A : B" form); `environment` is passed on to every rank.
+    static func start(_ perRank: [[String]], environment: [String: String] = [:]) throws -> CLI.Running {
         let apps = perRank.map { ["-np", "1", CLI.executable.path] + $0 }.joined(separator: [":"])
-        return try CLI.start(options + Array(apps), launcher: URL(fileURLWithPath: mpirun!))
+        let exported = environment.keys.sorted().flatMap { ["-x", $0] }
+        return try CLI.start(options + exported + Array(apps), environment: environment, launcher: URL(fileURLWithPath: mpirun!))
     }
 
-    static func run(ranks: Int, _ arguments: [String]) throws -> CommandResult {
-        try run(Array(repeating: arguments, count: ranks))
+    static func run(ranks: Int, _ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+        try run(Array(repeating: arguments, count: ranks), environment: environment)
     }
 
-    static func run(_ perRank: [[String]]) throws -> CommandResult {
-        let running = try start(perRank)
+    static func run(_ perRank: [[String]], environment: [String: String] = [:]) throws -> CommandResult {
+        let running = try start(perRank, environment: environment)
         let deadline = Date().addingTimeInterval(300)
         while running.process.isRunning && Date() < deadline { usleep(20_000) }
         if running.process.isRunning { running.process.terminate() }

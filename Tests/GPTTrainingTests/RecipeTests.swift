@@ -187,7 +187,7 @@ enum RecipeRuns {
         let model = try GPT(
             configuration: configuration.modelConfiguration(vocabularySize: tokenizer.vocabularySize), generator: &generator)
         let ids = try tokenizer.encode(text).map(Int32.init)
-        return Trainer(
+        return try Trainer(
             model: model, dataset: TokenDataset(tokens: ids), configuration: configuration, parallelism: Parallelism(threads: 2),
             freezing: freezing)
     }

@@ -196,7 +196,7 @@ import Testing
         var generator = RandomGenerator(seed: seed)
         let model = try GPT(
             configuration: configuration.modelConfiguration(vocabularySize: scalars.count), generator: &generator)
-        let trainer = Trainer(
+        let trainer = try Trainer(
             model: model, dataset: TokenDataset(tokens: ids), configuration: configuration,
             parallelism: Parallelism(threads: threads))
         var timing = StepTiming()
@@ -226,7 +226,7 @@ import Testing
         var generator = RandomGenerator(seed: 1)
         let model = try GPT(
             configuration: configuration.modelConfiguration(vocabularySize: tokenizer.vocabularySize), generator: &generator)
-        let trainer = Trainer(model: model, dataset: TokenDataset(tokens: ids), configuration: configuration, parallelism: Parallelism(threads: 2))
+        let trainer = try Trainer(model: model, dataset: TokenDataset(tokens: ids), configuration: configuration, parallelism: Parallelism(threads: 2))
         let directory = temporaryDirectory()
         var evaluations: [Int] = []
         var steps: [Int] = []
@@ -258,7 +258,7 @@ import Testing
         let ids = (0..<4_000).map { Int32($0 * 7 % 13) }
         var generator = RandomGenerator(seed: 1)
         let model = try GPT(configuration: configuration.modelConfiguration(vocabularySize: 13), generator: &generator)
-        let trainer = Trainer(model: model, dataset: TokenDataset(tokens: ids), configuration: configuration, parallelism: Parallelism(threads: 1))
+        let trainer = try Trainer(model: model, dataset: TokenDataset(tokens: ids), configuration: configuration, parallelism: Parallelism(threads: 1))
         var evaluations: [Int] = []
         let summary = try trainer.run(
             outputDirectory: temporaryDirectory(), tokenizer: nil, runDescription: RunDescription(command: "train"),

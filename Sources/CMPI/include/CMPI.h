@@ -40,4 +40,17 @@ int gpt_mpi_allgather_floats(float *data, const int *counts, const int *offsets)
 int gpt_mpi_allgather_bytes(const void *send, void *receive, int count);
 int gpt_mpi_broadcast_bytes(void *data, long count, int root);
 
+// Ranks by machine (MPI_COMM_TYPE_SHARED): this rank's index and the count of ranks on its machine,
+// and the number of machines. Also makes the communicator of the ranks with the same local index on
+// every machine (for gpt_mpi_cross_allreduce_floats).
+int gpt_mpi_split_machines(int *local_rank, int *local_size, int *machines);
+// Memory shared by this machine's ranks (MPI_Win_allocate_shared, once per process): `bytes` of it
+// belong to this rank; pointers[i] receives local rank i's block (local_size entries).
+int gpt_mpi_shared_allocate(long bytes, void **pointers);
+// Every local rank's writes to the shared memory visible to all: MPI_Win_sync, a barrier of this
+// machine's ranks, MPI_Win_sync.
+int gpt_mpi_shared_synchronize(void);
+// Sums in place over the ranks that have this rank's local index, one per machine.
+int gpt_mpi_cross_allreduce_floats(float *data, long count);
+
 #endif
