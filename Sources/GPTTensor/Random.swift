@@ -53,6 +53,20 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable, Codab
         return Float((-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2))
     }
 
+    /// A seed for one item of a family (a micro-batch of a step of a run …): the values folded
+    /// through SplitMix64's finaliser one by one, so that seeds of neighbouring items are unrelated
+    /// (seeds that differ by SplitMix64's own increment would share three of their four state words).
+    public static func seed(combining values: UInt64...) -> UInt64 {
+        var hash: UInt64 = 0x6A09_E667_F3BC_C908
+        for value in values {
+            var z = (hash ^ value) &+ 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            hash = z ^ (z >> 31)
+        }
+        return hash
+    }
+
     /// Uniform integer in 0..<bound.
     public mutating func nextInt(below bound: Int) -> Int {
         Int(next(upperBound: UInt64(bound)))

@@ -133,8 +133,7 @@ public final class Trainer {
 
     /// The generator of micro-batch `index` of step `iteration`'s global batch: its windows, then its dropout seed.
     public static func microBatchGenerator(seed: UInt64, iteration: Int, index: Int) -> RandomGenerator {
-        RandomGenerator(
-            seed: (seed ^ 0x5EED_DA7A) &+ UInt64(iteration) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0xD1B5_4A32_D192_ED03)
+        RandomGenerator(seed: RandomGenerator.seed(combining: seed, 0x5EED_DA7A, UInt64(iteration), UInt64(index)))
     }
 
     /// How gradients travel between ranks (for the user).
@@ -292,8 +291,8 @@ public final class Trainer {
         var targets: [Int32] = []
         for batch in stride(from: communicator.rank, to: configuration.evalIterations, by: communicator.size) {
             var evaluation = RandomGenerator(
-                seed: configuration.seed &+ UInt64(iteration + 1) &* 0x9E37_79B9_7F4A_7C15 &+ (split == .training ? 0 : 1)
-                    &+ UInt64(batch) &* 0xD1B5_4A32_D192_ED03)
+                seed: RandomGenerator.seed(
+                    combining: configuration.seed, 0xE7A1, UInt64(iteration), split == .training ? 0 : 1, UInt64(batch)))
             dataset.sampleBatch(split, batch: B, length: T, inputs: &inputs, targets: &targets, generator: &evaluation)
             sum += Double(try session.loss(tokens: inputs, targets: targets, batch: B, length: T))
         }

@@ -56,7 +56,7 @@ struct TrainingRun {
         }
         if summary.interrupted, let signal = interrupt.signal {
             Terminal.notice(
-                "interrupted at step \(summary.iterations) of \(configuration.maxIterations); everything is saved — continue with: gpt \(command) --resume \(outputDirectory.path)")
+                "interrupted at step \(summary.iterations) of \(configuration.maxIterations); everything is saved — continue with: \(communicator.isDistributed ? "mpirun -np \(communicator.size) " : "")gpt \(command) --resume \(outputDirectory.path)")
             throw ExitCode(128 + signal)  // the shell convention: 130 for Ctrl-C, 143 for SIGTERM
         }
     }
