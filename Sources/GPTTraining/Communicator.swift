@@ -67,10 +67,10 @@ public final class Communicator: @unchecked Sendable {
         guard code == 0 else { throw TrainingError("\(call) failed with MPI error \(code)") }
     }
 
-    /// Ends every rank's process at once (after this rank has said why).
-    public func abort(code: Int32 = 1) -> Never {
+    /// Asks MPI to end every rank's process at once (after this rank has said why); does nothing
+    /// for one process (the caller then exits itself).
+    public func abort(code: Int32 = 1) {
         if usesMPI { gpt_mpi_abort(code) }
-        exit(code)
     }
 
     /// Finishes MPI (at the end of a run that used it).

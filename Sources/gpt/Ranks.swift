@@ -80,6 +80,7 @@ enum Ranks {
             Terminal.error("rank \(communicator.rank) of \(communicator.size): \(message)")
         }
         communicator.abort(code: 1)
+        exit(1)
     }
 
     /// SHA-256 of the running executable.
