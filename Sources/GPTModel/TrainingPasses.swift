@@ -6,6 +6,8 @@ import GPTTensor
 struct TrainingForward: ModelOperations {
     let model: GPT
     let activations: Activations
+    /// The matrices in bf16 (mixed precision), or nil to multiply by the model's own.
+    let halfWeights: BFloat16Weights?
     let context: KernelContext
     let batch: Int
     let length: Int
@@ -18,11 +20,12 @@ struct TrainingForward: ModelOperations {
     private var layer = 0
 
     init(
-        model: GPT, activations: Activations, context: KernelContext, batch: Int, length: Int, dropout: Dropout,
-        dropoutSeed: UInt64, lastPositionOnly: Bool, observer: AttentionObserver?, lora: LoRAPass?
+        model: GPT, activations: Activations, halfWeights: BFloat16Weights?, context: KernelContext, batch: Int, length: Int,
+        dropout: Dropout, dropoutSeed: UInt64, lastPositionOnly: Bool, observer: AttentionObserver?, lora: LoRAPass?
     ) {
         self.model = model
         self.activations = activations
+        self.halfWeights = halfWeights
         self.context = context
         self.batch = batch
         self.length = length
@@ -98,9 +101,14 @@ struct TrainingForward: ModelOperations {
         case .mlpDown: output = activations.blocks[layer].mlpDown
         }
         // The model's matrices as stored: dense views of the parameters, or a quantized file's.
-        let bias = model.layout.blocks[layer].matrix(matrix).bias
-        model.inferenceWeights.blocks[layer][matrix].apply(
-            output: output, input: input, bias: bias.map { weights + $0 }, rows: rows, context: context)
+        let bias = model.layout.blocks[layer].matrix(matrix).bias.map { weights + $0 }
+        if let halfWeights {
+            Kernels.bf16LinearForward(
+                output: output, input: input, weight: halfWeights.block(layer, matrix).forward, bias: bias, rows: rows,
+                context: context)
+        } else {
+            model.inferenceWeights.blocks[layer][matrix].apply(output: output, input: input, bias: bias, rows: rows, context: context)
+        }
         lora?.forward(layer: layer, matrix: matrix, input: input, output: output, rows: rows)
         return UnsafePointer(output)
     }
@@ -163,7 +171,12 @@ struct TrainingForward: ModelOperations {
                 lora?.forwardUnembedding(input: x + row * C, output: logits + row * V, row: row, rows: 1)
             }
         } else {
-            matrix.apply(output: logits, input: x, bias: nil, rows: rows, context: context)
+            if let halfWeights {
+                Kernels.bf16LinearForward(
+                    output: logits, input: x, weight: halfWeights.unembedding.forward, bias: nil, rows: rows, context: context)
+            } else {
+                matrix.apply(output: logits, input: x, bias: nil, rows: rows, context: context)
+            }
             lora?.forwardUnembedding(input: x, output: logits, rows: rows)
         }
     }
@@ -176,6 +189,8 @@ struct TrainingForward: ModelOperations {
 struct TrainingBackward: ModelGradientOperations {
     let model: GPT
     let activations: Activations
+    /// The matrices the forward pass multiplied by in bf16 (nil: fp32).
+    let halfWeights: BFloat16Weights?
     let gradients: UnsafeMutablePointer<Float>?
     let lora: LoRAPass?
     let context: KernelContext
@@ -190,13 +205,14 @@ struct TrainingBackward: ModelGradientOperations {
     private var spare: UnsafeMutablePointer<Float>
 
     init(
-        model: GPT, activations: Activations, gradients: UnsafeMutablePointer<Float>?, lora: LoRAPass?,
-        context: KernelContext, batch: Int, length: Int, dropout: Dropout, dropoutSeed: UInt64,
+        model: GPT, activations: Activations, halfWeights: BFloat16Weights?, gradients: UnsafeMutablePointer<Float>?,
+        lora: LoRAPass?, context: KernelContext, batch: Int, length: Int, dropout: Dropout, dropoutSeed: UInt64,
         gradientsFinal: ((Int) -> Void)? = nil
     ) {
         self.gradientsFinal = gradientsFinal
         self.model = model
         self.activations = activations
+        self.halfWeights = halfWeights
         self.gradients = gradients
         self.lora = lora
         self.context = context
@@ -229,7 +245,17 @@ struct TrainingBackward: ModelGradientOperations {
         let act = activations
         let (C, V) = (channels, model.configuration.vocabularySize)
         let normGradient = zeroed(act.normGradient, rows * C)
-        if let gradients {
+        if let halfWeights {
+            Kernels.bf16LinearInputGradient(
+                inputGradient: normGradient, outputGradient: act.logitsGradient,
+                transposedWeight: halfWeights.unembedding.backward, rows: rows, context: context)
+            if let gradients {
+                Kernels.bf16LinearWeightGradient(
+                    weightGradient: gradients + model.layout.outputWeight, biasGradient: nil, outputGradient: act.logitsGradient,
+                    input: act.finalNorm, ones: act.ones, rows: rows, inputSize: C, outputSize: V, weightIsOutputMajor: true,
+                    context: context)
+            }
+        } else if let gradients {
             Kernels.linearBackward(
                 inputGradient: normGradient, weightGradient: gradients + model.layout.outputWeight, biasGradient: nil,
                 outputGradient: act.logitsGradient, input: act.finalNorm, weight: weights + model.layout.outputWeight,
@@ -268,7 +294,16 @@ struct TrainingBackward: ModelGradientOperations {
         case .mlpDown: (inputGradient, input) = (act.mlpActivatedGradient, UnsafePointer(a.mlpActivated))
         }
         let (weight, bias) = model.layout.blocks[layer].matrix(matrix)
-        if let gradients {
+        if let halfWeights {
+            Kernels.bf16LinearInputGradient(
+                inputGradient: zeroed(inputGradient, rows * shape.input), outputGradient: outputGradient,
+                transposedWeight: halfWeights.block(layer, matrix).backward, rows: rows, context: context)
+            if let gradients {
+                Kernels.bf16LinearWeightGradient(
+                    weightGradient: gradients + weight, biasGradient: bias.map { gradients + $0 }, outputGradient: outputGradient,
+                    input: input, ones: act.ones, rows: rows, inputSize: shape.input, outputSize: shape.output, context: context)
+            }
+        } else if let gradients {
             Kernels.linearBackward(
                 inputGradient: zeroed(inputGradient, rows * shape.input), weightGradient: gradients + weight,
                 biasGradient: bias.map { gradients + $0 }, outputGradient: outputGradient, input: input,

@@ -18,6 +18,13 @@ public final class TrainingSession {
     public let model: GPT
     public let adapter: LoRAAdapter?
     public let context: KernelContext
+    /// The number format of the linear layers' products in training forward and backward passes
+    /// (passes without `training` multiply in fp32).
+    public let precision: Precision
+    /// The bf16 copies of the matrices (bf16 precision), packed again when the parameters change.
+    private lazy var halfWeights: BFloat16Weights? = precision == .bf16 ? BFloat16Weights(model: model) : nil
+    /// The bf16 matrices the last forward pass multiplied by (nil: fp32), which its backward uses too.
+    private var lastHalfWeights: BFloat16Weights?
     /// d loss / d parameters, in the model's layout; backward accumulates into it (without an adapter).
     public private(set) lazy var gradients = adapter == nil ? gradientStorage ?? FloatBuffer(count: model.layout.count)
         : FloatBuffer(count: model.layout.count)
@@ -40,7 +47,16 @@ public final class TrainingSession {
     private var lastLength = 0
 
     /// `gradientStorage`, when given, holds the trained gradients (the model's or the adapter's layout).
-    public init(model: GPT, adapter: LoRAAdapter? = nil, context: KernelContext, gradientStorage: FloatBuffer? = nil) {
+    /// `precision` bf16 needs AVX512-BF16 at the context's level and the model's own fp32 matrices
+    /// (`Precision.resolved(at:)` says which precision runs).
+    public init(
+        model: GPT, adapter: LoRAAdapter? = nil, context: KernelContext, gradientStorage: FloatBuffer? = nil,
+        precision: Precision = .fp32
+    ) {
+        precondition(
+            precision == .fp32 || (Precision.isBFloat16Available(at: context.level) && model.storesMatrices),
+            "TrainingSession: bf16 products need AVX512-BF16 and fp32 matrices")
+        self.precision = precision
         precondition(
             gradientStorage.map { $0.count == (adapter?.layout.count ?? model.layout.count) } ?? true,
             "TrainingSession: the gradient storage does not match the trained layout")
@@ -56,6 +72,22 @@ public final class TrainingSession {
 
     public convenience init(model: GPT, adapter: LoRAAdapter? = nil, parallelism: Parallelism) {
         self.init(model: model, adapter: adapter, context: KernelContext(parallelism: parallelism))
+    }
+
+    /// Says the model's parameters changed (an optimizer step): the next training pass packs its bf16
+    /// matrices again. Without it a bf16 session keeps multiplying by the weights it packed last.
+    public func weightsChanged() {
+        halfWeights?.isStale = true
+    }
+
+    /// Bytes held by the bf16 copies of the matrices (0 in fp32, or before the first training pass).
+    public var halfPrecisionWeightBytes: Int { lastHalfWeights?.bytes ?? 0 }
+
+    /// The bf16 matrices for a training pass, packed first if the parameters changed.
+    private func preparedHalfWeights() -> BFloat16Weights? {
+        guard let halfWeights else { return nil }
+        if halfWeights.isStale { halfWeights.refresh(from: model, context: context) }
+        return halfWeights
     }
 
     /// Sets every gradient to zero (backward accumulates).
@@ -109,8 +141,9 @@ public final class TrainingSession {
         act.tokens.copy(tokens)
         if let targets { act.targets.copy(targets) }
 
+        lastHalfWeights = training ? preparedHalfWeights() : nil
         var pass = TrainingForward(
-            model: model, activations: act, context: context, batch: batch, length: length,
+            model: model, activations: act, halfWeights: lastHalfWeights, context: context, batch: batch, length: length,
             dropout: lastDropout, dropoutSeed: dropoutSeed,
             lastPositionOnly: lastPositionOnly, observer: attentionObserver, lora: loraPass(rows: rows, gradients: false))
         model.forward(&pass)
@@ -163,7 +196,7 @@ public final class TrainingSession {
                 context: context)
         }
         var pass = TrainingBackward(
-            model: model, activations: act, gradients: adapter == nil ? gradients.pointer : nil,
+            model: model, activations: act, halfWeights: lastHalfWeights, gradients: adapter == nil ? gradients.pointer : nil,
             lora: loraPass(rows: rows, gradients: true), context: context,
             batch: lastBatch, length: lastLength, dropout: lastDropout, dropoutSeed: lastDropoutSeed,
             gradientsFinal: adapter == nil ? gradientsFinal : nil)

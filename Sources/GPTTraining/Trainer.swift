@@ -91,6 +91,10 @@ public final class Trainer {
     public let optimizer: Optimizer
     /// The training passes' buffers and gradients.
     public let session: TrainingSession
+    /// The precision the products run in: the configured one, or fp32 where bf16 cannot run.
+    public let precision: Precision
+    /// Why the configured precision does not run here (nil when it does): one line for the user.
+    public let precisionNotice: String?
     public var context: KernelContext { session.context }
     public let distillation: Distillation?
     /// The teacher's forward passes (same kernel context: they never run at the same time).
@@ -123,9 +127,15 @@ public final class Trainer {
         optimizer = Optimizer(
             layout: layout, settings: configuration.optimizerSettings, isTrainable: isTrainable, owned: exchange.owned)
         frozen = layout.tensors.filter { !isTrainable($0) }.map { $0.offset..<($0.offset + $0.count) }
+        var (precision, notice) = configuration.precision.resolved(at: kernelLevel)
+        if precision == .bf16 && !model.storesMatrices {
+            (precision, notice) = (.fp32, "bf16 products need the model's own fp32 matrices, not a quantized file's: training in fp32")
+        }
+        self.precision = precision
+        precisionNotice = notice
         let session = TrainingSession(
             model: model, adapter: adapter, context: KernelContext(parallelism: parallelism, level: kernelLevel),
-            gradientStorage: exchange.storage)
+            gradientStorage: exchange.storage, precision: precision)
         self.session = session
         teacherSession = distillation.map { TrainingSession(model: $0.teacher, context: session.context) }
         self.distillation = distillation
@@ -236,6 +246,7 @@ public final class Trainer {
             let shareStart = monotonicSeconds()
             try exchange.shareUpdatedParameters(trainedParameters)
             timing.wait += monotonicSeconds() - shareStart
+            if adapter == nil { session.weightsChanged() }
         }
         timing.optimizer += monotonicSeconds() - start
         return loss
@@ -275,6 +286,7 @@ public final class Trainer {
         try TrainingCheckpoint.restore(
             layout: adapter?.layout ?? model.layout, parameters: trainedParameters, optimizer: optimizer, from: directory)
         optimizer.step = checkpoint.optimizerStep
+        session.weightsChanged()
         restored = true
     }
 

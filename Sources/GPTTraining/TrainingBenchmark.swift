@@ -33,6 +33,12 @@ public struct TrainingBenchmark: Sendable {
         public let exchangeMethod: String
         public let exchange: (bytes: Int, seconds: Double)?
         public let allReduce: (bytes: Int, seconds: Double)?
+        /// The precision the products ran in, and why it is not the configured one (nil when it is).
+        public let precision: Precision
+        public let precisionNotice: String?
+        /// `Kernels.bf16Multiply`'s GFLOP/s on the sgemm probe's shape, same threads, measured after the
+        /// steps (nil where bf16 does not run).
+        public let bf16Gigaflops: Double?
     }
 
     public let configuration: TrainingConfiguration
@@ -99,6 +105,7 @@ public struct TrainingBenchmark: Sendable {
             allReduce = (gradients.count * 4, seconds.sorted()[1])
             exchange = (gradients.count * 4, exchangeSeconds.sorted()[1])
         }
+        let bf16 = Kernels.measureBFloat16Gigaflops(rows: shape.0, inner: shape.1, columns: shape.2, context: trainer.context)
         let ceilings = CeilingProbes(before: before, after: MachineCeilings.probe(sgemmShape: shape, parallelism: parallelism))
         var perStep = StepTiming(
             forward: timing.forward / Double(steps), backward: timing.backward / Double(steps),
@@ -121,7 +128,8 @@ public struct TrainingBenchmark: Sendable {
             ceilings: ceilings, residentBytes: resident, peakResidentBytes: peak,
             trainedParameterCount: trainer.optimizer.trainableCount,
             sgemmShape: shape, parameterCount: model.parameterCount, finalLoss: loss, ranks: communicator.size,
-            exchangeMethod: trainer.exchangeMethod, exchange: exchange, allReduce: allReduce)
+            exchangeMethod: trainer.exchangeMethod, exchange: exchange, allReduce: allReduce, precision: trainer.precision,
+            precisionNotice: trainer.precisionNotice, bf16Gigaflops: bf16)
     }
 
     /// The forward product with the most work: C→H, H→C (H: the MLP width) or the unembedding C→V.

@@ -44,6 +44,7 @@ extension TrainingConfiguration {
         try take(.decayFraction, &decayFraction)
         try take(.gradientAccumulation, &gradientAccumulation)
         try take(.checkpointInterval, &checkpointInterval)
+        try take(.precision, &precision)
     }
 
     /// Reads a JSON object of settings over `base`; `source` names the file in errors. Unknown keys and
@@ -87,6 +88,7 @@ extension TrainingConfiguration {
         case .activation: return choices(Activation.self)
         case .optimizer: return choices(OptimizerKind.self)
         case .schedule: return choices(ScheduleKind.self)
+        case .precision: return choices(Precision.self)
         case .usesBias, .tiesEmbeddings, .nesterov: return "true or false"
         case .seed: return "a non-negative integer"
         case .dropout, .learningRate, .minLearningRate, .weightDecay, .beta1, .beta2, .gradientClip, .momentum,

@@ -42,6 +42,9 @@ public struct TrainingConfiguration: Equatable, Sendable, Codable {
     public var gradientAccumulation = 1
     /// Checkpoint for exact resume every N steps (0: only at evaluations and at the end).
     public var checkpointInterval = 0
+    /// The linear layers' products: fp32, or bf16 inputs with fp32 sums (mixed precision; falls back
+    /// to fp32 with a notice where the CPU lacks AVX512-BF16).
+    public var precision = Precision.fp32
 
     /// The defaults: GPT-2's architecture switches, sized for the embedded corpus.
     public init() {}
@@ -98,7 +101,7 @@ public struct TrainingConfiguration: Equatable, Sendable, Codable {
         case warmupIterations = "warmup-iters", decayIterations = "lr-decay-iters", weightDecay = "weight-decay"
         case beta1, beta2, gradientClip = "grad-clip", evalInterval = "eval-interval", evalIterations = "eval-iters"
         case seed, optimizer, momentum, nesterov, schedule, decayFraction = "decay-fraction"
-        case gradientAccumulation = "grad-accum", checkpointInterval = "checkpoint-interval"
+        case gradientAccumulation = "grad-accum", checkpointInterval = "checkpoint-interval", precision
     }
 
     /// Rejects values no run can use; `InvalidValue` names the field by its key (the flag name).

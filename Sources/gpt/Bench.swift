@@ -31,6 +31,8 @@ struct BenchTrain: ParsableCommand {
     @Option(parsing: .unconditional, help: "Sequences per step.") var batchSize: Int?
     @Option(name: .customLong("grad-accum"), parsing: .unconditional, help: "Micro-batches accumulated per step (default 1).")
     var gradientAccumulation: Int?
+    @Option(help: "Linear layers' products: fp32 (default) | bf16 (needs AVX512-BF16, else fp32 with a notice).")
+    var precision: Precision?
     @OptionGroup(title: "LoRA (train an adapter over the frozen model)") var lora: LoRAOptions
     @OptionGroup var kernels: KernelOptions
     @OptionGroup var threads: ThreadOptions
@@ -63,12 +65,13 @@ struct BenchTrain: ParsableCommand {
         model.apply(to: &configuration)
         if let batchSize { configuration.batchSize = batchSize }
         if let gradientAccumulation { configuration.gradientAccumulation = gradientAccumulation }
+        if let precision { configuration.precision = precision }
         configuration.maxIterations = max(configuration.maxIterations, steps + warmup)
         try configuration.validate()
         vocabulary = vocabularySize ?? vocabulary
         let unchangedPreset = try TrainingConfiguration.preset(named: "shakespeare-char-cpu")
             .with(maxIterations: configuration.maxIterations)
-        if preset == "shakespeare-char-cpu" && configuration == unchangedPreset {
+        if preset == "shakespeare-char-cpu" && configuration.with(precision: .fp32) == unchangedPreset {
             reference = ("nanoGPT (PyTorch 2.13, 2 threads) measured 23,000 tokens/s on an AMD EPYC Zen 5, 2026-11", 23_000)
         } else if preset == "gpt2-small" && configuration.contextLength == 64 && configuration.batchSize == 4
             && configuration.gradientAccumulation == 1
@@ -92,6 +95,7 @@ struct BenchTrain: ParsableCommand {
         let result = try benchmark.run(steps: steps, warmupSteps: warmup)
         if communicator.isDistributed { reference = nil }
         guard communicator.isWriter else { return }
+        if let notice = result.precisionNotice, !json { Terminal.notice(notice) }
         let residentMiB = Double(result.residentBytes) / 1_048_576
         let peakMiB = Double(result.peakResidentBytes) / 1_048_576
         let ratio = result.achievedGigaflops / result.sgemmGigaflops
@@ -106,7 +110,13 @@ struct BenchTrain: ParsableCommand {
                 "peak_memory_mib": peakMiB, "parameters": result.parameterCount,
                 "trained_parameters": result.trainedParameterCount, "ranks": result.ranks,
                 "communication_ms": result.timing.communication * 1000, "wait_ms": result.timing.wait * 1000,
+                "precision": result.precision.rawValue, "precision_requested": configuration.precision.rawValue,
             ]
+            if let bf16 = result.bf16Gigaflops {
+                object["bf16_gemm_gflops"] = bf16
+                object["bf16_gemm_fraction"] = result.achievedGigaflops / bf16
+            }
+            if let notice = result.precisionNotice { object["precision_notice"] = notice }
             if let allReduce = result.allReduce, let exchange = result.exchange {
                 object["allreduce"] = ["bytes": allReduce.bytes, "seconds": allReduce.seconds]
                 object["exchange"] = ["bytes": exchange.bytes, "seconds": exchange.seconds, "method": result.exchangeMethod]
@@ -124,6 +134,7 @@ struct BenchTrain: ParsableCommand {
         print("benchmark:   train \(preset): \(c.layerCount) layers, \(c.headCount) heads, \(c.embeddingSize) dims, context \(c.contextLength), batch \(c.batchSize), vocabulary \(vocabulary), \(Terminal.grouped(Double(result.parameterCount))) parameters")
         print("machine:     \(MachineDescription.cpu); \(Terminal.counted(parallelism.threads, "thread")), \(BLAS.description), C kernels \(kernels.level)")
         print("steps:       \(result.steps) timed after \(warmup) warmup")
+        print("precision:   \(result.precision == .bf16 ? "bf16 products (bf16 inputs, fp32 sums; attention, norms, optimizer in fp32)" : "fp32")")
         if let adapter {
             print("trained:     a LoRA adapter (rank \(adapter.rank) on \(adapter.targets.joined(separator: ","))): \(Terminal.grouped(Double(result.trainedParameterCount))) parameters; the model frozen")
         }
@@ -142,6 +153,9 @@ struct BenchTrain: ParsableCommand {
         print(String(format: "step:        %.2f ms = forward %.2f + backward %.2f + optimizer %.2f", result.timing.total * 1000, result.timing.forward * 1000, result.timing.backward * 1000, result.timing.optimizer * 1000))
         print(String(format: "achieved:    %.1f GFLOP/s (%@·parameters·tokens + attention)", result.achievedGigaflops, adapter == nil ? "6" : "4"))
         print(String(format: "sgemm:       %.1f GFLOP/s on %d×%d×%d (the model's largest product, same threads; the better probe) → %.0f%% of sgemm", result.sgemmGigaflops, m, k, n, ratio * 100))
+        if let bf16 = result.bf16Gigaflops {
+            print(String(format: "bf16 gemm:   %.1f GFLOP/s on the same shape (our vdpbf16ps kernel, B packed, same threads) → %.0f%% of it; bf16 / sgemm %.2f×", bf16, result.achievedGigaflops / bf16 * 100, bf16 / result.sgemmGigaflops))
+        }
         print("ceilings:    \(result.ceilings.summary)")
         print(String(format: "memory:      %.0f MiB resident after the steps, peak %.0f MiB (model, training buffers and steps)", residentMiB, peakMiB))
     }
@@ -162,6 +176,12 @@ extension TrainingConfiguration {
     func with(maxIterations: Int) -> TrainingConfiguration {
         var copy = self
         copy.maxIterations = maxIterations
+        return copy
+    }
+
+    func with(precision: Precision) -> TrainingConfiguration {
+        var copy = self
+        copy.precision = precision
         return copy
     }
 }

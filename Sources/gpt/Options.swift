@@ -66,6 +66,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Evaluate (and save) every N steps (default \(standard.evalInterval)).") var evalInterval: Int?
     @Option(name: .customLong("eval-iters"), parsing: .unconditional, help: "Batches per split in each evaluation (default \(standard.evalIterations)).") var evalIterations: Int?
     @Option(parsing: .unconditional, help: "Random seed for initialisation, batches and dropout (default \(standard.seed)).") var seed: UInt64?
+    @Option(help: "Linear layers' products: fp32 | bf16 (bf16 inputs, fp32 sums; needs AVX512-BF16, else fp32 with a notice).")
+    var precision: Precision?
 
     /// Sets the fields these flags name.
     func apply(to configuration: inout TrainingConfiguration) {
@@ -89,6 +91,7 @@ struct TrainingOptions: ParsableArguments {
         if let decayFraction { configuration.decayFraction = decayFraction }
         if let gradientAccumulation { configuration.gradientAccumulation = gradientAccumulation }
         if let checkpointInterval { configuration.checkpointInterval = checkpointInterval }
+        if let precision { configuration.precision = precision }
     }
 
     /// The flags given (for `--resume`, which takes none but `--max-iters`).
@@ -100,7 +103,7 @@ struct TrainingOptions: ParsableArguments {
          ("eval-iters", evalIterations != nil), ("seed", seed != nil), ("optimizer", optimizer != nil),
          ("momentum", momentum != nil), ("nesterov", nesterov), ("schedule", schedule != nil),
          ("decay-fraction", decayFraction != nil), ("grad-accum", gradientAccumulation != nil),
-         ("checkpoint-interval", checkpointInterval != nil)].filter(\.1).map(\.0)
+         ("checkpoint-interval", checkpointInterval != nil), ("precision", precision != nil)].filter(\.1).map(\.0)
     }
 }
 
@@ -137,6 +140,7 @@ extension Normalization: ExpressibleByArgument {}
 extension Activation: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension ScheduleKind: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
 
 /// `--threads N` (default: all cores; at most 4 × the cores, above which threads only wait for each other).
 struct ThreadOptions: ParsableArguments {

@@ -35,6 +35,11 @@ struct TrainingRun {
             Terminal.notice(
                 "effective batch: \(configuration.batchSize) × \(configuration.gradientAccumulation) accumulation steps = \(configuration.batchSize * configuration.gradientAccumulation) sequences")
         }
+        if let notice = trainer.precisionNotice {
+            Terminal.notice("note: \(notice)")
+        } else if trainer.precision == .bf16 {
+            Terminal.notice("precision: bf16 products (bf16 inputs, fp32 sums); weights, gradients, optimizer, norms, softmax and attention in fp32")
+        }
         if let resume {
             Terminal.notice("resuming after step \(resume.nextIteration) of \(configuration.maxIterations)")
         }
@@ -83,6 +88,7 @@ struct TrainingRun {
             ("configuration", try json(trainer.configuration)), ("run settings", try json(run)),
             ("training data", fingerprint(dataset.training) + "|" + fingerprint(dataset.validation)),
             ("starting weights", "\(sums.0.bitPattern) \(sums.1.bitPattern)"),
+            ("precision", trainer.precision.rawValue),
             ("checkpoint", resume.map { "\($0.nextIteration) \($0.optimizerStep)" } ?? "none"),
         ])
         let communicator = trainer.communicator

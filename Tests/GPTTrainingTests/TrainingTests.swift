@@ -277,3 +277,51 @@ import GPTTokenizer
 enum CharacterTokenizerFactory {
     static func make(_ scalars: [Unicode.Scalar]) -> CharacterTokenizer { CharacterTokenizer(scalars: scalars) }
 }
+
+/// Mixed-precision training runs (bf16 products) against fp32 runs of the same seed.
+@Suite struct BFloat16TrainerTests {
+    func losses(precision: Precision, level: KernelLevel = .best, steps: Int) throws -> (trainer: Trainer, losses: [Float]) {
+        var configuration = TrainerTests.tinyConfiguration()
+        configuration.seed = 11
+        configuration.precision = precision
+        configuration.maxIterations = steps
+        configuration.decayIterations = steps
+        let text = DefaultCorpus.text(characters: 20_000)
+        let scalars = Array(Set(text.unicodeScalars)).sorted { $0.value < $1.value }
+        let ids = text.unicodeScalars.map { Int32(scalars.firstIndex(of: $0)!) }
+        var generator = RandomGenerator(seed: 11)
+        let model = try GPT(
+            configuration: configuration.modelConfiguration(vocabularySize: scalars.count), generator: &generator)
+        let trainer = try Trainer(
+            model: model, dataset: TokenDataset(tokens: ids), configuration: configuration,
+            parallelism: Parallelism(threads: 2), kernelLevel: level)
+        var timing = StepTiming()
+        return (trainer, try (0..<steps).map { try trainer.step(iteration: $0, timing: &timing) })
+    }
+
+    /// 300 steps of the same seed: the logged losses differ by less than 0.02 on average (measured
+    /// 0.0017 on an Intel Xeon, family 6 model 207), and both runs learn.
+    @Test(.enabled(if: Precision.isBFloat16Available(at: .best), "this CPU has no AVX512-BF16"))
+    func aBF16RunTracksTheFP32Run() throws {
+        let full = try losses(precision: .fp32, steps: 300)
+        let half = try losses(precision: .bf16, steps: 300)
+        #expect(half.trainer.precision == .bf16 && half.trainer.precisionNotice == nil)
+        var difference: Float = 0
+        for (a, b) in zip(full.losses, half.losses) { difference += abs(a - b) / 300 }
+        #expect(difference < 0.02, "mean absolute difference \(difference)")
+        #expect(half.losses != full.losses)
+        let first: Float = half.losses.prefix(5).reduce(0, +) / 5
+        let last: Float = half.losses.suffix(20).reduce(0, +) / 20
+        #expect(last < first - 0.5, "bf16 losses \(first) → \(last)")
+        #expect(try losses(precision: .bf16, steps: 300).losses == half.losses, "the same seed gives the same bf16 run")
+    }
+
+    @Test func belowAVX512BF16ARunFallsBackToFP32WithTheNotice() throws {
+        guard KernelLevel.best >= .avx2 else { return }  // the forced level must be below the CPU's own
+        let half = try losses(precision: .bf16, level: .avx2, steps: 5)
+        let full = try losses(precision: .fp32, level: .avx2, steps: 5)
+        #expect(half.trainer.precision == .fp32)
+        #expect(half.trainer.precisionNotice?.contains("AVX512-BF16") == true)
+        #expect(half.losses == full.losses)
+    }
+}

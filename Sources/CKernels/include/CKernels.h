@@ -103,6 +103,23 @@ typedef struct gpt_batched {
 /// never depends on how many rows share the call.
 const gpt_batched *gpt_batched_for_level(int level);
 
+/// bf16 products with fp32 accumulation (bf16.c). Only where `gpt_bf16_supported()`: the AVX-512 level
+/// with AVX512-BF16 (the pack and multiply functions are compiled for it alone; elsewhere they do nothing).
+int gpt_bf16_supported(void);
+/// Rounds each value to bf16 (nearest, ties to even; NaN stays NaN): the bits of the upper half of a Float.
+void gpt_bf16_round(const float *input, uint16_t *output, long count);
+/// uint16 elements `gpt_bf16_pack` writes for an `inner` × `columns` B.
+long gpt_bf16_packed_count(int inner, int columns);
+/// uint16 elements of scratch one `gpt_bf16_multiply` call needs (per thread).
+long gpt_bf16_scratch_count(void);
+/// Packs B (inner × columns; B[k][n] = transposed ? b[n·ldb + k] : b[k·ldb + n]) as bf16 panels of 32
+/// columns. Columns [32·p, …) of a bigger B pack to the same bytes at offset p · packed_count(inner, 32).
+void gpt_bf16_pack(int inner, int columns, const float *b, long ldb, int transposed, uint16_t *packed);
+/// c (rows × columns, row stride ldc) (+= when `accumulate`) A · B, A[i][k] = transposedA ? a[k·lda + i] :
+/// a[i·lda + k] rounded to bf16, B packed; each element summed in one order whatever `rows`.
+void gpt_bf16_multiply(int rows, int columns, int inner, const float *a, long lda, int transposedA,
+    const uint16_t *packed, float *c, long ldc, int accumulate, uint16_t *scratch);
+
 /// A spin-wait hint to the CPU (x86 PAUSE); does nothing elsewhere.
 void gpt_cpu_relax(void);
 /// Whether the calling thread is running inside a parallel region (a worker, or a caller
