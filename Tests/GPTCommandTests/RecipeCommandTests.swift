@@ -1,5 +1,6 @@
 import Foundation
 import GPTModel
+import GPTTensor
 import GPTTestSupport
 import Testing
 
@@ -170,5 +171,32 @@ import Testing
         try FileManager.default.removeItem(atPath: swapped)
         try FileManager.default.copyItem(atPath: other, toPath: swapped)
         expectCleanFailure(try CLI.run(["distill", "--resume", run, "--max-iters", "4"]), mentioning: "differs from the student's")
+    }
+}
+
+/// `--precision bf16` from the command line: recorded in the checkpoint, resumed bit for bit.
+@Suite(.serialized) struct PrecisionCommandTests {
+    let directory = temporaryDirectory("gpt-precision")
+    let small = ["--layers", "2", "--heads", "2", "--embedding-size", "32", "--context-length", "16", "--batch-size", "4",
+                 "--eval-interval", "10", "--eval-iters", "2", "--lr-decay-iters", "20", "--seed", "5", "--precision", "bf16"]
+
+    @Test func aBF16RunIsRecordedAndResumesExactly() throws {
+        let straight = directory.appendingPathComponent("straight").path
+        let result = try CLI.run(["train", "--out", straight, "--max-iters", "20"] + small)
+        #expect(result.status == 0, "\(result.standardError)")
+        let split = directory.appendingPathComponent("split").path
+        #expect(try CLI.run(["train", "--out", split, "--max-iters", "10"] + small).status == 0)
+        let recorded = try String(contentsOfFile: split + "/training.json", encoding: .utf8)
+        #expect(recorded.contains("\"precision\" : \"bf16\""))
+        let resumed = try CLI.run(["train", "--resume", split, "--max-iters", "20"])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        if Precision.isBFloat16Available(at: .best) {
+            #expect(result.standardError.contains("precision: bf16 products"))
+        } else {
+            #expect(result.standardError.contains("AVX512-BF16") && resumed.standardError.contains("AVX512-BF16"))
+        }
+        let a = try Data(contentsOf: URL(fileURLWithPath: straight + "/model.safetensors"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: split + "/model.safetensors"))
+        #expect(a == b, "a bf16 run resumed after step 10 ends with other weights than one run straight")
     }
 }
