@@ -5,6 +5,8 @@ import Accelerate
 #else
 import CBLAS
 #endif
+import CKernels
+import Foundation
 
 /// Row-major single-precision matrix products through the platform BLAS.
 public enum BLAS {
@@ -26,6 +28,12 @@ public enum BLAS {
             Int32(rows), Int32(columns), Int32(inner), alpha, a, Int32(leadingA), b, Int32(leadingB),
             beta, c, Int32(leadingC))
         #else
+        if let level = ownProductsLevel {
+            gpt_sgemm(
+                Int32(level.rawValue), transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(rows), Int32(columns), Int32(inner),
+                alpha, a, leadingA, b, leadingB, beta, c, leadingC)
+            return
+        }
         cblas_sgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             blasint(rows), blasint(columns), blasint(inner), alpha, a, blasint(leadingA), b, blasint(leadingB),
@@ -58,12 +66,55 @@ public enum BLAS {
         #endif
     }
 
+    /// The level of swift-gpt's own sgemm (`gpt_sgemm`) when it replaces the BLAS's, nil when the BLAS
+    /// multiplies. Chosen once: own kernels where OpenBLAS runs kernels below this CPU's vector level
+    /// (an OpenBLAS older than the CPU model falls back to its SSE3 "Prescott" kernels), or as
+    /// `SWIFT_GPT_SGEMM=own|blas` says.
+    public static let ownProductsLevel: KernelLevel? = {
+        #if canImport(Accelerate)
+        return nil
+        #else
+        switch ProcessInfo.processInfo.environment["SWIFT_GPT_SGEMM"] {
+        case "own": return KernelLevel.best
+        case "blas": return nil
+        default: break
+        }
+        guard KernelLevel.best >= .avx2, let core = openblas_get_corename().map({ String(cString: $0) }) else { return nil }
+        let vectorCores = ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator", "steamroller"]
+        return vectorCores.contains(core.lowercased()) ? nil : KernelLevel.best
+        #endif
+    }()
+
+    /// One line for the user when the products are swift-gpt's own (nil when the BLAS's).
+    public static var productsNotice: String? {
+        #if canImport(Accelerate)
+        return nil
+        #else
+        guard let level = ownProductsLevel else { return nil }
+        let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        return "fp32 products run on swift-gpt's own \(level) sgemm: OpenBLAS runs its \(core) kernels on this CPU"
+        #endif
+    }
+
+    /// swift-gpt's own sgemm at `level` (clamped to what the CPU runs), whatever `ownProductsLevel` says:
+    /// C = alpha · op(A) · op(B) + beta · C, row-major, on the calling thread.
+    public static func ownMultiply(
+        level: KernelLevel, transposeA: Bool = false, transposeB: Bool = false, rows: Int, columns: Int, inner: Int,
+        alpha: Float = 1, _ a: UnsafePointer<Float>, leadingA: Int, _ b: UnsafePointer<Float>, leadingB: Int,
+        beta: Float = 0, _ c: UnsafeMutablePointer<Float>, leadingC: Int
+    ) {
+        gpt_sgemm(
+            Int32(level.rawValue), transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(rows), Int32(columns), Int32(inner), alpha,
+            a, leadingA, b, leadingB, beta, c, leadingC)
+    }
+
     /// Which BLAS and kernel set is in use, for benchmark reports.
     public static var description: String {
         #if canImport(Accelerate)
         return "Accelerate"
         #else
         let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        if let level = ownProductsLevel { return "swift-gpt's \(level) sgemm (OpenBLAS: \(core) kernels)" }
         return "OpenBLAS (\(core) kernels)"
         #endif
     }
@@ -106,11 +157,15 @@ extension BLAS {
         var best = Double.infinity
         let deadline = monotonicSeconds() + 0.5
         var runs = 0
+        // Own kernels run on the calling thread: the rows are split over our threads, as the products are.
+        let parallelism = Parallelism(threads: ownProductsLevel == nil ? 1 : threads)
         while runs < 3 || (monotonicSeconds() < deadline && runs < 1000) {
             let start = monotonicSeconds()
-            multiply(
-                rows: rows, columns: columns, inner: inner, a.pointer, leadingA: inner, b.pointer, leadingB: columns,
-                c.pointer, leadingC: columns)
+            parallelism.forEachChunk(of: rows, minimumChunk: 16) { _, range in
+                multiply(
+                    rows: range.count, columns: columns, inner: inner, a.pointer + range.lowerBound * inner, leadingA: inner,
+                    b.pointer, leadingB: columns, c.pointer + range.lowerBound * columns, leadingC: columns)
+            }
             best = min(best, monotonicSeconds() - start)
             runs += 1
         }

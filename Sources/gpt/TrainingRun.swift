@@ -35,6 +35,7 @@ struct TrainingRun {
             Terminal.notice(
                 "effective batch: \(configuration.batchSize) × \(configuration.gradientAccumulation) accumulation steps = \(configuration.batchSize * configuration.gradientAccumulation) sequences")
         }
+        if let notice = BLAS.productsNotice { Terminal.notice("note: \(notice)") }
         if let notice = trainer.precisionNotice {
             Terminal.notice("note: \(notice)")
         } else if trainer.precision == .bf16 {

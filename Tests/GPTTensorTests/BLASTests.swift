@@ -23,6 +23,38 @@ import Testing
         }
     }
 
+    /// swift-gpt's own sgemm (used where OpenBLAS does not know the CPU) at every level this CPU runs:
+    /// every transpose, alpha and beta, edge tiles and shapes past one block of each blocking size.
+    @Test(arguments: KernelLevel.supported)
+    func ownProductsMatchTheReferenceLoop(level: KernelLevel) {
+        let shapes = [(1, 1, 1), (7, 65, 13), (33, 17, 129), (97, 35, 300), (130, 2_100, 40), (5, 3, 600)]
+        for (rows, columns, inner) in shapes {
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    for (alpha, beta) in [(Float(1), Float(0)), (0.5, 1), (2, 0.25)] {
+                        let a = FloatBuffer(randomValues(rows * inner, seed: 1))
+                        let b = FloatBuffer(randomValues(inner * columns, seed: 2))
+                        let start = randomValues(rows * columns, seed: 3)
+                        let ours = FloatBuffer(start)
+                        let reference = FloatBuffer(count: rows * columns)
+                        let (leadingA, leadingB) = (transposeA ? rows : inner, transposeB ? inner : columns)
+                        BLAS.ownMultiply(
+                            level: level, transposeA: transposeA, transposeB: transposeB, rows: rows, columns: columns,
+                            inner: inner, alpha: alpha, a.pointer, leadingA: leadingA, b.pointer, leadingB: leadingB, beta: beta,
+                            ours.pointer, leadingC: columns)
+                        BLAS.referenceMultiply(
+                            transposeA: transposeA, transposeB: transposeB, rows: rows, columns: columns, inner: inner,
+                            a.pointer, leadingA: leadingA, b.pointer, leadingB: leadingB, reference.pointer, leadingC: columns)
+                        let expected = (0..<(rows * columns)).map { alpha * reference[$0] + beta * start[$0] }
+                        expectClose(
+                            ours.array, expected, absolute: 2e-5, relative: 1e-4,
+                            "\(level) \(rows)×\(inner)×\(columns) transposes \(transposeA) \(transposeB) alpha \(alpha) beta \(beta)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func threadedLinearMatchesSingleThreaded() {
         let (rows, inputSize, outputSize) = (37, 24, 50)
         let input = FloatBuffer(randomValues(rows * inputSize, seed: 3))

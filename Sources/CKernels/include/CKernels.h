@@ -103,6 +103,11 @@ typedef struct gpt_batched {
 /// never depends on how many rows share the call.
 const gpt_batched *gpt_batched_for_level(int level);
 
+/// C = alpha · op(A) · op(B) + beta · C (row-major; op = transpose when asked) with swift-gpt's own
+/// packed kernels for `level` (clamped to what this CPU runs), on the calling thread (sgemm.c).
+void gpt_sgemm(int level, int transposeA, int transposeB, int rows, int columns, int inner, float alpha,
+    const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc);
+
 /// bf16 products with fp32 accumulation (bf16.c). Only where `gpt_bf16_supported()`: the AVX-512 level
 /// with AVX512-BF16 (the pack and multiply functions are compiled for it alone; elsewhere they do nothing).
 int gpt_bf16_supported(void);
