@@ -29,11 +29,57 @@ static float *scratch_of(long count) {
 
 #define ELEMENT(m, t, r, c, ld) ((t) ? (m)[(long)(c) * (ld) + (r)] : (m)[(long)(r) * (ld) + (c)])
 
+#if defined(__x86_64__) && defined(__clang__)
+#include <immintrin.h>
+
+/// dst[c·dstStride + r] = src[r·srcStride + c] for an 8 × 8 tile (AVX shuffles; called from the AVX2 and
+/// AVX-512 paths only).
+GPT_TARGET_AVX2 static void transpose8x8(const float *src, long srcStride, float *dst, long dstStride) {
+    __m256 r[8], t[8];
+    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * srcStride);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    // r[i] (i < 4) holds column i of rows 0-3 in its low half and column i + 4 in its high half; r[i + 4]
+    // the same for rows 4-7.
+    for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps(dst + i * dstStride, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+        _mm256_storeu_ps(dst + (i + 4) * dstStride, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+    }
+}
+#define HAS_TRANSPOSE 1
+#else
+#define HAS_TRANSPOSE 0
+static void transpose8x8(const float *src, long srcStride, float *dst, long dstStride) {
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++) dst[j * dstStride + i] = src[i * srcStride + j];
+}
+#endif
+
 /// Packs op(B)[k0 .. k0 + depth)[j0 .. j0 + width) as panels of `nr` columns: per inner index, nr values.
-GPT_BODY void pack_b(const float *b, long ldb, int transposed, int k0, int depth, int j0, int width, int nr, float *out) {
+GPT_BODY void pack_b(const float *b, long ldb, int transposed, int k0, int depth, int j0, int width, int nr, float *out,
+                     int vector) {
     for (int j = 0; j < width; j += nr) {
         float *panel = out + (long)j * depth;
         int w = width - j < nr ? width - j : nr;
+        if (transposed && vector && w == nr && nr % 8 == 0) {
+            // op(B)[k][c] = b[c·ldb + k]: 8 × 8 tiles transposed in registers, the rest one by one.
+            int body = depth & ~7;
+            for (int c = 0; c < nr; c += 8) {
+                const float *source = b + (long)(j0 + j + c) * ldb + k0;
+                for (int k = 0; k < body; k += 8) transpose8x8(source + k, ldb, panel + (long)k * nr + c, nr);
+                for (int k = body; k < depth; k++)
+                    for (int x = 0; x < 8; x++) panel[(long)k * nr + c + x] = source[(long)x * ldb + k];
+            }
+            continue;
+        }
         if (!transposed && w == nr) {
             for (int k = 0; k < depth; k++) {
                 const float *source = b + (long)(k0 + k) * ldb + j0 + j;
@@ -52,7 +98,7 @@ GPT_BODY void pack_b(const float *b, long ldb, int transposed, int k0, int depth
 
 /// Packs alpha · op(A)[i0 .. i0 + height)[k0 .. k0 + depth) as panels of `mr` rows: per inner index, mr values.
 GPT_BODY void pack_a(const float *a, long lda, int transposed, int i0, int height, int k0, int depth, int mr, float alpha,
-                     float *out) {
+                     float *out, int vector) {
     for (int i = 0; i < height; i += mr) {
         float *panel = out + (long)i * depth;
         int h = height - i < mr ? height - i : mr;
@@ -63,6 +109,15 @@ GPT_BODY void pack_a(const float *a, long lda, int transposed, int i0, int heigh
                 float *column = panel + (long)k * mr;
                 for (int r = 0; r < mr; r++) column[r] = alpha * source[r];
             }
+            continue;
+        }
+        if (!transposed && h == mr && mr == 8 && vector && alpha == 1) {
+            // op(A)[r][k] = a[r·lda + k]: 8 × 8 tiles transposed in registers, the rest one by one.
+            const float *source = a + (long)(i0 + i) * lda + k0;
+            int body = depth & ~7;
+            for (int k = 0; k < body; k += 8) transpose8x8(source + k, lda, panel + (long)k * 8, 8);
+            for (int k = body; k < depth; k++)
+                for (int r = 0; r < 8; r++) panel[(long)k * 8 + r] = source[(long)r * lda + k];
             continue;
         }
         if (!transposed && h == mr) {
@@ -84,8 +139,6 @@ GPT_BODY void pack_a(const float *a, long lda, int transposed, int i0, int heigh
 // ---------------------------------------------------------------- micro-kernels
 
 #if defined(__x86_64__) && defined(__clang__)
-#include <immintrin.h>
-
 /// c[0 .. rows)[0 .. columns) (+)= the 8 × 32 tile of packed A and B over `depth` inner indices.
 GPT_TARGET_AVX512 static void kernel_avx512(int depth, const float *a, const float *b, float *c, long ldc, int rows,
                                             int columns, int load) {
@@ -171,16 +224,16 @@ typedef void (*micro_kernel)(int, const float *, const float *, float *, long, i
 
 GPT_BODY void blocked(int transposeA, int transposeB, int rows, int columns, int inner, float alpha, const float *a,
                       long lda, const float *b, long ldb, float beta, float *c, long ldc, int mr, int nr,
-                      micro_kernel kernel, float *blockA, float *blockB) {
+                      micro_kernel kernel, float *blockA, float *blockB, int vector) {
     for (int j0 = 0; j0 < columns; j0 += NC) {
         int width = columns - j0 < NC ? columns - j0 : NC;
         for (int k0 = 0; k0 < inner; k0 += KC) {
             int depth = inner - k0 < KC ? inner - k0 : KC;
             int load = beta != 0 || k0 > 0;
-            pack_b(b, ldb, transposeB, k0, depth, j0, width, nr, blockB);
+            pack_b(b, ldb, transposeB, k0, depth, j0, width, nr, blockB, vector);
             for (int i0 = 0; i0 < rows; i0 += MC) {
                 int height = rows - i0 < MC ? rows - i0 : MC;
-                pack_a(a, lda, transposeA, i0, height, k0, depth, mr, alpha, blockA);
+                pack_a(a, lda, transposeA, i0, height, k0, depth, mr, alpha, blockA, vector);
                 for (int j = 0; j < width; j += nr) {
                     int w = width - j < nr ? width - j : nr;
                     for (int i = 0; i < height; i += mr) {
@@ -200,16 +253,16 @@ GPT_BODY void blocked(int transposeA, int transposeB, int rows, int columns, int
 #if defined(__x86_64__) && defined(__clang__)
 static GPT_TARGET_AVX512 void blocked_avx512 BLOCKED_PARAMS {
     blocked(transposeA, transposeB, rows, columns, inner, alpha, a, lda, b, ldb, beta, c, ldc, 8, 32, kernel_avx512,
-            blockA, blockB);
+            blockA, blockB, HAS_TRANSPOSE);
 }
 static GPT_TARGET_AVX2 void blocked_avx2 BLOCKED_PARAMS {
     blocked(transposeA, transposeB, rows, columns, inner, alpha, a, lda, b, ldb, beta, c, ldc, 6, 16, kernel_avx2,
-            blockA, blockB);
+            blockA, blockB, HAS_TRANSPOSE);
 }
 #endif
 static void blocked_baseline BLOCKED_PARAMS {
     blocked(transposeA, transposeB, rows, columns, inner, alpha, a, lda, b, ldb, beta, c, ldc, 4, 8, kernel_baseline,
-            blockA, blockB);
+            blockA, blockB, 0);
 }
 
 void gpt_sgemm(int level, int transposeA, int transposeB, int rows, int columns, int inner, float alpha,
