@@ -140,9 +140,8 @@ extension Kernels {
         if let biasGradient {
             precondition(!weightIsOutputMajor, "bf16LinearWeightGradient: an output-major weight has no bias")
             context.parallelism.forEachChunk(of: outputSize, minimumChunk: 16) { _, range in
-                BLAS.multiplyVector(
-                    transpose: true, rows: rows, columns: range.count, outputGradient + range.lowerBound,
-                    leading: outputSize, ones, beta: 1, biasGradient + range.lowerBound)
+                accumulateColumnSums(
+                    of: outputGradient, rows: rows, columns: range, leading: outputSize, ones: ones, into: biasGradient)
             }
         }
     }

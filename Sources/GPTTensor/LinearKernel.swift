@@ -114,11 +114,21 @@ extension Kernels {
                     input, leadingA: inputSize, outputGradient + range.lowerBound, leadingB: outputSize,
                     beta: 1, weightGradient + range.lowerBound, leadingC: outputSize)
                 if let biasGradient {
-                    BLAS.multiplyVector(
-                        transpose: true, rows: rows, columns: range.count, outputGradient + range.lowerBound,
-                        leading: outputSize, ones, beta: 1, biasGradient + range.lowerBound)
+                    accumulateColumnSums(
+                        of: outputGradient, rows: rows, columns: range, leading: outputSize, ones: ones, into: biasGradient)
                 }
             }
         }
+    }
+
+    /// into[j] += Σ_rows matrix[row · leading + j] for j in `columns` (a bias gradient), through BLAS
+    /// with `ones` holding at least `rows` ones.
+    static func accumulateColumnSums(
+        of matrix: UnsafePointer<Float>, rows: Int, columns: Range<Int>, leading: Int, ones: UnsafePointer<Float>,
+        into sums: UnsafeMutablePointer<Float>
+    ) {
+        BLAS.multiplyVector(
+            transpose: true, rows: rows, columns: columns.count, matrix + columns.lowerBound, leading: leading, ones,
+            beta: 1, sums + columns.lowerBound)
     }
 }
